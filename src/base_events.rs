@@ -1,0 +1,1018 @@
+//! The event loop, mirroring asyncio's `base_events.py`: a ready queue of callbacks, a heap of
+//! timers, and `_run_once`, on a virtual clock.
+//!
+//! One iteration (`run_once`) moves every timer whose deadline has come onto the ready queue,
+//! then runs exactly the entries that were ready when the iteration began, first in first out;
+//! what they schedule waits for the next iteration. When nothing is ready the clock jumps to the
+//! earliest timer instead of sleeping. Task steps, task wakeups and done-callbacks are all ready
+//! entries, as they are all `call_soon` callbacks in asyncio.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+use std::fmt;
+use std::mem;
+use std::panic::Location;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
+use std::task::Wake;
+
+use crate::config::{LoopConfig, PanicPolicy};
+use crate::events::{self, nanos_to_secs, Handle, HandleInner, IntoDelay, TimerHandle};
+use crate::exceptions::{DeadlockError, Error, LimitError, LimitKind, PanicError};
+use crate::futures::{AnyFuture, Future};
+use crate::panics::{self, Caught};
+use crate::tasks::{self, Awaitable, TaskRef, TaskRun};
+
+/// One entry of the ready queue: what asyncio would hold as a `Handle` in `_ready`.
+pub(crate) enum Entry {
+    /// A task's `__step`: its first step, after a bare yield, or after a foreign wake.
+    Step(Rc<dyn TaskRun>),
+    /// A task's `__wakeup`: a future it awaited is done.
+    Wakeup(Rc<dyn TaskRun>),
+    /// A `call_soon` callback, or a timer whose deadline came.
+    Call(Rc<HandleInner>),
+    /// A future's done-callback, bound to the future.
+    Done(Box<dyn FnOnce()>),
+}
+
+impl Entry {
+    /// Frees what the entry holds without running it; a callback is taken out first so that a
+    /// closure holding its own handle cannot keep itself alive.
+    fn discard(self) {
+        if let Entry::Call(h) = &self {
+            drop(h.take());
+        }
+        drop(self);
+    }
+}
+
+struct Timer {
+    when: i64,
+    seq: u64,
+    handle: Rc<HandleInner>,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, other: &Self) -> bool {
+        (self.when, self.seq) == (other.when, other.seq)
+    }
+}
+impl Eq for Timer {}
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Timer {
+    /// Reversed, so that `BinaryHeap` pops the earliest deadline, and among equal deadlines the
+    /// one scheduled first (asyncio leaves that order undefined; see docs/semantics.md).
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.when, other.seq).cmp(&(self.when, self.seq))
+    }
+}
+
+/// Wakes from `std::task::Waker`s (foreign futures) land here; the loop drains them between
+/// entries, so a waker never runs anything inline.
+pub(crate) struct Inbox {
+    pending: AtomicBool,
+    woken: Mutex<Vec<(usize, u64)>>,
+}
+
+pub(crate) struct TaskWaker {
+    inbox: Arc<Inbox>,
+    slot: usize,
+    task_id: u64,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut woken = self
+            .inbox
+            .woken
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        woken.push((self.slot, self.task_id));
+        self.inbox.pending.store(true, AtomicOrdering::Release);
+    }
+}
+
+/// The pending tasks of a loop, by slot; a done task leaves its slot.
+#[derive(Default)]
+struct TaskSlab {
+    slots: Vec<Option<Rc<dyn TaskRun>>>,
+    free: Vec<usize>,
+}
+
+impl TaskSlab {
+    fn next_slot(&self) -> usize {
+        self.free.last().copied().unwrap_or(self.slots.len())
+    }
+
+    fn insert(&mut self, task: Rc<dyn TaskRun>) -> usize {
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(task);
+                slot
+            }
+            None => {
+                self.slots.push(Some(task));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    fn remove(&mut self, slot: usize) -> Option<Rc<dyn TaskRun>> {
+        let t = self.slots.get_mut(slot)?.take();
+        if t.is_some() {
+            self.free.push(slot);
+        }
+        t
+    }
+
+    fn get(&self, slot: usize) -> Option<&Rc<dyn TaskRun>> {
+        self.slots.get(slot)?.as_ref()
+    }
+
+    /// Every pending task in creation order (slot order depends on reuse, ids do not).
+    fn sorted(&self) -> Vec<Rc<dyn TaskRun>> {
+        let mut v: Vec<_> = self.slots.iter().flatten().cloned().collect();
+        v.sort_by_key(|t| t.header().id);
+        v
+    }
+}
+
+/// What the loop reports to its exception handler: asyncio's `context` dict.
+///
+/// ```
+/// use tulipsim::{create_task, Error, EventLoop};
+///
+/// let lp = EventLoop::new();
+/// lp.run_until_complete(async {
+///     // A task whose exception nobody retrieves...
+///     drop(create_task(async { Err::<(), _>(Error::msg("lost")) })?);
+///     tulipsim::sleep(0).await?;
+///     tulipsim::sleep(0).await
+/// }).unwrap();
+/// // ...is reported once it is freed.
+/// let reports = lp.take_reports();
+/// assert_eq!(reports.len(), 1);
+/// assert_eq!(reports[0].message(), "Task exception was never retrieved");
+/// assert_eq!(reports[0].error().unwrap().to_string(), "lost");
+/// ```
+#[derive(Clone, Debug)]
+pub struct ExceptionContext {
+    pub(crate) message: String,
+    pub(crate) error: Option<Error>,
+    pub(crate) task: Option<String>,
+    pub(crate) site: Option<&'static Location<'static>>,
+}
+
+impl ExceptionContext {
+    /// What happened, in asyncio's words ("Task was destroyed but it is pending!", ...).
+    ///
+    /// See [`ExceptionContext`] for an example.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The exception involved, if any.
+    ///
+    /// See [`ExceptionContext`] for an example.
+    pub fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+
+    /// The task involved, by name, if any.
+    ///
+    /// See [`ExceptionContext`] for an example.
+    pub fn task(&self) -> Option<&str> {
+        self.task.as_deref()
+    }
+
+    /// Where the future or task involved was created.
+    ///
+    /// See [`ExceptionContext`] for an example.
+    pub fn site(&self) -> Option<&'static Location<'static>> {
+        self.site
+    }
+}
+
+impl fmt::Display for ExceptionContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(t) = &self.task {
+            write!(f, "\n  task: {t}")?;
+        }
+        if let Some(s) = self.site {
+            write!(f, "\n  created at: {s}")?;
+        }
+        if let Some(e) = &self.error {
+            write!(f, "\n  exception: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+type Handler = Rc<dyn Fn(&ExceptionContext)>;
+
+/// The state of one loop, shared by its handles, futures and tasks.
+pub(crate) struct LoopInner {
+    ready: RefCell<VecDeque<Entry>>,
+    timers: RefCell<BinaryHeap<Timer>>,
+    now: Cell<i64>,
+    timer_seq: Cell<u64>,
+    /// The task whose step is running (asyncio's `_current_tasks[loop]`).
+    pub(crate) current: RefCell<Option<Rc<dyn TaskRun>>>,
+    tasks: RefCell<TaskSlab>,
+    next_task_id: Cell<u64>,
+    running: Cell<bool>,
+    stopping: Cell<bool>,
+    closed: Cell<bool>,
+    steps: Cell<u64>,
+    config: LoopConfig,
+    reports: RefCell<Vec<ExceptionContext>>,
+    handler: RefCell<Option<Handler>>,
+    fatal: RefCell<Option<Error>>,
+    inbox: Arc<Inbox>,
+    /// Futures that hold closure callbacks, so that closing can clear them (a closure may hold
+    /// its own future: a cycle only clearing breaks). Compacted as it grows.
+    callback_futures: RefCell<Vec<Weak<dyn AnyFuture>>>,
+    callback_futures_compacted: Cell<usize>,
+}
+
+impl LoopInner {
+    fn new(config: LoopConfig) -> Rc<LoopInner> {
+        Rc::new(LoopInner {
+            ready: RefCell::new(VecDeque::new()),
+            timers: RefCell::new(BinaryHeap::new()),
+            now: Cell::new(0),
+            timer_seq: Cell::new(0),
+            current: RefCell::new(None),
+            tasks: RefCell::new(TaskSlab::default()),
+            next_task_id: Cell::new(1),
+            running: Cell::new(false),
+            stopping: Cell::new(false),
+            closed: Cell::new(false),
+            steps: Cell::new(0),
+            config,
+            reports: RefCell::new(Vec::new()),
+            handler: RefCell::new(None),
+            fatal: RefCell::new(None),
+            inbox: Arc::new(Inbox {
+                pending: AtomicBool::new(false),
+                woken: Mutex::new(Vec::new()),
+            }),
+            callback_futures: RefCell::new(Vec::new()),
+            callback_futures_compacted: Cell::new(0),
+        })
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.now.get()
+    }
+
+    /// `call_soon` for internal entries. On a closed loop the entry is freed, not run.
+    pub(crate) fn schedule(&self, entry: Entry) {
+        if self.closed.get() {
+            entry.discard();
+            return;
+        }
+        self.ready.borrow_mut().push_back(entry);
+    }
+
+    fn call_soon_handle(&self, callback: Box<dyn FnOnce()>) -> Handle {
+        let inner = HandleInner::new(callback, None);
+        let handle = Handle {
+            inner: inner.clone(),
+        };
+        if self.closed.get() {
+            handle.cancel();
+        } else {
+            self.schedule(Entry::Call(inner));
+        }
+        handle
+    }
+
+    pub(crate) fn call_at_nanos(&self, when: i64, callback: Box<dyn FnOnce()>) -> TimerHandle {
+        let inner = HandleInner::new(callback, Some(when));
+        let handle = Handle {
+            inner: inner.clone(),
+        };
+        if self.closed.get() {
+            handle.cancel();
+        } else {
+            let seq = self.timer_seq.get();
+            self.timer_seq.set(seq + 1);
+            self.timers.borrow_mut().push(Timer {
+                when,
+                seq,
+                handle: inner,
+            });
+        }
+        TimerHandle { handle }
+    }
+
+    // ---- tasks -------------------------------------------------------------------------
+
+    /// Reserves an id and a slot for a task about to be created, with the waker it will poll
+    /// with.
+    pub(crate) fn new_task_identity(&self) -> (u64, std::task::Waker) {
+        let id = self.next_task_id.get();
+        self.next_task_id.set(id + 1);
+        let slot = self.tasks.borrow().next_slot();
+        let waker = std::task::Waker::from(Arc::new(TaskWaker {
+            inbox: self.inbox.clone(),
+            slot,
+            task_id: id,
+        }));
+        (id, waker)
+    }
+
+    pub(crate) fn register_task(&self, task: Rc<dyn TaskRun>) -> usize {
+        self.tasks.borrow_mut().insert(task)
+    }
+
+    pub(crate) fn unregister_task(&self, slot: usize) {
+        let t = self.tasks.borrow_mut().remove(slot);
+        drop(t);
+    }
+
+    pub(crate) fn all_tasks(&self) -> Vec<TaskRef> {
+        self.tasks
+            .borrow()
+            .sorted()
+            .into_iter()
+            .map(TaskRef::from_run)
+            .collect()
+    }
+
+    pub(crate) fn current_task(&self) -> Option<Rc<dyn TaskRun>> {
+        self.current.borrow().clone()
+    }
+
+    fn drain_inbox(&self) {
+        if !self.inbox.pending.swap(false, AtomicOrdering::Acquire) {
+            return;
+        }
+        let woken = mem::take(
+            &mut *self
+                .inbox
+                .woken
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for (slot, id) in woken {
+            let task = self.tasks.borrow().get(slot).cloned();
+            if let Some(task) = task {
+                if task.header().id == id {
+                    task.foreign_wake(self);
+                }
+            }
+        }
+    }
+
+    // ---- reports and panics --------------------------------------------------------------
+
+    pub(crate) fn report(&self, ctx: ExceptionContext) {
+        self.reports.borrow_mut().push(ctx);
+    }
+
+    /// Hands collected reports to a custom handler, at a point where no loop state is borrowed.
+    fn dispatch_reports(&self) {
+        let Some(handler) = self.handler.borrow().clone() else {
+            return;
+        };
+        loop {
+            let batch = mem::take(&mut *self.reports.borrow_mut());
+            if batch.is_empty() {
+                break;
+            }
+            for ctx in &batch {
+                handler(ctx);
+            }
+        }
+    }
+
+    /// Turns a caught panic into an [`Error::Panic`]; under [`PanicPolicy::StopLoop`] it also
+    /// ends the run with it.
+    pub(crate) fn panicked(
+        &self,
+        caught: Caught,
+        task: Option<(String, &'static Location<'static>)>,
+    ) -> Error {
+        let (task, spawned_at) = match task {
+            Some((name, site)) => (Some(name), Some(site)),
+            None => (None, None),
+        };
+        let err = Error::Panic(Rc::new(PanicError {
+            message: caught.message,
+            task,
+            location: caught.location,
+            spawned_at,
+            seed: self.config.seed,
+        }));
+        if self.config.panic_policy == PanicPolicy::StopLoop {
+            let mut fatal = self.fatal.borrow_mut();
+            if fatal.is_none() {
+                *fatal = Some(err.clone());
+            }
+        }
+        err
+    }
+
+    pub(crate) fn panic_stops_loop(&self) -> bool {
+        self.config.panic_policy == PanicPolicy::StopLoop
+    }
+
+    pub(crate) fn register_callback_future(&self, fut: Weak<dyn AnyFuture>) {
+        let mut v = self.callback_futures.borrow_mut();
+        v.push(fut);
+        if v.len() >= 2 * self.callback_futures_compacted.get().max(32) {
+            v.retain(|w| w.upgrade().is_some_and(|f| !f.is_done()));
+            self.callback_futures_compacted.set(v.len());
+        }
+    }
+
+    // ---- running -----------------------------------------------------------------------
+
+    fn run_forever(self: &Rc<Self>) -> Result<(), Error> {
+        if self.closed.get() {
+            return Err(Error::runtime("Event loop is closed"));
+        }
+        if self.running.get() {
+            return Err(Error::runtime("This event loop is already running"));
+        }
+        events::enter_running(self)?;
+        events::set_thread_loop(self);
+        self.running.set(true);
+        let result = loop {
+            if let Err(e) = self.run_once() {
+                break Err(e);
+            }
+            if self.stopping.get() {
+                break Ok(());
+            }
+        };
+        self.stopping.set(false);
+        self.running.set(false);
+        events::leave_running();
+        self.dispatch_reports();
+        result
+    }
+
+    /// asyncio's `_run_once`, with time jumping instead of sleeping.
+    fn run_once(self: &Rc<Self>) -> Result<(), Error> {
+        self.drain_inbox();
+        if self.ready.borrow().is_empty() && !self.stopping.get() {
+            match self.next_deadline() {
+                None => return Err(self.deadlock()),
+                Some(when) if when > self.now.get() => {
+                    if when > self.config.max_time {
+                        return Err(self.limit(LimitKind::Time));
+                    }
+                    self.now.set(when);
+                }
+                Some(_) => {}
+            }
+        }
+        self.move_due_timers();
+
+        let ntodo = self.ready.borrow().len();
+        for _ in 0..ntodo {
+            let Some(entry) = self.ready.borrow_mut().pop_front() else {
+                break;
+            };
+            self.run_entry(entry);
+            let steps = self.steps.get() + 1;
+            self.steps.set(steps);
+            self.drain_inbox();
+            if let Some(err) = self.fatal.borrow_mut().take() {
+                return Err(err);
+            }
+            if steps >= self.config.max_steps {
+                return Err(self.limit(LimitKind::Steps));
+            }
+        }
+        self.dispatch_reports();
+        Ok(())
+    }
+
+    fn run_entry(self: &Rc<Self>, entry: Entry) {
+        match entry {
+            Entry::Step(task) | Entry::Wakeup(task) => task.step(self),
+            Entry::Call(handle) => {
+                if handle.cancelled.get() {
+                    return;
+                }
+                if let Some(callback) = handle.take() {
+                    self.run_callback(callback);
+                }
+            }
+            Entry::Done(callback) => self.run_callback(callback),
+        }
+    }
+
+    fn run_callback(&self, callback: Box<dyn FnOnce()>) {
+        if let Err(caught) = panics::catch(callback) {
+            let err = self.panicked(caught, None);
+            if self.config.panic_policy == PanicPolicy::Capture {
+                self.report(ExceptionContext {
+                    message: "Exception in callback".to_string(),
+                    error: Some(err),
+                    task: None,
+                    site: None,
+                });
+            }
+        }
+    }
+
+    /// The earliest deadline of a live timer, dropping cancelled ones from the head.
+    fn next_deadline(&self) -> Option<i64> {
+        let mut timers = self.timers.borrow_mut();
+        while let Some(t) = timers.peek() {
+            if !t.handle.cancelled.get() {
+                return Some(t.when);
+            }
+            timers.pop();
+        }
+        None
+    }
+
+    fn move_due_timers(&self) {
+        let now = self.now.get();
+        let mut timers = self.timers.borrow_mut();
+        let mut ready = self.ready.borrow_mut();
+        while timers.peek().is_some_and(|t| t.when <= now) {
+            let Some(t) = timers.pop() else { break };
+            if !t.handle.cancelled.get() {
+                ready.push_back(Entry::Call(t.handle));
+            }
+        }
+    }
+
+    fn deadlock(&self) -> Error {
+        let tasks = self
+            .tasks
+            .borrow()
+            .sorted()
+            .iter()
+            .map(|t| t.waiting_task())
+            .collect();
+        Error::Deadlock(Rc::new(DeadlockError {
+            time: nanos_to_secs(self.now.get()),
+            tasks,
+        }))
+    }
+
+    fn limit(&self, what: LimitKind) -> Error {
+        Error::Limit(Rc::new(LimitError {
+            what,
+            steps: self.steps.get(),
+            time: nanos_to_secs(self.now.get()),
+        }))
+    }
+
+    /// Frees everything the loop holds: queued entries, timers, pending tasks (reported as
+    /// destroyed while pending) and the callbacks of pending futures. Repeats until nothing
+    /// is left, since freeing user values may schedule more.
+    fn close(&self) -> Result<(), Error> {
+        if self.running.get() {
+            return Err(Error::runtime("Cannot close a running event loop"));
+        }
+        if self.closed.replace(true) {
+            return Ok(());
+        }
+        loop {
+            let ready = mem::take(&mut *self.ready.borrow_mut());
+            let timers = mem::take(&mut *self.timers.borrow_mut());
+            let tasks = {
+                let mut slab = self.tasks.borrow_mut();
+                let tasks = slab.sorted();
+                *slab = TaskSlab::default();
+                tasks
+            };
+            let futures = mem::take(&mut *self.callback_futures.borrow_mut());
+            if ready.is_empty() && timers.is_empty() && tasks.is_empty() && futures.is_empty() {
+                break;
+            }
+            ready.into_iter().for_each(Entry::discard);
+            for t in timers.into_vec() {
+                drop(t.handle.take());
+            }
+            for task in tasks {
+                task.destroy(self);
+            }
+            for fut in futures.iter().filter_map(Weak::upgrade) {
+                fut.clear_callbacks();
+            }
+        }
+        let current = self.current.borrow_mut().take();
+        drop(current);
+        self.dispatch_reports();
+        Ok(())
+    }
+}
+
+/// A cheap, cloneable reference to an event loop, for use inside tasks and callbacks
+/// (asyncio's loop object as `get_running_loop()` returns it).
+///
+/// Every scheduling method of [`EventLoop`] lives here; `EventLoop` dereferences to it.
+///
+/// ```
+/// use tulipsim::{get_running_loop, EventLoop};
+///
+/// let lp = EventLoop::new();
+/// let t = lp.run_until_complete(async {
+///     let lp = get_running_loop()?;
+///     tulipsim::sleep(2).await?;
+///     Ok(lp.time())
+/// });
+/// assert_eq!(t.unwrap(), 2.0);
+/// ```
+#[derive(Clone)]
+pub struct LoopHandle {
+    pub(crate) inner: Rc<LoopInner>,
+}
+
+impl LoopHandle {
+    /// Schedules `callback` to run on the next iteration, after what is already queued.
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let lp = tulipsim::EventLoop::new();
+    /// let log = Rc::new(RefCell::new(vec![]));
+    /// for i in 0..3 {
+    ///     let log = log.clone();
+    ///     lp.call_soon(move || log.borrow_mut().push(i));
+    /// }
+    /// lp.call_soon({ let h = lp.handle(); move || h.stop() });
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(*log.borrow(), [0, 1, 2]);
+    /// ```
+    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
+        self.inner.call_soon_handle(Box::new(callback))
+    }
+
+    /// Schedules `callback` to run `delay` seconds of virtual time from now.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let h = lp.handle();
+    /// lp.call_later(5, move || h.stop());
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(lp.time(), 5.0);
+    /// ```
+    pub fn call_later(
+        &self,
+        delay: impl IntoDelay,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerHandle {
+        let when = self.inner.now().saturating_add(delay.into_nanos());
+        self.inner.call_at_nanos(when, Box::new(callback))
+    }
+
+    /// Schedules `callback` at absolute loop time `when` (seconds; see [`time`](Self::time)).
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let h = lp.handle();
+    /// lp.call_at(7.5, move || h.stop());
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(lp.time(), 7.5);
+    /// ```
+    pub fn call_at(&self, when: impl IntoDelay, callback: impl FnOnce() + 'static) -> TimerHandle {
+        self.inner
+            .call_at_nanos(when.into_nanos(), Box::new(callback))
+    }
+
+    /// The virtual time, in seconds; it starts at 0 and moves only when the loop jumps to a
+    /// timer.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// assert_eq!(lp.time(), 0.0);
+    /// ```
+    pub fn time(&self) -> f64 {
+        nanos_to_secs(self.inner.now())
+    }
+
+    /// The virtual time in whole nanoseconds, the clock's own unit.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// lp.run_until_complete(tulipsim::sleep(0.25)).unwrap();
+    /// assert_eq!(lp.time_ns(), 250_000_000);
+    /// ```
+    pub fn time_ns(&self) -> i64 {
+        self.inner.now()
+    }
+
+    /// Asks `run_forever` to return after the current iteration; every callback already
+    /// scheduled for this iteration still runs.
+    ///
+    /// See [`call_later`](Self::call_later) for an example.
+    pub fn stop(&self) {
+        self.inner.stopping.set(true);
+    }
+
+    /// Wraps `coro` in a task, scheduled to start on the next iteration (asyncio's
+    /// `loop.create_task`). Works whether or not the loop is running.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.create_task(async { Ok(6 * 7) });
+    /// assert_eq!(lp.run_until_complete(t).unwrap(), 42);
+    /// ```
+    #[doc(alias = "spawn")]
+    #[track_caller]
+    pub fn create_task<T, F>(&self, coro: F) -> crate::Task<T>
+    where
+        T: 'static,
+        F: std::future::Future<Output = Result<T, Error>> + 'static,
+    {
+        tasks::new_task(&self.inner, None, coro, Location::caller())
+    }
+
+    /// [`create_task`](Self::create_task) with a name, which traces and reports use.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.create_task_named("worker", async { Ok(()) });
+    /// assert_eq!(t.get_name(), "worker");
+    /// ```
+    #[track_caller]
+    pub fn create_task_named<T, F>(&self, name: &str, coro: F) -> crate::Task<T>
+    where
+        T: 'static,
+        F: std::future::Future<Output = Result<T, Error>> + 'static,
+    {
+        tasks::new_task(&self.inner, Some(name.into()), coro, Location::caller())
+    }
+
+    /// A new pending future bound to this loop (asyncio's `loop.create_future`).
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<u8>();
+    /// f.set_result(1).unwrap();
+    /// assert_eq!(lp.run_until_complete(f).unwrap(), 1);
+    /// ```
+    #[track_caller]
+    pub fn create_future<T: 'static>(&self) -> Future<T> {
+        Future::bound(Rc::downgrade(&self.inner), Location::caller())
+    }
+
+    /// Every task of this loop that is not done yet, in creation order.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let _t = lp.create_task_named("a", async { Ok(()) });
+    /// let names: Vec<String> = lp.all_tasks().iter().map(|t| t.get_name()).collect();
+    /// assert_eq!(names, ["a"]);
+    /// ```
+    pub fn all_tasks(&self) -> Vec<TaskRef> {
+        self.inner.all_tasks()
+    }
+
+    /// True while `run_forever` or `run_until_complete` is running.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// assert!(!lp.is_running());
+    /// ```
+    pub fn is_running(&self) -> bool {
+        self.inner.running.get()
+    }
+
+    /// True once the loop was closed.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// lp.close().unwrap();
+    /// assert!(lp.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.get()
+    }
+
+    /// How many ready-queue entries (task steps and callbacks) have run so far.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// lp.run_until_complete(async { Ok(()) }).unwrap();
+    /// assert!(lp.steps() >= 1);
+    /// ```
+    pub fn steps(&self) -> u64 {
+        self.inner.steps.get()
+    }
+
+    /// The seed given in [`LoopConfig::seed`], if any.
+    ///
+    /// See [`LoopConfig::seed`] for an example.
+    pub fn seed(&self) -> Option<u64> {
+        self.inner.config.seed
+    }
+
+    /// Sends future reports to `handler` instead of collecting them (asyncio's
+    /// `set_exception_handler`). It is called between loop iterations, never from inside a
+    /// step.
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let lp = tulipsim::EventLoop::new();
+    /// let seen = Rc::new(RefCell::new(Vec::new()));
+    /// let s = seen.clone();
+    /// lp.set_exception_handler(move |ctx| s.borrow_mut().push(ctx.message().to_string()));
+    /// let f = lp.create_future::<()>();
+    /// f.set_exception(tulipsim::Error::msg("x")).unwrap();
+    /// drop(f); // never retrieved
+    /// lp.close().unwrap();
+    /// assert_eq!(*seen.borrow(), ["Future exception was never retrieved"]);
+    /// ```
+    pub fn set_exception_handler(&self, handler: impl Fn(&ExceptionContext) + 'static) {
+        *self.inner.handler.borrow_mut() = Some(Rc::new(handler));
+    }
+
+    /// Takes the reports collected so far (exceptions never retrieved, tasks destroyed while
+    /// pending, panicking callbacks under [`PanicPolicy::Capture`]).
+    ///
+    /// See [`ExceptionContext`] for an example.
+    pub fn take_reports(&self) -> Vec<ExceptionContext> {
+        mem::take(&mut *self.inner.reports.borrow_mut())
+    }
+}
+
+/// A single-threaded asyncio event loop on a virtual clock: the owner of a simulation.
+///
+/// Dropping it closes it, which frees every task, future and callback it holds, and prints
+/// any report nobody took to stderr (as asyncio logs them). Scheduling methods live on
+/// [`LoopHandle`], which `EventLoop` dereferences to.
+///
+/// The reference text's "Future with run_until_complete()" example:
+///
+/// ```
+/// use tulipsim::{sleep, EventLoop, Future};
+///
+/// async fn slow_operation(future: Future<String>) -> Result<(), tulipsim::Error> {
+///     sleep(1).await?;
+///     future.set_result("Future is done!".to_string())
+/// }
+///
+/// let lp = EventLoop::new();
+/// let future = lp.create_future();
+/// lp.create_task(slow_operation(future.clone()));
+/// lp.run_until_complete(future.clone()).unwrap();
+/// assert_eq!(future.result().unwrap(), "Future is done!");
+/// assert_eq!(lp.time(), 1.0);
+/// ```
+pub struct EventLoop {
+    handle: LoopHandle,
+}
+
+impl Default for EventLoop {
+    fn default() -> Self {
+        EventLoop::new()
+    }
+}
+
+impl std::ops::Deref for EventLoop {
+    type Target = LoopHandle;
+    fn deref(&self) -> &LoopHandle {
+        &self.handle
+    }
+}
+
+impl EventLoop {
+    /// A new loop with the default [`LoopConfig`]: FIFO, no limits, panics stop the loop.
+    ///
+    /// See [`EventLoop`] for an example.
+    pub fn new() -> EventLoop {
+        EventLoop::with_config(LoopConfig::default())
+    }
+
+    /// A new loop with `config`.
+    ///
+    /// See [`LoopConfig`] for an example.
+    pub fn with_config(config: LoopConfig) -> EventLoop {
+        let inner = LoopInner::new(config);
+        events::set_thread_loop(&inner);
+        EventLoop {
+            handle: LoopHandle { inner },
+        }
+    }
+
+    /// A cloneable handle to this loop.
+    ///
+    /// See [`LoopHandle`] for an example.
+    pub fn handle(&self) -> LoopHandle {
+        self.handle.clone()
+    }
+
+    /// Runs until `main` is done and returns its outcome (asyncio's `run_until_complete`).
+    ///
+    /// `main` is an `async` block (wrapped in a task, as asyncio wraps a coroutine), a
+    /// [`Task`](crate::Task) or a [`Future`]. Besides `main`'s own error, this returns
+    /// [`Error::Deadlock`] if `main` can never finish, [`Error::Limit`] if a configured limit is
+    /// reached, and [`Error::Panic`] if a task panicked (under the default policy).
+    ///
+    /// ```
+    /// use tulipsim::{sleep_with, EventLoop};
+    /// let lp = EventLoop::new();
+    /// assert_eq!(lp.run_until_complete(sleep_with(3, "done")).unwrap(), "done");
+    /// assert_eq!(lp.time(), 3.0);
+    /// ```
+    #[track_caller]
+    pub fn run_until_complete<T: 'static, A: Awaitable<T>>(&self, main: A) -> Result<T, Error> {
+        let inner = &self.handle.inner;
+        if inner.closed.get() {
+            return Err(Error::runtime("Event loop is closed"));
+        }
+        if inner.running.get() {
+            return Err(Error::runtime("This event loop is already running"));
+        }
+        let main = main.into_main(&self.handle, Location::caller());
+        let stop = {
+            let lp = Rc::downgrade(inner);
+            crate::futures::DoneCallback::new(move |_: &Future<T>| {
+                if let Some(lp) = lp.upgrade() {
+                    lp.stopping.set(true);
+                }
+            })
+        };
+        main.future.add_done_callback(stop.clone());
+        let ran = inner.run_forever();
+        main.future.remove_done_callback(&stop);
+        ran?;
+        if !main.future.done() {
+            return Err(Error::runtime(
+                "Event loop stopped before Future completed.",
+            ));
+        }
+        main.outcome()
+    }
+
+    /// Runs until [`stop`](LoopHandle::stop) is called. Returns [`Error::Deadlock`] if nothing
+    /// is left to run and no timer is pending (the real asyncio would block forever).
+    ///
+    /// The reference text's "Future with run_forever()" example:
+    ///
+    /// ```
+    /// use tulipsim::{sleep, EventLoop, Future};
+    ///
+    /// let lp = EventLoop::new();
+    /// let future: Future<String> = lp.create_future();
+    /// let f = future.clone();
+    /// lp.create_task(async move {
+    ///     sleep(1).await?;
+    ///     f.set_result("Future is done!".into())
+    /// });
+    /// let h = lp.handle();
+    /// future.add_done_callback(move |fut: &Future<String>| {
+    ///     assert_eq!(fut.result().unwrap(), "Future is done!");
+    ///     h.stop();
+    /// });
+    /// lp.run_forever().unwrap();
+    /// ```
+    pub fn run_forever(&self) -> Result<(), Error> {
+        self.handle.inner.run_forever()
+    }
+
+    /// Closes the loop: frees every queued callback, timer and pending task (each pending task
+    /// is reported as "Task was destroyed but it is pending!"). Fails if the loop is running;
+    /// closing twice does nothing.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let _t = lp.create_task(async { Ok(()) });
+    /// lp.close().unwrap();
+    /// assert_eq!(lp.take_reports()[0].message(), "Task was destroyed but it is pending!");
+    /// ```
+    pub fn close(&self) -> Result<(), Error> {
+        self.handle.inner.close()
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        // Dropping inside one of its own callbacks cannot happen (the owner is outside), so
+        // the loop is not running here and close succeeds.
+        let _ = self.handle.inner.close();
+        let left = self.take_reports();
+        if !left.is_empty() && !std::thread::panicking() {
+            eprintln!("tulipsim: {} unhandled event loop report(s):", left.len());
+            for r in left {
+                eprintln!("  {}", r.to_string().replace('\n', "\n  "));
+            }
+        }
+    }
+}

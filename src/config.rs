@@ -1,0 +1,101 @@
+//! Settings of one event loop: limits and what a panic does.
+
+use crate::events::IntoDelay;
+
+/// What happens when a task or a callback panics.
+///
+/// ```
+/// use tulipsim::{create_task, Error, EventLoop, LoopConfig, PanicPolicy};
+///
+/// // Capture: the panic becomes the task's exception, as any asyncio exception would.
+/// let lp = EventLoop::with_config(LoopConfig::default().panic_policy(PanicPolicy::Capture));
+/// let r = lp.run_until_complete(async {
+///     let child = create_task(async { if true { panic!("bad") } Ok(1) })?;
+///     match child.await {
+///         Err(Error::Panic(p)) => Ok(p.message().to_string()),
+///         other => panic!("{other:?}"),
+///     }
+/// });
+/// assert_eq!(r.unwrap(), "bad");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PanicPolicy {
+    /// The default: the panic becomes the task's exception *and* the loop stops at once;
+    /// `run_until_complete` returns [`Error::Panic`](crate::Error::Panic). A panic is a bug in
+    /// the code under test, so the run ends where it happened instead of carrying on.
+    #[default]
+    StopLoop,
+    /// asyncio's model: the panic becomes the task's exception (a callback's is reported to the
+    /// exception handler) and the loop goes on.
+    Capture,
+}
+
+/// Configuration for [`EventLoop::with_config`](crate::EventLoop::with_config).
+///
+/// ```
+/// use tulipsim::{EventLoop, LoopConfig};
+///
+/// let lp = EventLoop::with_config(
+///     LoopConfig::default().max_steps(1_000_000).max_time(3600.0),
+/// );
+/// # drop(lp);
+/// ```
+#[derive(Clone, Debug)]
+pub struct LoopConfig {
+    pub(crate) max_steps: u64,
+    pub(crate) max_time: i64,
+    pub(crate) panic_policy: PanicPolicy,
+    pub(crate) seed: Option<u64>,
+}
+
+impl Default for LoopConfig {
+    fn default() -> Self {
+        LoopConfig {
+            max_steps: u64::MAX,
+            max_time: i64::MAX,
+            panic_policy: PanicPolicy::StopLoop,
+            seed: None,
+        }
+    }
+}
+
+impl LoopConfig {
+    /// Stop with [`Error::Limit`](crate::Error::Limit) once this many ready-queue entries
+    /// (task steps and callbacks) have run. Unlimited by default.
+    ///
+    /// See [`LoopConfig`] for an example.
+    pub fn max_steps(mut self, steps: u64) -> Self {
+        self.max_steps = steps;
+        self
+    }
+
+    /// Stop with [`Error::Limit`](crate::Error::Limit) instead of moving the virtual clock past
+    /// this time. Unlimited by default.
+    ///
+    /// See [`LoopConfig`] for an example.
+    pub fn max_time(mut self, time: impl IntoDelay) -> Self {
+        self.max_time = time.into_nanos();
+        self
+    }
+
+    /// What a panic inside a task or callback does; see [`PanicPolicy`].
+    ///
+    /// See [`PanicPolicy`] for an example.
+    pub fn panic_policy(mut self, policy: PanicPolicy) -> Self {
+        self.panic_policy = policy;
+        self
+    }
+
+    /// The seed this loop runs under. The core loop is FIFO and does not draw from it; it is
+    /// printed in failure reports (panics) so that a run can be replayed.
+    ///
+    /// ```
+    /// # use tulipsim::{EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().seed(7));
+    /// assert_eq!(lp.seed(), Some(7));
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+}

@@ -1,0 +1,513 @@
+//! The one error type, mirroring asyncio's `exceptions.py`.
+//!
+//! asyncio raises `CancelledError`, `TimeoutError` and `InvalidStateError` from its futures and
+//! tasks, and lets coroutines raise anything else. In tulipsim a coroutine returns
+//! `Result<T, Error>`, and [`Error`] carries each of those plus the failures that only a
+//! simulator can see (a deadlock, a runaway, a panic inside a task).
+//!
+//! `Error` is cheap to clone (every payload is behind an `Rc`), because one future's outcome is
+//! handed to every task that awaits it.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::panic::Location;
+use std::rc::Rc;
+
+/// Everything a tulipsim future, task or event loop can fail with.
+///
+/// A coroutine body returns `Result<T, Error>`; `?` converts any [`std::error::Error`] into
+/// [`Error::User`], so ordinary fallible code works unchanged inside tasks:
+///
+/// ```
+/// use tulipsim::{Error, EventLoop};
+///
+/// let lp = EventLoop::new();
+/// let r: Result<i32, Error> = lp.run_until_complete(async {
+///     let n: i32 = "12x".parse()?; // a ParseIntError becomes Error::User
+///     Ok(n)
+/// });
+/// let err = r.unwrap_err();
+/// assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
+/// ```
+///
+/// `Error` deliberately does not implement [`std::error::Error`] (as `anyhow::Error` does not),
+/// so that the blanket `From` conversion above is possible; it converts into
+/// `Box<dyn std::error::Error>` for test functions that return one.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Error {
+    /// asyncio's `CancelledError`: the future was cancelled, or the task was asked to cancel
+    /// itself. A task that lets it escape ends *cancelled*.
+    Cancelled(CancelledError),
+    /// asyncio's `TimeoutError`: a deadline passed (`wait_for`, `timeout` scopes).
+    Timeout,
+    /// asyncio's `InvalidStateError`: the operation is not allowed in this state (the result of
+    /// a pending future, a second `set_result`, ...). The text says what was attempted.
+    InvalidState(Rc<str>),
+    /// asyncio's `RuntimeError` for misuse of the loop: no running loop, a loop that is already
+    /// running or closed, a future of another loop, a task awaiting itself.
+    Runtime(Rc<str>),
+    /// A panic inside a task or callback, caught at the step boundary.
+    Panic(Rc<PanicError>),
+    /// `run_until_complete` or `run_forever` found nothing ready and no timer pending while the
+    /// awaited future was still pending: it can never finish.
+    Deadlock(Rc<DeadlockError>),
+    /// A configured step or virtual-time limit was reached (a runaway program).
+    Limit(Rc<LimitError>),
+    /// Any other error, raised by user code.
+    User(Rc<dyn StdError + 'static>),
+}
+
+impl Error {
+    /// A `CancelledError` without a message.
+    ///
+    /// ```
+    /// assert!(tulipsim::Error::cancelled().is_cancelled());
+    /// ```
+    pub fn cancelled() -> Error {
+        Error::Cancelled(CancelledError { message: None })
+    }
+
+    /// A `CancelledError` carrying `msg`, as `task.cancel(msg)` produces.
+    ///
+    /// ```
+    /// let e = tulipsim::Error::cancelled_with("shutting down");
+    /// assert_eq!(e.to_string(), "CancelledError: shutting down");
+    /// ```
+    pub fn cancelled_with(msg: impl Into<Rc<str>>) -> Error {
+        Error::Cancelled(CancelledError {
+            message: Some(msg.into()),
+        })
+    }
+
+    /// A user error whose text is `msg`; the quickest way to "raise" from a coroutine.
+    ///
+    /// ```
+    /// let e = tulipsim::Error::msg("disk full");
+    /// assert_eq!(e.to_string(), "disk full");
+    /// ```
+    pub fn msg(msg: impl fmt::Display) -> Error {
+        Error::User(Rc::new(Message(msg.to_string())))
+    }
+
+    /// Wraps any error type as a user error (what `?` does implicitly).
+    ///
+    /// ```
+    /// let e = tulipsim::Error::new(std::fmt::Error);
+    /// assert!(e.downcast_ref::<std::fmt::Error>().is_some());
+    /// ```
+    pub fn new<E: StdError + 'static>(err: E) -> Error {
+        Error::User(Rc::new(err))
+    }
+
+    pub(crate) fn invalid_state(msg: impl Into<Rc<str>>) -> Error {
+        Error::InvalidState(msg.into())
+    }
+
+    pub(crate) fn runtime(msg: impl Into<Rc<str>>) -> Error {
+        Error::Runtime(msg.into())
+    }
+
+    /// True for [`Error::Cancelled`].
+    ///
+    /// ```
+    /// assert!(tulipsim::Error::cancelled().is_cancelled());
+    /// assert!(!tulipsim::Error::Timeout.is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Error::Cancelled(_))
+    }
+
+    /// True for [`Error::Timeout`].
+    ///
+    /// ```
+    /// assert!(tulipsim::Error::Timeout.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout)
+    }
+
+    /// The user error as `E`, if this is an [`Error::User`] holding an `E`.
+    ///
+    /// ```
+    /// #[derive(Debug)]
+    /// struct Refused;
+    /// impl std::fmt::Display for Refused {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("refused") }
+    /// }
+    /// impl std::error::Error for Refused {}
+    ///
+    /// let e = tulipsim::Error::new(Refused);
+    /// assert!(e.downcast_ref::<Refused>().is_some());
+    /// ```
+    pub fn downcast_ref<E: StdError + 'static>(&self) -> Option<&E> {
+        match self {
+            Error::User(e) => e.downcast_ref::<E>(),
+            _ => None,
+        }
+    }
+
+    /// asyncio's name for this kind of error: `"CancelledError"`, `"TimeoutError"`,
+    /// `"InvalidStateError"`, `"RuntimeError"`, `"Panic"`, `"Deadlock"`, `"LimitExceeded"`, or
+    /// `"Error"` for user errors. Traces print it.
+    ///
+    /// ```
+    /// assert_eq!(tulipsim::Error::Timeout.kind_name(), "TimeoutError");
+    /// ```
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Error::Cancelled(_) => "CancelledError",
+            Error::Timeout => "TimeoutError",
+            Error::InvalidState(_) => "InvalidStateError",
+            Error::Runtime(_) => "RuntimeError",
+            Error::Panic(_) => "Panic",
+            Error::Deadlock(_) => "Deadlock",
+            Error::Limit(_) => "LimitExceeded",
+            Error::User(_) => "Error",
+        }
+    }
+}
+
+impl PartialEq for Error {
+    /// Errors compare by value, except user errors, panics, deadlocks and limits, which compare
+    /// by identity (the same raised object), as Python's `is` would.
+    fn eq(&self, other: &Error) -> bool {
+        match (self, other) {
+            (Error::Cancelled(a), Error::Cancelled(b)) => a == b,
+            (Error::Timeout, Error::Timeout) => true,
+            (Error::InvalidState(a), Error::InvalidState(b)) => a == b,
+            (Error::Runtime(a), Error::Runtime(b)) => a == b,
+            (Error::Panic(a), Error::Panic(b)) => Rc::ptr_eq(a, b),
+            (Error::Deadlock(a), Error::Deadlock(b)) => Rc::ptr_eq(a, b),
+            (Error::Limit(a), Error::Limit(b)) => Rc::ptr_eq(a, b),
+            (Error::User(a), Error::User(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Cancelled(c) => fmt::Display::fmt(c, f),
+            Error::Timeout => f.write_str("TimeoutError"),
+            Error::InvalidState(m) => write!(f, "InvalidStateError: {m}"),
+            Error::Runtime(m) => write!(f, "RuntimeError: {m}"),
+            Error::Panic(p) => fmt::Display::fmt(p, f),
+            Error::Deadlock(d) => fmt::Display::fmt(d, f),
+            Error::Limit(l) => fmt::Display::fmt(l, f),
+            Error::User(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::User(e) => write!(f, "User({e:?})"),
+            // The Display of the simulator's own errors is the useful report; Debug shows it
+            // whole so that `unwrap()` in a test prints the deadlock or panic in full.
+            other => write!(f, "{other}"),
+        }
+    }
+}
+
+impl<E: StdError + 'static> From<E> for Error {
+    fn from(err: E) -> Error {
+        Error::User(Rc::new(err))
+    }
+}
+
+/// Lets a test that returns `Result<(), Box<dyn std::error::Error>>` use `?` on tulipsim results.
+impl From<Error> for Box<dyn StdError> {
+    fn from(err: Error) -> Box<dyn StdError> {
+        Box::new(StdAdapter(err))
+    }
+}
+
+struct StdAdapter(Error);
+
+impl fmt::Debug for StdAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for StdAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl StdError for StdAdapter {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match &self.0 {
+            Error::User(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Message(String);
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for Message {}
+
+/// The payload of [`Error::Cancelled`]: the optional message given to `cancel`.
+///
+/// ```
+/// use tulipsim::Error;
+/// if let Error::Cancelled(c) = Error::cancelled_with("bye") {
+///     assert_eq!(c.message(), Some("bye"));
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CancelledError {
+    pub(crate) message: Option<Rc<str>>,
+}
+
+impl CancelledError {
+    /// The message passed to `cancel_with`, if any.
+    ///
+    /// ```
+    /// # use tulipsim::Error;
+    /// let Error::Cancelled(c) = Error::cancelled() else { unreachable!() };
+    /// assert_eq!(c.message(), None);
+    /// ```
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
+impl fmt::Display for CancelledError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(m) => write!(f, "CancelledError: {m}"),
+            None => f.write_str("CancelledError"),
+        }
+    }
+}
+
+/// The payload of [`Error::Panic`]: a panic caught inside a task or a callback.
+///
+/// ```
+/// use tulipsim::{Error, EventLoop, LoopConfig, PanicPolicy};
+///
+/// let lp = EventLoop::with_config(LoopConfig::default().panic_policy(PanicPolicy::Capture));
+/// let r: Result<(), Error> = lp.run_until_complete(async { panic!("boom") });
+/// let Err(Error::Panic(p)) = r else { panic!("expected a panic") };
+/// assert_eq!(p.message(), "boom");
+/// assert_eq!(p.task(), Some("Task-1"));
+/// ```
+#[derive(Debug)]
+pub struct PanicError {
+    pub(crate) message: String,
+    pub(crate) task: Option<String>,
+    pub(crate) location: Option<String>,
+    pub(crate) spawned_at: Option<&'static Location<'static>>,
+    pub(crate) seed: Option<u64>,
+}
+
+impl PanicError {
+    /// The panic's message (`panic!("...")` text), or a placeholder for non-string payloads.
+    ///
+    /// See [`PanicError`] for an example.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The name of the task that panicked; `None` for a plain callback.
+    ///
+    /// See [`PanicError`] for an example.
+    pub fn task(&self) -> Option<&str> {
+        self.task.as_deref()
+    }
+
+    /// Where the panic happened (`file:line:col`), when the panic hook could record it.
+    ///
+    /// See [`PanicError`] for an example.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+}
+
+impl fmt::Display for PanicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.task {
+            Some(t) => write!(f, "task {t} panicked: {}", self.message)?,
+            None => write!(f, "callback panicked: {}", self.message)?,
+        }
+        if let Some(l) = &self.location {
+            write!(f, " at {l}")?;
+        }
+        if let Some(s) = self.spawned_at {
+            write!(f, " (task spawned at {s})")?;
+        }
+        if let Some(seed) = self.seed {
+            write!(f, " [seed {seed}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// The payload of [`Error::Deadlock`]: every task still pending, and what each one awaits.
+///
+/// ```
+/// use tulipsim::{Error, EventLoop};
+///
+/// let lp = EventLoop::new();
+/// let never = lp.create_future::<()>();
+/// let Err(Error::Deadlock(d)) = lp.run_until_complete(async move { never.await }) else {
+///     panic!("expected a deadlock")
+/// };
+/// assert_eq!(d.tasks().len(), 1);
+/// assert_eq!(d.tasks()[0].name(), "Task-1");
+/// assert!(d.tasks()[0].awaiting().starts_with("Future<()> created at"));
+/// ```
+#[derive(Debug)]
+pub struct DeadlockError {
+    pub(crate) time: f64,
+    pub(crate) tasks: Vec<WaitingTask>,
+}
+
+impl DeadlockError {
+    /// The virtual time at which the loop found nothing left to do.
+    ///
+    /// See [`DeadlockError`] for an example.
+    pub fn time(&self) -> f64 {
+        self.time
+    }
+
+    /// The tasks that were still pending, in creation order.
+    ///
+    /// See [`DeadlockError`] for an example.
+    pub fn tasks(&self) -> &[WaitingTask] {
+        &self.tasks
+    }
+}
+
+impl fmt::Display for DeadlockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Deadlock at t={:.6}s: nothing is ready and no timer is pending, \
+             but {} task(s) still wait:",
+            self.time,
+            self.tasks.len()
+        )?;
+        for t in &self.tasks {
+            write!(f, "\n  {t}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One pending task in a [`DeadlockError`].
+///
+/// See [`DeadlockError`] for an example.
+#[derive(Debug, Clone)]
+pub struct WaitingTask {
+    pub(crate) name: String,
+    pub(crate) spawned_at: &'static Location<'static>,
+    pub(crate) suspended_at: Option<&'static Location<'static>>,
+    pub(crate) awaiting: String,
+}
+
+impl WaitingTask {
+    /// The task's name (`Task-N` unless it was named).
+    ///
+    /// See [`DeadlockError`] for an example.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the task waits on, e.g. `Future<i32> created at src/x.rs:3:9`.
+    ///
+    /// See [`DeadlockError`] for an example.
+    pub fn awaiting(&self) -> &str {
+        &self.awaiting
+    }
+}
+
+impl fmt::Display for WaitingTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} awaits {}", self.name, self.awaiting)?;
+        if let Some(s) = self.suspended_at {
+            write!(f, " at {s}")?;
+        }
+        write!(f, " (spawned at {})", self.spawned_at)
+    }
+}
+
+/// The payload of [`Error::Limit`]: which configured limit a run reached.
+///
+/// ```
+/// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+///
+/// let lp = EventLoop::with_config(LoopConfig::default().max_steps(1_000));
+/// let r: Result<(), Error> = lp.run_until_complete(async {
+///     loop { sleep(0).await? }
+/// });
+/// let Err(Error::Limit(l)) = r else { panic!() };
+/// assert_eq!(l.steps(), 1_000);
+/// ```
+#[derive(Debug)]
+pub struct LimitError {
+    pub(crate) what: LimitKind,
+    pub(crate) steps: u64,
+    pub(crate) time: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitKind {
+    Steps,
+    Time,
+}
+
+impl LimitError {
+    /// How many ready-queue entries had run when the limit was reached.
+    ///
+    /// See [`LimitError`] for an example.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The virtual time when the limit was reached, in seconds.
+    ///
+    /// See [`LimitError`] for an example.
+    pub fn time(&self) -> f64 {
+        self.time
+    }
+
+    /// True if the step limit was reached, false if the virtual-time limit was.
+    ///
+    /// See [`LimitError`] for an example.
+    pub fn is_step_limit(&self) -> bool {
+        self.what == LimitKind::Steps
+    }
+}
+
+impl fmt::Display for LimitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.what {
+            LimitKind::Steps => write!(
+                f,
+                "step limit reached: {} steps ran (virtual time {:.6}s); \
+                 a task may be spinning on sleep(0) or a callback rescheduling itself",
+                self.steps, self.time
+            ),
+            LimitKind::Time => write!(
+                f,
+                "virtual-time limit reached at t={:.6}s after {} steps; \
+                 a timer may be rescheduling itself forever",
+                self.time, self.steps
+            ),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! # tulipsim
+//!
+//! Deterministic simulation testing for async Rust, on asyncio's model.
+//!
+//! tulipsim runs your `async` code on a single-threaded event loop with a **virtual clock**
+//! (time jumps to the next timer, so an hour of simulated sleeping costs microseconds) and
+//! asyncio's **Future / Task / cancellation** semantics: `cancel()` throws `CancelledError` into
+//! a task at its current `.await`, where the task may catch it, ignore it or let it escape.
+//! Every run is deterministic: the same program gives the same trace, bit for bit.
+//!
+//! ```
+//! use tulipsim::{create_task, sleep, Error, EventLoop};
+//!
+//! let lp = EventLoop::new();
+//! let result = lp.run_until_complete(async {
+//!     let worker = create_task(async {
+//!         match sleep(3600).await {
+//!             Ok(()) => Ok("finished"),
+//!             Err(e) if e.is_cancelled() => Ok("cleaned up after cancel"), // caught
+//!             Err(e) => Err(e),
+//!         }
+//!     })?;
+//!     sleep(10).await?;
+//!     worker.cancel();
+//!     worker.await
+//! });
+//! assert_eq!(result.unwrap(), "cleaned up after cancel");
+//! assert_eq!(lp.time(), 10.0); // virtual seconds; no real time passed
+//! ```
+//!
+//! Names follow asyncio's, module by module: [`futures`] (`Future`), [`tasks`] (`Task`,
+//! `sleep`, `create_task`), [`base_events`] (the loop), [`events`] (handles),
+//! [`exceptions`] (`Error`). `docs/semantics.md` lists every place where tulipsim differs from
+//! CPython 3.11's asyncio, and why.
+//!
+//! ## Coroutines are `async` blocks returning `Result<T, Error>`
+//!
+//! Python's `result = await fut` is `let result = fut.await?;`; `raise` is `return Err(..)`;
+//! `except CancelledError` is matching `Err(Error::Cancelled(_))`. Any `std::error::Error`
+//! converts into [`Error`] with `?`.
+//!
+//! ## Awaiting non-tulipsim futures
+//!
+//! Foreign futures (a `futures::channel::oneshot`, `tokio::sync::Mutex`, ...) work through
+//! their `std::task::Waker`, which schedules the task's next step like any wakeup. A
+//! cancellation can only be thrown at a tulipsim awaitable, so a task blocked on a foreign
+//! future receives its `CancelledError` at its next tulipsim `.await`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod base_events;
+mod config;
+pub mod events;
+pub mod exceptions;
+pub mod futures;
+mod panics;
+mod runners;
+pub mod tasks;
+
+pub use base_events::{EventLoop, ExceptionContext, LoopHandle};
+pub use config::{LoopConfig, PanicPolicy};
+pub use events::{Handle, IntoDelay, TimerHandle};
+pub use exceptions::{CancelledError, DeadlockError, Error, LimitError, PanicError, WaitingTask};
+pub use futures::{DoneCallback, Future, Wait};
+pub use runners::run;
+pub use tasks::{
+    all_tasks, create_task, create_task_named, current_task, get_running_loop, sleep, sleep_with,
+    Awaitable, Sleep, Task, TaskRef, WaitTask,
+};

@@ -1,0 +1,53 @@
+//! Catching panics at the step boundary, with the location the panic hook saw.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+thread_local! {
+    static LAST_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static HOOK: Once = Once::new();
+
+/// Chains a panic hook that remembers where the last panic on this thread happened, so that a
+/// caught panic can say where it came from. The previous hook still runs (and prints).
+fn install_hook() {
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let loc = info.location().map(|l| l.to_string());
+            LAST_LOCATION.with(|l| *l.borrow_mut() = loc);
+            previous(info)
+        }));
+    });
+}
+
+/// A caught panic: its message and, when the hook saw it, its location.
+pub(crate) struct Caught {
+    pub(crate) message: String,
+    pub(crate) location: Option<String>,
+}
+
+/// Runs `f`, turning a panic into [`Caught`].
+pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
+    install_hook();
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => Ok(r),
+        Err(payload) => Err(Caught {
+            message: payload_message(&*payload),
+            location: LAST_LOCATION.with(|l| l.borrow_mut().take()),
+        }),
+    }
+}
+
+fn payload_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_string()
+    }
+}
