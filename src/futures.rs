@@ -789,10 +789,18 @@ impl WaitCore {
         let header = task.header();
         if self.polled {
             if let Some(exc) = header.take_throw() {
-                if self.fut.is_done() {
-                    // `__wakeup` called `result()` before the throw: the outcome was seen.
-                    self.fut.mark_retrieved();
-                }
+                let exc = match (exc, self.fut.is_done()) {
+                    // `__wakeup` passes the future's exception to `__step`, and a pending
+                    // cancellation replaces it unless it is a CancelledError already: the
+                    // future's own CancelledError (and its message) wins.
+                    (Error::Cancelled(task_exc), true) => match self.fut.exception_any() {
+                        Ok(Some(e @ Error::Cancelled(_))) | Err(e @ Error::Cancelled(_)) => e,
+                        _ => Error::Cancelled(task_exc),
+                    },
+                    (exc, _) => exc,
+                };
+                // `__wakeup` called `result()` before the throw: the outcome was seen.
+                self.fut.mark_retrieved();
                 self.unregister();
                 return Poll::Ready(Err(exc));
             }
