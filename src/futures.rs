@@ -450,6 +450,10 @@ pub(crate) fn short_type_name<T>() -> String {
 /// done, then gives its result, its exception, or [`Error::Cancelled`]. Every awaiter gets its
 /// own copy of the outcome, so awaiting needs `T: Clone` (wrap other values in an `Rc`).
 ///
+/// `Future` implements [`IntoFuture`] rather than `std::future::Future`, so that `.await`
+/// records where the task is suspended; a combinator that wants a `std::future::Future`
+/// (`futures::join!`, `select!`) takes `fut.into_future()`.
+///
 /// ```
 /// use tulipsim::{create_task, sleep, EventLoop, Future};
 ///

@@ -422,6 +422,49 @@ fn stop_iteration() {
     assert_eq!(log.text(), expected("stop_iteration"));
 }
 
+#[test]
+fn stop_before_run() {
+    let lp = EventLoop::new();
+    let log = Log::new();
+    let (l, h) = (log.clone(), lp.handle());
+    lp.call_soon(move || {
+        l.push("A");
+        let l = l.clone();
+        h.call_soon(move || l.push("B"));
+    });
+    lp.stop();
+    lp.run_forever().unwrap();
+    log.push("returned after one iteration");
+    let h = lp.handle();
+    lp.call_soon(move || h.stop());
+    lp.run_forever().unwrap();
+    log.push(format!("time {:?}", lp.time()));
+    assert_eq!(log.text(), expected("stop_before_run"));
+}
+
+#[test]
+fn past_deadlines() {
+    let lp = EventLoop::new();
+    let log = Log::new();
+    let (l, h) = (log.clone(), lp.handle());
+    lp.run_until_complete(async move {
+        sleep(10).await?;
+        let at = |msg: &'static str| {
+            let l = l.clone();
+            move || l.push(msg)
+        };
+        h.call_later(0, at("due now"));
+        h.call_later(-1, at("1 s ago"));
+        h.call_later(-5, at("5 s ago"));
+        h.call_at(2.0, at("at t=2"));
+        sleep(0).await?;
+        l.push(format!("main resumed {:?}", h.time()));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(log.text(), expected("past_deadlines"));
+}
+
 /// Re-runs every Python program in `tests/oracle` under CPython and checks that it still prints
 /// its `.expected` file. Skipped (with a note) when no `python3` >= 3.11 is installed, unless
 /// `TULIPSIM_REQUIRE_PYTHON` is set, as CI sets it.

@@ -20,7 +20,11 @@ fn callbacks_are_called_via_the_event_loop_never_inline() {
     let c = calls.clone();
     f.add_done_callback(move |_: &Future<()>| c.set(c.get() + 1));
     f.set_result(()).unwrap();
-    assert_eq!(calls.get(), 0, "set_result must not call the callback itself");
+    assert_eq!(
+        calls.get(),
+        0,
+        "set_result must not call the callback itself"
+    );
     lp.run_until_complete(sleep(0)).unwrap();
     assert_eq!(calls.get(), 1);
 }
@@ -58,7 +62,11 @@ fn cancel_returns_false_if_already_done_or_cancelled() {
     let done = lp.create_future::<i32>();
     done.set_result(1).unwrap();
     assert!(!done.cancel());
-    assert_eq!(done.result(), Ok(1), "cancel on a done future changes nothing");
+    assert_eq!(
+        done.result(),
+        Ok(1),
+        "cancel on a done future changes nothing"
+    );
     let cancelled = lp.create_future::<i32>();
     assert!(cancelled.cancel());
     assert!(!cancelled.cancel());
@@ -230,7 +238,10 @@ fn set_exception_marks_done_and_on_a_done_future_raises_invalid_state_error() {
     let f = lp.create_future::<i32>();
     f.set_exception(Error::msg("e")).unwrap();
     assert!(f.done() && !f.cancelled());
-    assert!(matches!(f.set_exception(Error::msg("again")), Err(Error::InvalidState(_))));
+    assert!(matches!(
+        f.set_exception(Error::msg("again")),
+        Err(Error::InvalidState(_))
+    ));
     assert_eq!(f.exception().unwrap().unwrap().to_string(), "e");
 }
 
@@ -265,7 +276,10 @@ fn example_future_with_run_forever() {
         sleep(1).await?;
         f.set_result("Future is done!".to_string())
     });
-    assert!(log.lines().is_empty(), "the coroutine only runs once the loop runs");
+    assert!(
+        log.lines().is_empty(),
+        "the coroutine only runs once the loop runs"
+    );
     let (l, h) = (log.clone(), lp.handle());
     future.add_done_callback(move |f: &Future<String>| {
         l.push(f.result().unwrap());
@@ -296,7 +310,13 @@ fn awaiting_a_future_suspends_until_done_and_returns_result_or_raises() {
             let t1 = h.time();
             let r2 = bad.await;
             let r3 = gone.await;
-            Ok((r1, t1, r2.map_err(|e| e.to_string()), r3.map_err(|e| e.is_cancelled()), h.time()))
+            Ok((
+                r1,
+                t1,
+                r2.map_err(|e| e.to_string()),
+                r3.map_err(|e| e.is_cancelled()),
+                h.time(),
+            ))
         })
         .unwrap();
     assert_eq!(got, (Ok(7), 1.0, Err("failed".to_string()), Err(true), 3.0));
@@ -361,5 +381,8 @@ fn futures_are_shared_by_every_awaiter() {
             }
         })
         .unwrap();
-    assert!(Rc::ptr_eq(&out.0, &out.1), "both awaiters got the one result");
+    assert!(
+        Rc::ptr_eq(&out.0, &out.1),
+        "both awaiters got the one result"
+    );
 }

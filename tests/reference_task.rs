@@ -32,7 +32,10 @@ fn a_task_future_refuses_set_result_and_set_exception() {
     let t = lp.create_task(async { Ok(5) });
     let f = t.as_future();
     assert!(matches!(f.set_result(1), Err(Error::Runtime(_))));
-    assert!(matches!(f.set_exception(Error::Timeout), Err(Error::Runtime(_))));
+    assert!(matches!(
+        f.set_exception(Error::Timeout),
+        Err(Error::Runtime(_))
+    ));
     assert_eq!(lp.run_until_complete(t), Ok(5));
 }
 
@@ -56,11 +59,22 @@ fn a_task_suspends_on_a_future_and_restarts_with_its_result_or_exception() {
         Ok(())
     });
     lp.run_until_complete(sleep(1)).unwrap();
-    assert_eq!(log.lines(), ["before"], "suspended while the future is pending");
+    assert_eq!(
+        log.lines(),
+        ["before"],
+        "suspended while the future is pending"
+    );
     a.set_result(3).unwrap();
     b.set_exception(Error::msg("nope")).unwrap();
     lp.run_until_complete(t).unwrap();
-    assert_eq!(log.lines(), ["before", "restarted with 3", "restarted with exception nope"]);
+    assert_eq!(
+        log.lines(),
+        [
+            "before",
+            "restarted with 3",
+            "restarted with exception nope"
+        ]
+    );
 }
 
 // "Event loops use cooperative scheduling: an event loop only runs one task at the same time."
@@ -85,7 +99,10 @@ fn one_task_runs_at_a_time_and_another_runs_while_one_waits() {
         g.set_result(())
     });
     lp.run_until_complete(sleep(0.1)).unwrap();
-    assert_eq!(log.lines(), ["A start", "B busy 0", "B busy 1", "B busy 2", "A resumed"]);
+    assert_eq!(
+        log.lines(),
+        ["A start", "B busy 0", "B busy 1", "B busy 2", "A resumed"]
+    );
 }
 
 // "Calling cancel() will throw a CancelledError to the wrapped coroutine."
@@ -125,7 +142,10 @@ fn cancelled_is_true_only_if_the_coroutine_let_cancelled_error_escape() {
     assert_eq!(caught.result(), Ok("caught"));
     assert!(!caught.cancelled());
     assert!(uncaught.cancelled());
-    assert!(raised.cancelled(), "raised CancelledError itself, never cancel()ed");
+    assert!(
+        raised.cancelled(),
+        "raised CancelledError itself, never cancel()ed"
+    );
     assert_eq!(raised.cancelling(), 0);
 }
 
@@ -139,7 +159,10 @@ fn a_pending_task_destroyed_is_reported() {
     lp.close().unwrap();
     let reports = lp.take_reports();
     assert_eq!(reports.len(), 1);
-    assert_eq!(reports[0].message(), "Task was destroyed but it is pending!");
+    assert_eq!(
+        reports[0].message(),
+        "Task was destroyed but it is pending!"
+    );
     assert_eq!(reports[0].task(), Some("stuck"));
     assert!(!t.done(), "its coroutine never completed");
 }
@@ -154,7 +177,9 @@ fn all_tasks_returns_the_pending_tasks_of_the_loop() {
     assert_eq!(names(lp.all_tasks()), ["a", "b"]);
     lp.run_until_complete(a).unwrap();
     assert_eq!(names(lp.all_tasks()), ["b"]);
-    let inside = lp.run_until_complete(async move { Ok(names(all_tasks()?)) }).unwrap();
+    let inside = lp
+        .run_until_complete(async move { Ok(names(all_tasks()?)) })
+        .unwrap();
     assert_eq!(inside, ["b", "Task-3"]);
     assert!(all_tasks().is_err(), "no running loop outside run_*");
     lp.run_until_complete(sleep(1)).unwrap();
@@ -176,7 +201,12 @@ fn current_task_is_the_running_task_or_none() {
     });
     let log = Log::new();
     let l = log.clone();
-    lp.call_soon(move || l.push(format!("in a callback: {:?}", current_task().map(|t| t.get_name()))));
+    lp.call_soon(move || {
+        l.push(format!(
+            "in a callback: {:?}",
+            current_task().map(|t| t.get_name())
+        ))
+    });
     assert_eq!(lp.run_until_complete(t), Ok(("me".to_string(), true)));
     assert_eq!(log.lines(), ["in a callback: None"]);
 }
@@ -211,9 +241,15 @@ fn cancel_throws_on_the_next_cycle_and_the_coroutine_may_clean_up_or_deny() {
     lp.run_until_complete(sleep(1)).unwrap();
     cleaner.cancel();
     denier.cancel();
-    assert!(log.lines().is_empty(), "nothing is thrown until the next cycle");
+    assert!(
+        log.lines().is_empty(),
+        "nothing is thrown until the next cycle"
+    );
     lp.run_until_complete(sleep(0)).unwrap();
-    assert_eq!(log.lines(), ["finally: cleaned up", "denied a cancellation"]);
+    assert_eq!(
+        log.lines(),
+        ["finally: cleaned up", "denied a cancellation"]
+    );
     assert!(cleaner.cancelled());
     assert_eq!(lp.run_until_complete(denier), Ok("slept in peace"));
     assert_eq!(lp.time(), 11.0);
@@ -233,9 +269,8 @@ fn a_cancelled_task_may_delay_cancellation_return_a_value_or_raise_another_error
         Ok(())
     });
     let returns = lp.create_task(async { Ok(sleep_with(10, 1).await.unwrap_or(-1)) });
-    let raises = lp.create_task(async {
-        sleep(10).await.map_err(|_| Error::msg("shutdown failed"))
-    });
+    let raises =
+        lp.create_task(async { sleep(10).await.map_err(|_| Error::msg("shutdown failed")) });
     lp.run_until_complete(sleep(1)).unwrap();
     for t in [&delays.to_ref(), &returns.to_ref(), &raises.to_ref()] {
         assert!(t.cancel());
@@ -244,7 +279,10 @@ fn a_cancelled_task_may_delay_cancellation_return_a_value_or_raise_another_error
     assert!(!delays.done(), "cancellation delayed");
     assert_eq!(returns.result(), Ok(-1));
     assert!(!returns.cancelled());
-    assert_eq!(raises.exception().unwrap().unwrap().to_string(), "shutdown failed");
+    assert_eq!(
+        raises.exception().unwrap().unwrap().to_string(),
+        "shutdown failed"
+    );
     assert!(!raises.cancelled());
     lp.run_until_complete(sleep(5)).unwrap();
     assert!(delays.cancelled());
@@ -295,7 +333,10 @@ fn get_stack_is_the_suspension_point_while_active_and_empty_once_done() {
     let stack = t.get_stack();
     assert_eq!(stack.len(), 1);
     assert_eq!((stack[0].file(), stack[0].line()), (file!(), line));
-    assert!(t.to_ref().format_stack().contains(&format!("suspended at {}:{line}", file!())));
+    assert!(t
+        .to_ref()
+        .format_stack()
+        .contains(&format!("suspended at {}:{line}", file!())));
     f.set_result(()).unwrap();
     lp.run_until_complete(t.clone()).unwrap();
     assert!(t.get_stack().is_empty());
