@@ -35,6 +35,8 @@ pub(crate) enum Entry {
     Call(Rc<HandleInner>),
     /// A future's done-callback, bound to the future.
     Done(Box<dyn FnOnce()>),
+    /// A task's sleep timer came due: completes the sleep's future (see `tasks::SleepSlot`).
+    SleepDone(Rc<dyn TaskRun>, u64),
 }
 
 impl Entry {
@@ -51,7 +53,35 @@ impl Entry {
 struct Timer {
     when: i64,
     seq: u64,
-    handle: Rc<HandleInner>,
+    action: TimerAction,
+}
+
+enum TimerAction {
+    Call(Rc<HandleInner>),
+    /// A task's sleep, by token; stale once the task's slot moved on.
+    Sleep(Rc<dyn TaskRun>, u64),
+}
+
+impl Timer {
+    fn cancelled(&self) -> bool {
+        match &self.action {
+            TimerAction::Call(h) => h.cancelled.get(),
+            TimerAction::Sleep(task, token) => !task.header().sleep_pending(*token),
+        }
+    }
+
+    fn into_entry(self) -> Entry {
+        match self.action {
+            TimerAction::Call(h) => Entry::Call(h),
+            TimerAction::Sleep(task, token) => Entry::SleepDone(task, token),
+        }
+    }
+
+    fn discard(self) {
+        if let TimerAction::Call(h) = &self.action {
+            drop(h.take());
+        }
+    }
 }
 
 impl PartialEq for Timer {
@@ -239,6 +269,7 @@ pub(crate) struct LoopInner {
     reports: RefCell<Vec<ExceptionContext>>,
     handler: RefCell<Option<Handler>>,
     fatal: RefCell<Option<Error>>,
+    has_fatal: Cell<bool>,
     inbox: Arc<Inbox>,
     /// Futures that hold closure callbacks, so that closing can clear them (a closure may hold
     /// its own future: a cycle only clearing breaks). Compacted as it grows.
@@ -248,6 +279,7 @@ pub(crate) struct LoopInner {
 
 impl LoopInner {
     fn new(config: LoopConfig) -> Rc<LoopInner> {
+        panics::install_hook();
         Rc::new(LoopInner {
             ready: RefCell::new(VecDeque::new()),
             timers: RefCell::new(BinaryHeap::new()),
@@ -264,6 +296,7 @@ impl LoopInner {
             reports: RefCell::new(Vec::new()),
             handler: RefCell::new(None),
             fatal: RefCell::new(None),
+            has_fatal: Cell::new(false),
             inbox: Arc::new(Inbox {
                 pending: AtomicBool::new(false),
                 woken: Mutex::new(Vec::new()),
@@ -277,11 +310,13 @@ impl LoopInner {
         self.closed.get()
     }
 
+    #[inline]
     pub(crate) fn now(&self) -> i64 {
         self.now.get()
     }
 
     /// `call_soon` for internal entries. On a closed loop the entry is freed, not run.
+    #[inline]
     pub(crate) fn schedule(&self, entry: Entry) {
         if self.closed.get() {
             entry.discard();
@@ -316,10 +351,23 @@ impl LoopInner {
             self.timers.borrow_mut().push(Timer {
                 when,
                 seq,
-                handle: inner,
+                action: TimerAction::Call(inner),
             });
         }
         TimerHandle { handle }
+    }
+
+    pub(crate) fn add_sleep_timer(&self, when: i64, task: Rc<dyn TaskRun>, token: u64) {
+        if self.closed.get() {
+            return;
+        }
+        let seq = self.timer_seq.get();
+        self.timer_seq.set(seq + 1);
+        self.timers.borrow_mut().push(Timer {
+            when,
+            seq,
+            action: TimerAction::Sleep(task, token),
+        });
     }
 
     // ---- tasks -------------------------------------------------------------------------
@@ -356,11 +404,16 @@ impl LoopInner {
             .collect()
     }
 
-    pub(crate) fn current_task(&self) -> Option<Rc<dyn TaskRun>> {
-        self.current.borrow().clone()
+    /// Runs after every entry, so the check is a plain load; the swap is a locked instruction.
+    #[inline]
+    fn drain_inbox(&self) {
+        if self.inbox.pending.load(AtomicOrdering::Relaxed) {
+            self.drain_inbox_slow();
+        }
     }
 
-    fn drain_inbox(&self) {
+    #[cold]
+    fn drain_inbox_slow(&self) {
         if !self.inbox.pending.swap(false, AtomicOrdering::Acquire) {
             return;
         }
@@ -425,6 +478,7 @@ impl LoopInner {
             let mut fatal = self.fatal.borrow_mut();
             if fatal.is_none() {
                 *fatal = Some(err.clone());
+                self.has_fatal.set(true);
             }
         }
         err
@@ -496,8 +550,11 @@ impl LoopInner {
             let steps = self.steps.get() + 1;
             self.steps.set(steps);
             self.drain_inbox();
-            if let Some(err) = self.fatal.borrow_mut().take() {
-                return Err(err);
+            if self.has_fatal.get() {
+                self.has_fatal.set(false);
+                if let Some(err) = self.fatal.borrow_mut().take() {
+                    return Err(err);
+                }
             }
             if steps >= self.config.max_steps {
                 return Err(self.limit(LimitKind::Steps));
@@ -519,6 +576,7 @@ impl LoopInner {
                 }
             }
             Entry::Done(callback) => self.run_callback(callback),
+            Entry::SleepDone(task, token) => task.header().sleep_fired(token, self, &task),
         }
     }
 
@@ -540,10 +598,12 @@ impl LoopInner {
     fn next_deadline(&self) -> Option<i64> {
         let mut timers = self.timers.borrow_mut();
         while let Some(t) = timers.peek() {
-            if !t.handle.cancelled.get() {
+            if !t.cancelled() {
                 return Some(t.when);
             }
-            timers.pop();
+            if let Some(t) = timers.pop() {
+                t.discard();
+            }
         }
         None
     }
@@ -554,8 +614,8 @@ impl LoopInner {
         let mut ready = self.ready.borrow_mut();
         while timers.peek().is_some_and(|t| t.when <= now) {
             let Some(t) = timers.pop() else { break };
-            if !t.handle.cancelled.get() {
-                ready.push_back(Entry::Call(t.handle));
+            if !t.cancelled() {
+                ready.push_back(t.into_entry());
             }
         }
     }
@@ -606,9 +666,7 @@ impl LoopInner {
                 break;
             }
             ready.into_iter().for_each(Entry::discard);
-            for t in timers.into_vec() {
-                drop(t.handle.take());
-            }
+            timers.into_vec().into_iter().for_each(Timer::discard);
             for task in tasks {
                 task.destroy(self);
             }

@@ -188,6 +188,7 @@ thread_local! {
 }
 
 /// Runs `f` with the loop running on this thread, or `None` outside a running loop.
+#[inline]
 pub(crate) fn with_running<R>(f: impl FnOnce(Option<&Rc<LoopInner>>) -> R) -> R {
     RUNNING.with(|r| f(r.borrow().as_ref()))
 }

@@ -46,7 +46,9 @@ pub(crate) enum Callback<T> {
 /// fut.add_done_callback(cb.clone());
 /// assert_eq!(fut.remove_done_callback(&cb), 2);
 /// ```
-pub struct DoneCallback<T>(Rc<dyn Fn(&Future<T>)>);
+pub struct DoneCallback<T>(Rc<CallbackFn<T>>);
+
+type CallbackFn<T> = dyn Fn(&Future<T>);
 
 impl<T> DoneCallback<T> {
     /// Wraps a closure.
@@ -69,10 +71,53 @@ impl<T, F: Fn(&Future<T>) + 'static> From<F> for DoneCallback<T> {
     }
 }
 
+/// A future's done-callbacks in registration order. Most futures have exactly one (the task
+/// awaiting it), which lives inline: awaiting a fresh future allocates nothing here.
+pub(crate) struct CallbackList<T> {
+    first: Option<Callback<T>>,
+    rest: Vec<Callback<T>>,
+}
+
+impl<T> Default for CallbackList<T> {
+    fn default() -> Self {
+        CallbackList {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl<T> CallbackList<T> {
+    fn push(&mut self, cb: Callback<T>) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(cb);
+        } else {
+            self.rest.push(cb);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none() && self.rest.is_empty()
+    }
+
+    fn into_iter(self) -> impl Iterator<Item = Callback<T>> {
+        self.first.into_iter().chain(self.rest)
+    }
+
+    /// Splits off the callbacks `pred` selects, keeping the others in order.
+    fn extract(&mut self, mut pred: impl FnMut(&Callback<T>) -> bool) -> Vec<Callback<T>> {
+        let (gone, kept): (Vec<_>, Vec<_>) = mem::take(self).into_iter().partition(|c| pred(c));
+        for cb in kept {
+            self.push(cb);
+        }
+        gone
+    }
+}
+
 /// The state every future has, plain or task.
 pub(crate) struct FutureCore<T> {
     state: RefCell<State<T>>,
-    callbacks: RefCell<Vec<Callback<T>>>,
+    callbacks: RefCell<CallbackList<T>>,
     lp: RefCell<Weak<LoopInner>>,
     /// asyncio's `__log_traceback`: an exception was set and nobody has looked at it yet.
     log_traceback: Cell<bool>,
@@ -112,7 +157,7 @@ impl<T: 'static> FutureCore<T> {
     pub(crate) fn new(lp: Weak<LoopInner>, created_at: &'static Location<'static>) -> Self {
         FutureCore {
             state: RefCell::new(State::Pending),
-            callbacks: RefCell::new(Vec::new()),
+            callbacks: RefCell::new(CallbackList::default()),
             lp: RefCell::new(lp),
             log_traceback: Cell::new(false),
             registered_for_close: Cell::new(false),
@@ -180,18 +225,18 @@ impl<T: 'static> FutureCore<T> {
             drop(callbacks);
             return Err(Error::runtime("Event loop is closed"));
         };
-        for cb in callbacks {
-            lp.schedule(Self::entry_for(this, cb));
+        for cb in callbacks.into_iter() {
+            Self::schedule_one(&lp, this, cb);
         }
         Ok(())
     }
 
-    fn entry_for(this: &Rc<dyn FutureObj<T>>, cb: Callback<T>) -> Entry {
+    fn schedule_one(lp: &LoopInner, this: &Rc<dyn FutureObj<T>>, cb: Callback<T>) {
         match cb {
-            Callback::Wakeup(task) => Entry::Wakeup(task),
+            Callback::Wakeup(task) => task.header().wake(lp, &task),
             Callback::Done(DoneCallback(f)) => {
                 let fut = Future { obj: this.clone() };
-                Entry::Done(Box::new(move || f(&fut)))
+                lp.schedule(Entry::Done(Box::new(move || f(&fut))));
             }
         }
     }
@@ -200,7 +245,7 @@ impl<T: 'static> FutureCore<T> {
         let core = this.core();
         if core.is_done() {
             match core.loop_inner() {
-                Some(lp) => lp.schedule(Self::entry_for(this, cb)),
+                Some(lp) => Self::schedule_one(&lp, this, cb),
                 None => drop(cb),
             }
             return;
@@ -219,17 +264,11 @@ impl<T: 'static> FutureCore<T> {
     }
 
     pub(crate) fn remove_callback(&self, cb: &DoneCallback<T>) -> usize {
-        let removed: Vec<Callback<T>>;
-        {
-            let mut cbs = self.callbacks.borrow_mut();
-            let before = cbs.len();
-            let (gone, kept): (Vec<_>, Vec<_>) = mem::take(&mut *cbs)
-                .into_iter()
-                .partition(|c| matches!(c, Callback::Done(d) if Rc::ptr_eq(&d.0, &cb.0)));
-            *cbs = kept;
-            debug_assert_eq!(before, cbs.len() + gone.len());
-            removed = gone;
-        }
+        let removed = self
+            .callbacks
+            .borrow_mut()
+            .extract(|c| matches!(c, Callback::Done(d) if Rc::ptr_eq(&d.0, &cb.0)));
+        // Freed outside the borrow: a closure's captures may run code that touches this future.
         removed.len()
     }
 
@@ -282,17 +321,10 @@ impl<T: 'static> FutureCore<T> {
     }
 
     pub(crate) fn remove_wakeup_of(&self, task_id: u64) {
-        let removed: Vec<Callback<T>>;
-        {
-            let mut cbs = self.callbacks.borrow_mut();
-            let Some(i) = cbs
-                .iter()
-                .position(|c| matches!(c, Callback::Wakeup(t) if t.header().id == task_id))
-            else {
-                return;
-            };
-            removed = vec![cbs.remove(i)];
-        }
+        let removed = self
+            .callbacks
+            .borrow_mut()
+            .extract(|c| matches!(c, Callback::Wakeup(t) if t.header().id == task_id));
         drop(removed);
     }
 
@@ -785,11 +817,18 @@ impl WaitCore {
     /// `Ready(Ok(()))` once the future is done (read its outcome then); `Ready(Err(e))` when
     /// the task's step throws `e` here, or when there is no task to suspend.
     pub(crate) fn poll_done(&mut self) -> Poll<Result<(), Error>> {
-        let Some((lp, task)) = tasks::current() else {
-            return Poll::Ready(Err(Error::runtime(
+        tasks::with_current(|lp, task| self.poll_in_task(lp, task)).unwrap_or_else(|| {
+            Poll::Ready(Err(Error::runtime(
                 "a tulipsim future was awaited outside a running tulipsim task",
-            )));
-        };
+            )))
+        })
+    }
+
+    fn poll_in_task(
+        &mut self,
+        lp: &Rc<LoopInner>,
+        task: &Rc<dyn TaskRun>,
+    ) -> Poll<Result<(), Error>> {
         let header = task.header();
         if self.polled {
             if let Some(exc) = header.take_throw() {
@@ -815,18 +854,18 @@ impl WaitCore {
         }
         self.polled = true;
         if self.registered.is_none() {
-            if !self.fut.belongs_to(&lp) {
+            if !self.fut.belongs_to(lp) {
                 let exc = Error::runtime(format!(
                     "Task {} got {} attached to a different loop",
                     header.name(),
                     self.fut.describe()
                 ));
-                header.throw_at_next_step(&lp, &task, exc);
+                header.throw_at_next_step(lp, task, exc);
                 return Poll::Pending;
             }
             if self.fut.task_id() == Some(header.id) {
                 let exc = Error::runtime(format!("Task cannot await on itself: {}", header.name()));
-                header.throw_at_next_step(&lp, &task, exc);
+                header.throw_at_next_step(lp, task, exc);
                 return Poll::Pending;
             }
             self.fut.clone().add_wakeup(task.clone());

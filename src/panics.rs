@@ -13,7 +13,7 @@ static HOOK: Once = Once::new();
 
 /// Chains a panic hook that remembers where the last panic on this thread happened, so that a
 /// caught panic can say where it came from. The previous hook still runs (and prints).
-fn install_hook() {
+pub(crate) fn install_hook() {
     HOOK.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
@@ -32,7 +32,6 @@ pub(crate) struct Caught {
 
 /// Runs `f`, turning a panic into [`Caught`].
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
-    install_hook();
     match panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => Ok(r),
         Err(payload) => Err(Caught {

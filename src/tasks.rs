@@ -42,7 +42,9 @@ pub(crate) struct TaskHeader {
     throw: RefCell<Option<Error>>,
     /// asyncio's `_fut_waiter`: what the task awaits, so `cancel()` can cancel it. More than
     /// one only when a coroutine awaits several futures at once (`join!`).
-    waiters: RefCell<Vec<Rc<dyn AnyFuture>>>,
+    waiters: RefCell<Vec<Waiter>>,
+    /// The future of the task's current `sleep`, kept in the task instead of allocated.
+    sleep: SleepSlot,
     /// A step or wakeup of this task is in the ready queue.
     scheduled: Cell<bool>,
     running: Cell<bool>,
@@ -53,6 +55,32 @@ pub(crate) struct TaskHeader {
     lp: Weak<LoopInner>,
 }
 
+/// What a task can wait on.
+pub(crate) enum Waiter {
+    Future(Rc<dyn AnyFuture>),
+    /// The task's sleep slot.
+    Sleep,
+}
+
+/// asyncio's `sleep(delay)` creates a future and a timer that sets it. Nothing but the
+/// sleeping task can see that future, so a task keeps one, reused by each of its sleeps: the
+/// timer refers to the task and a token, and a token that no longer matches marks the timer
+/// as cancelled. The hops are asyncio's: the timer completes the future, whose completion
+/// schedules the task's wakeup.
+struct SleepSlot {
+    phase: Cell<SleepPhase>,
+    token: Cell<u64>,
+    cancel_msg: RefCell<Option<Rc<str>>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SleepPhase {
+    Idle,
+    Pending,
+    Done,
+    Cancelled,
+}
+
 impl TaskHeader {
     pub(crate) fn name(&self) -> String {
         match &*self.name.borrow() {
@@ -61,6 +89,7 @@ impl TaskHeader {
         }
     }
 
+    #[inline]
     pub(crate) fn take_throw(&self) -> Option<Error> {
         self.throw.borrow_mut().take()
     }
@@ -71,22 +100,32 @@ impl TaskHeader {
         self.schedule_step(lp, task);
     }
 
+    #[inline]
     pub(crate) fn schedule_step(&self, lp: &LoopInner, task: &Rc<dyn TaskRun>) {
         if !self.scheduled.replace(true) {
             lp.schedule(Entry::Step(task.clone()));
         }
     }
 
+    /// A future this task awaits is done: schedule the task's `__wakeup`, unless a step of
+    /// it is coming anyway (only possible when it awaits several futures at once).
+    #[inline]
+    pub(crate) fn wake(&self, lp: &LoopInner, task: &Rc<dyn TaskRun>) {
+        if !self.scheduled.replace(true) {
+            lp.schedule(Entry::Wakeup(task.clone()));
+        }
+    }
+
     pub(crate) fn add_waiter(&self, fut: Rc<dyn AnyFuture>, site: &'static Location<'static>) {
         self.suspended_at.set(Some(site));
-        self.waiters.borrow_mut().push(fut);
+        self.waiters.borrow_mut().push(Waiter::Future(fut));
     }
 
     pub(crate) fn remove_waiter(&self, fut: &Rc<dyn AnyFuture>) {
         let removed = {
             let mut w = self.waiters.borrow_mut();
             w.iter()
-                .position(|x| std::ptr::addr_eq(Rc::as_ptr(x), Rc::as_ptr(fut)))
+                .position(|x| matches!(x, Waiter::Future(x) if std::ptr::addr_eq(Rc::as_ptr(x), Rc::as_ptr(fut))))
                 .map(|i| w.remove(i))
         };
         drop(removed);
@@ -94,7 +133,11 @@ impl TaskHeader {
 
     /// Forgets the waiters (asyncio clears `_fut_waiter` at each step), keeping the list's
     /// storage; freeing happens outside the borrow since it may run user `Drop` code.
+    #[inline]
     fn clear_waiters(&self) {
+        if self.waiters.borrow().is_empty() {
+            return;
+        }
         let mut old = mem::take(&mut *self.waiters.borrow_mut());
         old.clear();
         let mut w = self.waiters.borrow_mut();
@@ -105,11 +148,17 @@ impl TaskHeader {
 
     /// Cancels every waiter; true if any of them accepted (asyncio: `_fut_waiter.cancel()`).
     /// The list stays: a waiter that is a task may refuse, and may need cancelling again.
-    fn cancel_waiters(&self, msg: &Option<Rc<str>>) -> bool {
+    fn cancel_waiters(&self, msg: &Option<Rc<str>>, task: &Rc<dyn TaskRun>) -> bool {
+        if self.waiters.borrow().is_empty() {
+            return false;
+        }
         let waiters = mem::take(&mut *self.waiters.borrow_mut());
         let mut any = false;
         for w in &waiters {
-            any |= w.clone().cancel_any(msg.clone());
+            any |= match w {
+                Waiter::Future(f) => f.clone().cancel_any(msg.clone()),
+                Waiter::Sleep => self.cancel_sleep(msg, task),
+            };
         }
         let mut w = self.waiters.borrow_mut();
         if w.is_empty() {
@@ -129,9 +178,58 @@ impl TaskHeader {
         } else {
             waiters
                 .iter()
-                .map(|w| w.describe())
+                .map(|w| match w {
+                    Waiter::Future(f) => f.describe(),
+                    Waiter::Sleep => "sleep".to_string(),
+                })
                 .collect::<Vec<_>>()
                 .join(" and ")
+        }
+    }
+
+    // ---- the sleep slot ------------------------------------------------------------------
+
+    /// Starts a sleep in the slot, if the slot is free; returns its token.
+    fn start_sleep(&self) -> Option<u64> {
+        if self.sleep.phase.get() != SleepPhase::Idle {
+            return None;
+        }
+        let token = self.sleep.token.get() + 1;
+        self.sleep.token.set(token);
+        self.sleep.phase.set(SleepPhase::Pending);
+        Some(token)
+    }
+
+    /// True while the sleep with `token` is pending: its timer is live.
+    pub(crate) fn sleep_pending(&self, token: u64) -> bool {
+        self.sleep.token.get() == token && self.sleep.phase.get() == SleepPhase::Pending
+    }
+
+    /// The sleep timer with `token` fired: complete the sleep's future, waking the task.
+    pub(crate) fn sleep_fired(&self, token: u64, lp: &LoopInner, task: &Rc<dyn TaskRun>) {
+        if self.sleep_pending(token) {
+            self.sleep.phase.set(SleepPhase::Done);
+            self.wake(lp, task);
+        }
+    }
+
+    /// Future.cancel() of the sleep's future.
+    fn cancel_sleep(&self, msg: &Option<Rc<str>>, task: &Rc<dyn TaskRun>) -> bool {
+        if self.sleep.phase.get() != SleepPhase::Pending {
+            return false;
+        }
+        self.sleep.phase.set(SleepPhase::Cancelled);
+        *self.sleep.cancel_msg.borrow_mut() = msg.clone();
+        if let Some(lp) = self.lp.upgrade() {
+            self.wake(&lp, task);
+        }
+        true
+    }
+
+    /// The sleep with `token` is over (or abandoned): free the slot; its timer goes stale.
+    fn end_sleep(&self, token: u64) {
+        if self.sleep.token.get() == token {
+            self.sleep.phase.set(SleepPhase::Idle);
         }
     }
 }
@@ -191,6 +289,11 @@ where
             cancel_msg: RefCell::new(None),
             throw: RefCell::new(None),
             waiters: RefCell::new(Vec::new()),
+            sleep: SleepSlot {
+                phase: Cell::new(SleepPhase::Idle),
+                token: Cell::new(0),
+                cancel_msg: RefCell::new(None),
+            },
             scheduled: Cell::new(false),
             running: Cell::new(false),
             started: Cell::new(false),
@@ -244,7 +347,8 @@ impl<T: 'static> TaskInner<T> {
         }
         h.num_cancels_requested
             .set(h.num_cancels_requested.get() + 1);
-        if h.cancel_waiters(&msg) {
+        let run: Rc<dyn TaskRun> = self.clone();
+        if h.cancel_waiters(&msg, &run) {
             return true;
         }
         h.must_cancel.set(true);
@@ -253,7 +357,6 @@ impl<T: 'static> TaskInner<T> {
         // future has no waiter to cancel and no step coming: schedule one to deliver the throw.
         if !h.scheduled.get() && !h.running.get() {
             if let Some(lp) = h.lp.upgrade() {
-                let run: Rc<dyn TaskRun> = self.clone();
                 h.schedule_step(&lp, &run);
             }
         }
@@ -291,7 +394,7 @@ impl<T: 'static> TaskRun for TaskInner<T> {
         }
 
         let run: Rc<dyn TaskRun> = self.clone();
-        let previous = lp.current.replace(Some(run));
+        let previous = lp.current.replace(Some(run.clone()));
         h.running.set(true);
         let polled = {
             let mut slot = self.coro.borrow_mut();
@@ -323,7 +426,7 @@ impl<T: 'static> TaskRun for TaskInner<T> {
             Ok(Poll::Pending) => {
                 if h.must_cancel.get() {
                     let msg = h.cancel_msg.borrow().clone();
-                    if h.cancel_waiters(&msg) {
+                    if h.cancel_waiters(&msg, &run) {
                         h.must_cancel.set(false);
                     }
                 }
@@ -387,9 +490,12 @@ impl<T: 'static> TaskRun for TaskInner<T> {
         }
         let waiters = mem::take(&mut *h.waiters.borrow_mut());
         for w in &waiters {
-            w.remove_wakeup(h.id);
+            if let Waiter::Future(f) = w {
+                f.remove_wakeup(h.id);
+            }
         }
         drop(waiters);
+        h.sleep.phase.set(SleepPhase::Idle);
         let coro = self.coro.borrow_mut().take();
         drop(coro);
         self.core.clear_all_callbacks();
@@ -487,10 +593,18 @@ impl<T: 'static> Drop for TaskInner<T> {
 
 /// The running loop and the task whose step is running, if any.
 pub(crate) fn current() -> Option<(Rc<LoopInner>, Rc<dyn TaskRun>)> {
+    with_current(|lp, task| (lp.clone(), task.clone()))
+}
+
+/// Runs `f` with the running loop and the task whose step is running, without cloning
+/// either; `None` outside a task. Only a step replaces the current task, and a step never runs
+/// inside another, so the borrow this holds cannot conflict.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<LoopInner>, &Rc<dyn TaskRun>) -> R) -> Option<R> {
     events::with_running(|lp| {
         let lp = lp?;
-        let task = lp.current_task()?;
-        Some((lp.clone(), task))
+        let current = lp.current.borrow();
+        Some(f(lp, current.as_ref()?))
     })
 }
 
@@ -1150,6 +1264,11 @@ enum SleepState {
     Start,
     /// `sleep(0)`: the task's next step is scheduled; resume then.
     Yielded,
+    /// Sleeping in the task's sleep slot.
+    Slot {
+        token: u64,
+    },
+    /// Sleeping on a future of its own: the slot was taken by another sleep of this task.
     Waiting {
         wait: Wait<()>,
         timer: TimerHandle,
@@ -1165,64 +1284,135 @@ impl<T> StdFuture for Sleep<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        match &mut this.state {
-            SleepState::Start => {
-                let Some((lp, task)) = current() else {
-                    this.state = SleepState::Done;
-                    return Poll::Ready(Err(Error::runtime(
-                        "sleep() was awaited outside a running tulipsim task",
-                    )));
-                };
-                if this.delay <= 0 {
-                    task.header().suspended_at.set(Some(this.site));
-                    task.header().schedule_step(&lp, &task);
-                    this.state = SleepState::Yielded;
-                    return Poll::Pending;
-                }
-                let fut: Future<()> = Future::bound(Rc::downgrade(&lp), this.site);
-                let setter = fut.clone();
-                let timer = lp.call_at_nanos(
-                    lp.now().saturating_add(this.delay),
-                    Box::new(move || {
-                        if !setter.cancelled() {
-                            let _ = setter.set_result(());
-                        }
-                    }),
-                );
-                let mut wait = fut.wait_at(this.site);
-                match Pin::new(&mut wait).poll(cx) {
-                    Poll::Pending => {
-                        this.state = SleepState::Waiting { wait, timer };
-                        Poll::Pending
-                    }
-                    Poll::Ready(r) => {
-                        timer.cancel();
-                        this.state = SleepState::Done;
-                        Poll::Ready(r.map(|()| this.take_result()))
-                    }
-                }
-            }
+        let polled = match &mut this.state {
+            SleepState::Start => return this.start(cx),
             SleepState::Yielded => {
-                this.state = SleepState::Done;
-                if let Some((_, task)) = current() {
-                    if let Some(exc) = task.header().take_throw() {
-                        return Poll::Ready(Err(exc));
-                    }
+                // asyncio's bare `yield`: the step that resumes here may throw into it.
+                match with_current(|_, task| task.header().take_throw()) {
+                    Some(None) => Poll::Ready(Ok(())),
+                    Some(Some(exc)) => Poll::Ready(Err(exc)),
+                    None => Poll::Ready(Err(outside_task())),
                 }
-                Poll::Ready(Ok(this.take_result()))
             }
-            SleepState::Waiting { wait, timer } => match Pin::new(wait).poll(cx) {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(r) => {
+            SleepState::Slot { token } => {
+                let (token, site) = (*token, this.site);
+                with_current(|_, task| poll_slot(task.header(), token, site))
+                    .unwrap_or_else(|| Poll::Ready(Err(outside_task())))
+            }
+            SleepState::Waiting { wait, timer } => {
+                let polled = Pin::new(wait).poll(cx);
+                if polled.is_ready() {
                     // asyncio's `finally: h.cancel()`.
                     timer.cancel();
-                    this.state = SleepState::Done;
-                    Poll::Ready(r.map(|()| this.take_result()))
                 }
-            },
+                polled
+            }
             SleepState::Done => Poll::Ready(Err(Error::invalid_state(
                 "sleep() polled after it completed",
             ))),
+        };
+        match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(r) => {
+                this.state = SleepState::Done;
+                Poll::Ready(r.map(|()| this.take_result()))
+            }
+        }
+    }
+}
+
+fn outside_task() -> Error {
+    Error::runtime("sleep() was awaited outside a running tulipsim task")
+}
+
+impl<T> Sleep<T> {
+    /// The first poll: yield once (`delay <= 0`), or start a timer.
+    fn start(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, Error>> {
+        let (delay, site) = (self.delay, self.site);
+        let started = with_current(|lp, task| {
+            let h = task.header();
+            h.suspended_at.set(Some(site));
+            if delay <= 0 {
+                h.schedule_step(lp, task);
+                return SleepState::Yielded;
+            }
+            let when = lp.now().saturating_add(delay);
+            if let Some(token) = h.start_sleep() {
+                lp.add_sleep_timer(when, task.clone(), token);
+                h.waiters.borrow_mut().push(Waiter::Sleep);
+                return SleepState::Slot { token };
+            }
+            // The slot is busy with another sleep of this task (`join!` of two sleeps):
+            // asyncio's own way, a future and a timer that sets it.
+            let fut: Future<()> = Future::bound(Rc::downgrade(lp), site);
+            let setter = fut.clone();
+            let timer = lp.call_at_nanos(
+                when,
+                Box::new(move || {
+                    if !setter.cancelled() {
+                        let _ = setter.set_result(());
+                    }
+                }),
+            );
+            SleepState::Waiting {
+                wait: fut.wait_at(site),
+                timer,
+            }
+        });
+        match started {
+            None => {
+                self.state = SleepState::Done;
+                Poll::Ready(Err(outside_task()))
+            }
+            Some(state) => {
+                self.state = state;
+                if let SleepState::Waiting { wait, .. } = &mut self.state {
+                    // Register on the new future now, as asyncio's `await future` does.
+                    if let Poll::Ready(r) = Pin::new(wait).poll(cx) {
+                        self.state = SleepState::Done;
+                        return Poll::Ready(r.map(|()| self.take_result()));
+                    }
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// A resumed poll of a sleep in the task's slot: what asyncio's `await future` would see.
+fn poll_slot(
+    h: &TaskHeader,
+    token: u64,
+    site: &'static Location<'static>,
+) -> Poll<Result<(), Error>> {
+    let phase = h.sleep.phase.get();
+    let sleep_cancelled = || {
+        Error::Cancelled(CancelledError {
+            message: h.sleep.cancel_msg.borrow().clone(),
+        })
+    };
+    if let Some(exc) = h.take_throw() {
+        h.end_sleep(token);
+        // The sleep future's own CancelledError wins over the task's, as in `Wait`.
+        return Poll::Ready(Err(match (exc, phase) {
+            (Error::Cancelled(_), SleepPhase::Cancelled) => sleep_cancelled(),
+            (exc, _) => exc,
+        }));
+    }
+    match phase {
+        SleepPhase::Done => {
+            h.end_sleep(token);
+            Poll::Ready(Ok(()))
+        }
+        SleepPhase::Cancelled => {
+            h.end_sleep(token);
+            Poll::Ready(Err(sleep_cancelled()))
+        }
+        SleepPhase::Pending | SleepPhase::Idle => {
+            // Woken for another reason (several awaits at once): still waiting.
+            h.suspended_at.set(Some(site));
+            h.waiters.borrow_mut().push(Waiter::Sleep);
+            Poll::Pending
         }
     }
 }
@@ -1237,8 +1427,15 @@ impl<T> Sleep<T> {
 
 impl<T> Drop for Sleep<T> {
     fn drop(&mut self) {
-        if let SleepState::Waiting { timer, .. } = &self.state {
-            timer.cancel();
+        match &self.state {
+            SleepState::Waiting { timer, .. } => timer.cancel(),
+            SleepState::Slot { token } => {
+                let token = *token;
+                with_current(|_, task| task.header().end_sleep(token));
+                // Dropped outside its task's step (the loop is closing): the slot is freed
+                // with the task.
+            }
+            _ => {}
         }
     }
 }

@@ -290,3 +290,16 @@ fn the_same_program_gives_the_same_log_and_step_count() {
     }
     assert_eq!(run(), run());
 }
+
+#[test]
+fn a_cancelled_sleep_leaves_no_live_timer_behind() {
+    let lp = EventLoop::new();
+    let sleeper = lp.create_task(async { sleep(100).await });
+    lp.run_until_complete(sleep(1)).unwrap();
+    sleeper.cancel();
+    let f = lp.create_future::<()>();
+    let err = lp.run_until_complete(async move { f.await }).unwrap_err();
+    assert!(matches!(err, Error::Deadlock(_)), "{err:?}");
+    assert_eq!(lp.time(), 1.0, "the sleep's timer was cancelled with it");
+    assert!(sleeper.cancelled());
+}

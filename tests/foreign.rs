@@ -262,3 +262,31 @@ fn foreign_and_tulipsim_awaits_mix_in_one_task() {
     assert_eq!(r, Ok(10));
     assert_eq!(lp.time(), 3.0);
 }
+
+#[test]
+fn two_sleeps_at_once_in_one_task_both_complete_and_both_cancel() {
+    let lp = EventLoop::new();
+    let h = lp.handle();
+    let r = lp.run_until_complete(async move {
+        let (a, b) = join2(sleep_with_label(1, "a"), sleep_with_label(2, "b")).await;
+        Ok((a?, b?, h.time()))
+    });
+    assert_eq!(r, Ok(("a", "b", 2.0)));
+
+    let t = lp.create_task(async {
+        let (a, b) = join2(sleep(10), sleep(20)).await;
+        Ok((a.unwrap_err().is_cancelled(), b.unwrap_err().is_cancelled()))
+    });
+    lp.run_until_complete(sleep(1)).unwrap();
+    t.cancel();
+    assert_eq!(lp.run_until_complete(t), Ok((true, true)));
+    assert_eq!(
+        lp.time(),
+        3.0,
+        "cancelled at t=3, long before either deadline"
+    );
+}
+
+fn sleep_with_label(d: u32, label: &'static str) -> tulipsim::Sleep<&'static str> {
+    tulipsim::sleep_with(d, label)
+}

@@ -2,13 +2,21 @@
 
 use std::future::{Future as StdFuture, IntoFuture};
 use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 
 use tulipsim::{create_task, current_task, sleep, Error, EventLoop, Future};
 
-/// Polls a future once with a no-op waker, outside any tulipsim loop.
+struct NoopWaker;
+
+impl Wake for NoopWaker {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Polls a future once with a waker that does nothing, outside any tulipsim loop.
 fn poll_once<F: StdFuture>(f: F) -> Poll<F::Output> {
-    let mut cx = Context::from_waker(Waker::noop());
+    let waker = Waker::from(Arc::new(NoopWaker));
+    let mut cx = Context::from_waker(&waker);
     pin!(f).poll(&mut cx)
 }
 
