@@ -331,6 +331,7 @@ impl LoopInner {
             inner: inner.clone(),
         };
         if self.closed.get() {
+            self.refused_on_closed_loop("call_soon");
             handle.cancel();
         } else {
             self.schedule(Entry::Call(inner));
@@ -344,6 +345,7 @@ impl LoopInner {
             inner: inner.clone(),
         };
         if self.closed.get() {
+            self.refused_on_closed_loop("call_at");
             handle.cancel();
         } else {
             let seq = self.timer_seq.get();
@@ -367,6 +369,18 @@ impl LoopInner {
             when,
             seq,
             action: TimerAction::Sleep(task, token),
+        });
+    }
+
+    /// asyncio raises `RuntimeError('Event loop is closed')` here; tulipsim hands back a
+    /// cancelled handle instead (so `call_soon` needs no `Result`) and reports the refusal.
+    #[cold]
+    fn refused_on_closed_loop(&self, what: &str) {
+        self.report(ExceptionContext {
+            message: format!("{what}() on a closed event loop: the callback will never run"),
+            error: Some(Error::runtime("Event loop is closed")),
+            task: None,
+            site: None,
         });
     }
 

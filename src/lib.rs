@@ -67,3 +67,8 @@ pub use tasks::{
     all_tasks, create_task, create_task_named, current_task, get_running_loop, sleep, sleep_with,
     Awaitable, Sleep, Task, TaskRef, WaitTask,
 };
+
+/// README.md's examples, compiled and run as doc tests so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
