@@ -1,11 +1,20 @@
-//! Callback handles, delays and the running-loop context, mirroring asyncio's `events.py`.
+//! The event loop's public face, mirroring asyncio's `events.py`: the loop (`EventLoop`, and
+//! `LoopHandle` to reach it from inside), callback handles, delays, and the running-loop
+//! context. The machinery behind it is in `base_events.rs`, as asyncio's is in
+//! `base_events.py`.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use crate::base_events::LoopInner;
+use std::mem;
+use std::panic::Location;
+
+use crate::base_events::{ExceptionContext, LoopInner};
+use crate::config::LoopConfig;
 use crate::exceptions::Error;
+use crate::futures::{DoneCallback, Future};
+use crate::tasks::{self, Awaitable, TaskRef};
 
 /// A delay or an instant on the virtual clock, in seconds as asyncio counts them.
 ///
@@ -176,6 +185,400 @@ impl TimerHandle {
     /// ```
     pub fn cancelled(&self) -> bool {
         self.handle.cancelled()
+    }
+}
+
+/// A cheap, cloneable reference to an event loop, for use inside tasks and callbacks
+/// (asyncio's loop object as `get_running_loop()` returns it).
+///
+/// Every scheduling method of [`EventLoop`] lives here; `EventLoop` dereferences to it.
+///
+/// ```
+/// use tulipsim::{get_running_loop, EventLoop};
+///
+/// let lp = EventLoop::new();
+/// let t = lp.run_until_complete(async {
+///     let lp = get_running_loop()?;
+///     tulipsim::sleep(2).await?;
+///     Ok(lp.time())
+/// });
+/// assert_eq!(t.unwrap(), 2.0);
+/// ```
+#[derive(Clone)]
+pub struct LoopHandle {
+    pub(crate) inner: Rc<LoopInner>,
+}
+
+impl LoopHandle {
+    /// Schedules `callback` to run on the next iteration, after what is already queued.
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let lp = tulipsim::EventLoop::new();
+    /// let log = Rc::new(RefCell::new(vec![]));
+    /// for i in 0..3 {
+    ///     let log = log.clone();
+    ///     lp.call_soon(move || log.borrow_mut().push(i));
+    /// }
+    /// lp.call_soon({ let h = lp.handle(); move || h.stop() });
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(*log.borrow(), [0, 1, 2]);
+    /// ```
+    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
+        self.inner.call_soon_handle(Box::new(callback))
+    }
+
+    /// Schedules `callback` to run `delay` seconds of virtual time from now.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let h = lp.handle();
+    /// lp.call_later(5, move || h.stop());
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(lp.time(), 5.0);
+    /// ```
+    pub fn call_later(
+        &self,
+        delay: impl IntoDelay,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerHandle {
+        let when = self.inner.now().saturating_add(delay.into_nanos());
+        self.inner.call_at_nanos(when, Box::new(callback))
+    }
+
+    /// Schedules `callback` at absolute loop time `when` (seconds; see [`time`](Self::time)).
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let h = lp.handle();
+    /// lp.call_at(7.5, move || h.stop());
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(lp.time(), 7.5);
+    /// ```
+    pub fn call_at(&self, when: impl IntoDelay, callback: impl FnOnce() + 'static) -> TimerHandle {
+        self.inner
+            .call_at_nanos(when.into_nanos(), Box::new(callback))
+    }
+
+    /// The virtual time, in seconds; it starts at 0 and moves only when the loop jumps to a
+    /// timer.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// assert_eq!(lp.time(), 0.0);
+    /// ```
+    pub fn time(&self) -> f64 {
+        nanos_to_secs(self.inner.now())
+    }
+
+    /// The virtual time in whole nanoseconds, the clock's own unit.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// lp.run_until_complete(tulipsim::sleep(0.25)).unwrap();
+    /// assert_eq!(lp.time_ns(), 250_000_000);
+    /// ```
+    pub fn time_ns(&self) -> i64 {
+        self.inner.now()
+    }
+
+    /// Asks `run_forever` to return after the current iteration; every callback already
+    /// scheduled for this iteration still runs.
+    ///
+    /// See [`call_later`](Self::call_later) for an example.
+    pub fn stop(&self) {
+        self.inner.stopping.set(true);
+    }
+
+    /// Wraps `coro` in a task, scheduled to start on the next iteration (asyncio's
+    /// `loop.create_task`). Works whether or not the loop is running.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.create_task(async { Ok(6 * 7) });
+    /// assert_eq!(lp.run_until_complete(t).unwrap(), 42);
+    /// ```
+    #[doc(alias = "spawn")]
+    #[track_caller]
+    pub fn create_task<T, F>(&self, coro: F) -> crate::Task<T>
+    where
+        T: 'static,
+        F: std::future::Future<Output = Result<T, Error>> + 'static,
+    {
+        tasks::new_task(&self.inner, None, coro, Location::caller())
+    }
+
+    /// [`create_task`](Self::create_task) with a name, which traces and reports use.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.create_task_named("worker", async { Ok(()) });
+    /// assert_eq!(t.get_name(), "worker");
+    /// ```
+    #[track_caller]
+    pub fn create_task_named<T, F>(&self, name: &str, coro: F) -> crate::Task<T>
+    where
+        T: 'static,
+        F: std::future::Future<Output = Result<T, Error>> + 'static,
+    {
+        tasks::new_task(&self.inner, Some(name.into()), coro, Location::caller())
+    }
+
+    /// A new pending future bound to this loop (asyncio's `loop.create_future`).
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<u8>();
+    /// f.set_result(1).unwrap();
+    /// assert_eq!(lp.run_until_complete(f).unwrap(), 1);
+    /// ```
+    #[track_caller]
+    pub fn create_future<T: 'static>(&self) -> Future<T> {
+        Future::bound(Rc::downgrade(&self.inner), Location::caller())
+    }
+
+    /// Every task of this loop that is not done yet, in creation order.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let _t = lp.create_task_named("a", async { Ok(()) });
+    /// let names: Vec<String> = lp.all_tasks().iter().map(|t| t.get_name()).collect();
+    /// assert_eq!(names, ["a"]);
+    /// ```
+    pub fn all_tasks(&self) -> Vec<TaskRef> {
+        self.inner.all_tasks()
+    }
+
+    /// True while `run_forever` or `run_until_complete` is running.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// assert!(!lp.is_running());
+    /// ```
+    pub fn is_running(&self) -> bool {
+        self.inner.running.get()
+    }
+
+    /// True once the loop was closed.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// lp.close().unwrap();
+    /// assert!(lp.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.get()
+    }
+
+    /// How many ready-queue entries (task steps and callbacks) have run so far.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// lp.run_until_complete(async { Ok(()) }).unwrap();
+    /// assert!(lp.steps() >= 1);
+    /// ```
+    pub fn steps(&self) -> u64 {
+        self.inner.steps.get()
+    }
+
+    /// The seed given in [`LoopConfig::seed`], if any.
+    ///
+    /// See [`LoopConfig::seed`] for an example.
+    pub fn seed(&self) -> Option<u64> {
+        self.inner.config.seed
+    }
+
+    /// Sends future reports to `handler` instead of collecting them (asyncio's
+    /// `set_exception_handler`). It is called between loop iterations, never from inside a
+    /// step.
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let lp = tulipsim::EventLoop::new();
+    /// let seen = Rc::new(RefCell::new(Vec::new()));
+    /// let s = seen.clone();
+    /// lp.set_exception_handler(move |ctx| s.borrow_mut().push(ctx.message().to_string()));
+    /// let f = lp.create_future::<()>();
+    /// f.set_exception(tulipsim::Error::msg("x")).unwrap();
+    /// drop(f); // never retrieved
+    /// lp.close().unwrap();
+    /// assert_eq!(*seen.borrow(), ["Future exception was never retrieved"]);
+    /// ```
+    pub fn set_exception_handler(&self, handler: impl Fn(&ExceptionContext) + 'static) {
+        *self.inner.handler.borrow_mut() = Some(Rc::new(handler));
+    }
+
+    /// Takes the reports collected so far (exceptions never retrieved, tasks destroyed while
+    /// pending, panicking callbacks under [`PanicPolicy::Capture`](crate::PanicPolicy::Capture)).
+    ///
+    /// See [`ExceptionContext`] for an example.
+    pub fn take_reports(&self) -> Vec<ExceptionContext> {
+        mem::take(&mut *self.inner.reports.borrow_mut())
+    }
+}
+
+/// A single-threaded asyncio event loop on a virtual clock: the owner of a simulation.
+///
+/// Dropping it closes it, which frees every task, future and callback it holds, and prints
+/// any report nobody took to stderr (as asyncio logs them). Scheduling methods live on
+/// [`LoopHandle`], which `EventLoop` dereferences to.
+///
+/// The reference text's "Future with run_until_complete()" example:
+///
+/// ```
+/// use tulipsim::{sleep, EventLoop, Future};
+///
+/// async fn slow_operation(future: Future<String>) -> Result<(), tulipsim::Error> {
+///     sleep(1).await?;
+///     future.set_result("Future is done!".to_string())
+/// }
+///
+/// let lp = EventLoop::new();
+/// let future = lp.create_future();
+/// lp.create_task(slow_operation(future.clone()));
+/// lp.run_until_complete(future.clone()).unwrap();
+/// assert_eq!(future.result().unwrap(), "Future is done!");
+/// assert_eq!(lp.time(), 1.0);
+/// ```
+pub struct EventLoop {
+    handle: LoopHandle,
+}
+
+impl Default for EventLoop {
+    fn default() -> Self {
+        EventLoop::new()
+    }
+}
+
+impl std::ops::Deref for EventLoop {
+    type Target = LoopHandle;
+    fn deref(&self) -> &LoopHandle {
+        &self.handle
+    }
+}
+
+impl EventLoop {
+    /// A new loop with the default [`LoopConfig`]: FIFO, no limits, panics stop the loop.
+    ///
+    /// See [`EventLoop`] for an example.
+    pub fn new() -> EventLoop {
+        EventLoop::with_config(LoopConfig::default())
+    }
+
+    /// A new loop with `config`.
+    ///
+    /// See [`LoopConfig`] for an example.
+    pub fn with_config(config: LoopConfig) -> EventLoop {
+        let inner = LoopInner::new(config);
+        set_thread_loop(&inner);
+        EventLoop {
+            handle: LoopHandle { inner },
+        }
+    }
+
+    /// A cloneable handle to this loop.
+    ///
+    /// See [`LoopHandle`] for an example.
+    pub fn handle(&self) -> LoopHandle {
+        self.handle.clone()
+    }
+
+    /// Runs until `main` is done and returns its outcome (asyncio's `run_until_complete`).
+    ///
+    /// `main` is an `async` block (wrapped in a task, as asyncio wraps a coroutine), a
+    /// [`Task`](crate::Task) or a [`Future`]. Besides `main`'s own error, this returns
+    /// [`Error::Deadlock`] if `main` can never finish, [`Error::Limit`] if a configured limit is
+    /// reached, and [`Error::Panic`] if a task panicked (under the default policy).
+    ///
+    /// ```
+    /// use tulipsim::{sleep_with, EventLoop};
+    /// let lp = EventLoop::new();
+    /// assert_eq!(lp.run_until_complete(sleep_with(3, "done")).unwrap(), "done");
+    /// assert_eq!(lp.time(), 3.0);
+    /// ```
+    #[track_caller]
+    pub fn run_until_complete<T: 'static, A: Awaitable<T>>(&self, main: A) -> Result<T, Error> {
+        let inner = &self.handle.inner;
+        if inner.closed.get() {
+            return Err(Error::runtime("Event loop is closed"));
+        }
+        if inner.running.get() {
+            return Err(Error::runtime("This event loop is already running"));
+        }
+        let main = main.into_main(&self.handle, Location::caller());
+        let stop = {
+            let lp = Rc::downgrade(inner);
+            DoneCallback::new(move |_: &Future<T>| {
+                if let Some(lp) = lp.upgrade() {
+                    lp.stopping.set(true);
+                }
+            })
+        };
+        main.future.add_done_callback(stop.clone());
+        let ran = inner.run_forever();
+        main.future.remove_done_callback(&stop);
+        ran?;
+        if !main.future.done() {
+            return Err(Error::runtime(
+                "Event loop stopped before Future completed.",
+            ));
+        }
+        main.outcome()
+    }
+
+    /// Runs until [`stop`](LoopHandle::stop) is called. Returns [`Error::Deadlock`] if nothing
+    /// is left to run and no timer is pending (the real asyncio would block forever).
+    ///
+    /// The reference text's "Future with run_forever()" example:
+    ///
+    /// ```
+    /// use tulipsim::{sleep, EventLoop, Future};
+    ///
+    /// let lp = EventLoop::new();
+    /// let future: Future<String> = lp.create_future();
+    /// let f = future.clone();
+    /// lp.create_task(async move {
+    ///     sleep(1).await?;
+    ///     f.set_result("Future is done!".into())
+    /// });
+    /// let h = lp.handle();
+    /// future.add_done_callback(move |fut: &Future<String>| {
+    ///     assert_eq!(fut.result().unwrap(), "Future is done!");
+    ///     h.stop();
+    /// });
+    /// lp.run_forever().unwrap();
+    /// ```
+    pub fn run_forever(&self) -> Result<(), Error> {
+        self.handle.inner.run_forever()
+    }
+
+    /// Closes the loop: frees every queued callback, timer and pending task (each pending task
+    /// is reported as "Task was destroyed but it is pending!"). Fails if the loop is running;
+    /// closing twice does nothing.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let _t = lp.create_task(async { Ok(()) });
+    /// lp.close().unwrap();
+    /// assert_eq!(lp.take_reports()[0].message(), "Task was destroyed but it is pending!");
+    /// ```
+    pub fn close(&self) -> Result<(), Error> {
+        self.handle.inner.close()
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        // Dropping inside one of its own callbacks cannot happen (the owner is outside), so
+        // the loop is not running here and close succeeds.
+        let _ = self.handle.inner.close();
+        let left = self.take_reports();
+        if !left.is_empty() && !std::thread::panicking() {
+            eprintln!("tulipsim: {} unhandled event loop report(s):", left.len());
+            for r in left {
+                eprintln!("  {}", r.to_string().replace('\n', "\n  "));
+            }
+        }
     }
 }
 

@@ -11,8 +11,9 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
-use crate::base_events::{Entry, LoopHandle, LoopInner};
+use crate::base_events::{Entry, LoopInner};
 use crate::events;
+use crate::events::LoopHandle;
 use crate::exceptions::{CancelledError, Error};
 use crate::tasks::{self, TaskHeader, TaskRun};
 

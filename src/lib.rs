@@ -29,7 +29,8 @@
 //! ```
 //!
 //! Names follow asyncio's, module by module: [`futures`] (`Future`), [`tasks`] (`Task`,
-//! `sleep`, `create_task`), [`base_events`] (the loop), [`events`] (handles),
+//! `sleep`, `create_task`), [`events`] (the loop, `EventLoop`, and its handles), [`base_events`]
+//! (`ExceptionContext`; the loop's machinery is private),
 //! [`exceptions`] (`Error`). `docs/semantics.md` lists every place where tulipsim differs from
 //! CPython 3.11's asyncio, and why.
 //!
@@ -57,9 +58,9 @@ mod panics;
 mod runners;
 pub mod tasks;
 
-pub use base_events::{EventLoop, ExceptionContext, LoopHandle};
+pub use base_events::ExceptionContext;
 pub use config::{LoopConfig, PanicPolicy};
-pub use events::{Handle, IntoDelay, TimerHandle};
+pub use events::{EventLoop, Handle, IntoDelay, LoopHandle, TimerHandle};
 pub use exceptions::{CancelledError, DeadlockError, Error, LimitError, PanicError, WaitingTask};
 pub use futures::{DoneCallback, Future, Wait};
 pub use runners::run;

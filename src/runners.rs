@@ -1,6 +1,6 @@
 //! asyncio's `runners.py`: `run()`, the one-call way to run a program on a fresh loop.
 
-use crate::base_events::EventLoop;
+use crate::events::EventLoop;
 use crate::exceptions::Error;
 use crate::tasks::Awaitable;
 
