@@ -177,6 +177,18 @@ impl TaskSlab {
     }
 }
 
+/// Marks the loop as no longer running when `run_forever` ends, even by a panic escaping from
+/// user code the loop does not catch (a `Drop` impl), so that the thread can run loops again.
+struct RunningGuard<'a>(&'a LoopInner);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.stopping.set(false);
+        self.0.running.set(false);
+        events::leave_running();
+    }
+}
+
 /// What the loop reports to its exception handler: asyncio's `context` dict.
 ///
 /// ```
@@ -516,6 +528,7 @@ impl LoopInner {
         events::enter_running(self)?;
         events::set_thread_loop(self);
         self.running.set(true);
+        let running = RunningGuard(self);
         let result = loop {
             if let Err(e) = self.run_once() {
                 break Err(e);
@@ -524,9 +537,7 @@ impl LoopInner {
                 break Ok(());
             }
         };
-        self.stopping.set(false);
-        self.running.set(false);
-        events::leave_running();
+        drop(running);
         self.dispatch_reports();
         result
     }
@@ -662,12 +673,7 @@ impl LoopInner {
         loop {
             let ready = mem::take(&mut *self.ready.borrow_mut());
             let timers = mem::take(&mut *self.timers.borrow_mut());
-            let tasks = {
-                let mut slab = self.tasks.borrow_mut();
-                let tasks = slab.sorted();
-                *slab = TaskSlab::default();
-                tasks
-            };
+            let tasks = mem::take(&mut *self.tasks.borrow_mut()).sorted();
             let futures = mem::take(&mut *self.callback_futures.borrow_mut());
             if ready.is_empty() && timers.is_empty() && tasks.is_empty() && futures.is_empty() {
                 break;

@@ -92,3 +92,66 @@ fn an_unretrieved_captured_panic_is_reported_when_the_task_is_freed() {
     assert_eq!(reports[0].message(), "Task exception was never retrieved");
     assert_eq!(reports[0].task(), Some("lost"));
 }
+
+#[test]
+fn a_panic_escaping_from_a_drop_leaves_the_thread_able_to_run_loops() {
+    struct Explodes;
+    impl Drop for Explodes {
+        fn drop(&mut self) {
+            panic!("drop exploded");
+        }
+    }
+    let lp = EventLoop::new();
+    // Nobody holds the task, so the loop frees its result when the task finishes: outside any
+    // callback or step, where the loop catches nothing.
+    lp.create_task(async { Ok(Explodes) });
+    let escaped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = lp.run_until_complete(sleep(1));
+    }));
+    assert!(
+        escaped.is_err(),
+        "the drop's panic is the user's and propagates"
+    );
+    assert!(!lp.is_running(), "the loop is not left marked as running");
+    assert_eq!(
+        lp.run_until_complete(async { Ok(2) }),
+        Ok(2),
+        "and it runs again"
+    );
+    let other = EventLoop::new();
+    assert_eq!(
+        other.run_until_complete(async { Ok(1) }),
+        Ok(1),
+        "so do other loops"
+    );
+}
+
+#[test]
+fn a_started_sleep_that_outlives_its_task_leaves_no_live_timer() {
+    let lp = EventLoop::new();
+    let t = lp.create_task(async {
+        let mut long = Box::pin(sleep(100));
+        // Start the sleep (it takes the task's sleep slot), then return it, still started.
+        let ready = futures_poll_once(long.as_mut()).await;
+        assert!(!ready);
+        Ok(long)
+    });
+    lp.run_until_complete(sleep(1)).unwrap();
+    assert!(t.done());
+    let f = lp.create_future::<()>();
+    let err = lp.run_until_complete(async move { f.await }).unwrap_err();
+    assert!(matches!(err, Error::Deadlock(_)), "{err:?}");
+    assert_eq!(
+        lp.time(),
+        1.0,
+        "the finished task's sleep timer did not move the clock"
+    );
+}
+
+/// Polls a future once and returns whether it was ready, leaving it pending otherwise.
+async fn futures_poll_once<F: std::future::Future + Unpin>(mut f: F) -> bool {
+    std::future::poll_fn(move |cx| {
+        std::task::Poll::Ready(std::pin::Pin::new(&mut f).poll(cx).is_ready())
+    })
+    .await
+}

@@ -258,6 +258,8 @@ impl<T: 'static> TaskInner<T> {
     /// The task is done: set its future's state, schedule its callbacks, leave the loop.
     fn finish(self: &Rc<Self>, lp: &LoopInner, outcome: Result<T, Error>) {
         self.header.clear_waiters();
+        // A sleep still in the slot died with the coroutine: its timer must not move the clock.
+        self.header.sleep.phase.set(SleepPhase::Idle);
         let state = match outcome {
             Ok(v) => State::Finished(Ok(v)),
             Err(Error::Cancelled(c)) => State::Cancelled(c.message),
