@@ -818,6 +818,10 @@ impl WaitCore {
     /// `Ready(Ok(()))` once the future is done (read its outcome then); `Ready(Err(e))` when
     /// the task's step throws `e` here, or when there is no task to suspend.
     pub(crate) fn poll_done(&mut self) -> Poll<Result<(), Error>> {
+        if let Some(task) = self.registered.clone() {
+            // Resuming: the task that registered is the one that suspended here.
+            return self.poll_registered(&task);
+        }
         tasks::with_current(|lp, task| self.poll_in_task(lp, task)).unwrap_or_else(|| {
             Poll::Ready(Err(Error::runtime(
                 "a tulipsim future was awaited outside a running tulipsim task",
@@ -825,6 +829,40 @@ impl WaitCore {
         })
     }
 
+    /// A poll after the wakeup was registered: take a throw, or see whether the future is done.
+    fn poll_registered(&mut self, task: &Rc<dyn TaskRun>) -> Poll<Result<(), Error>> {
+        if let Some(exc) = self.take_throw(task.header()) {
+            return Poll::Ready(Err(exc));
+        }
+        if self.fut.is_done() {
+            self.registered = None;
+            return Poll::Ready(Ok(()));
+        }
+        // Woken for another reason (several awaits at once): still waiting.
+        task.header().add_waiter(self.fut.clone(), self.site);
+        Poll::Pending
+    }
+
+    fn take_throw(&mut self, header: &crate::tasks::TaskHeader) -> Option<Error> {
+        let exc = header.take_throw()?;
+        let exc = match (exc, self.fut.is_done()) {
+            // `__wakeup` passes the future's exception to `__step`, and a pending cancellation
+            // replaces it unless it is a CancelledError already: the future's own
+            // CancelledError (and its message) wins.
+            (Error::Cancelled(task_exc), true) => match self.fut.exception_any() {
+                Ok(Some(e @ Error::Cancelled(_))) | Err(e @ Error::Cancelled(_)) => e,
+                _ => Error::Cancelled(task_exc),
+            },
+            (exc, _) => exc,
+        };
+        // `__wakeup` called `result()` before the throw: the outcome was seen.
+        self.fut.mark_retrieved();
+        self.unregister();
+        Some(exc)
+    }
+
+    /// The first poll, or one after a misuse error was scheduled to be thrown: register, or
+    /// finish at once if the future is already done.
     fn poll_in_task(
         &mut self,
         lp: &Rc<LoopInner>,
@@ -832,20 +870,7 @@ impl WaitCore {
     ) -> Poll<Result<(), Error>> {
         let header = task.header();
         if self.polled {
-            if let Some(exc) = header.take_throw() {
-                let exc = match (exc, self.fut.is_done()) {
-                    // `__wakeup` passes the future's exception to `__step`, and a pending
-                    // cancellation replaces it unless it is a CancelledError already: the
-                    // future's own CancelledError (and its message) wins.
-                    (Error::Cancelled(task_exc), true) => match self.fut.exception_any() {
-                        Ok(Some(e @ Error::Cancelled(_))) | Err(e @ Error::Cancelled(_)) => e,
-                        _ => Error::Cancelled(task_exc),
-                    },
-                    (exc, _) => exc,
-                };
-                // `__wakeup` called `result()` before the throw: the outcome was seen.
-                self.fut.mark_retrieved();
-                self.unregister();
+            if let Some(exc) = self.take_throw(header) {
                 return Poll::Ready(Err(exc));
             }
         }

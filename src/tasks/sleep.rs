@@ -119,12 +119,15 @@ pub struct Sleep<T> {
     site: &'static Location<'static>,
 }
 
+/// A suspended sleep remembers its task: the throw it may receive on resuming is that task's,
+/// as asyncio's `__wakeup` is bound to one task. Resuming then needs no thread-local lookup.
 enum SleepState {
     Start,
     /// `sleep(0)`: the task's next step is scheduled; resume then.
-    Yielded,
+    Yielded(Rc<dyn TaskRun>),
     /// Sleeping in the task's sleep slot.
     Slot {
+        task: Rc<dyn TaskRun>,
         token: u64,
     },
     /// Sleeping on a future of its own: the slot was taken by another sleep of this task.
@@ -145,19 +148,12 @@ impl<T> StdFuture for Sleep<T> {
         let this = &mut *self;
         let polled = match &mut this.state {
             SleepState::Start => return this.start(cx),
-            SleepState::Yielded => {
-                // asyncio's bare `yield`: the step that resumes here may throw into it.
-                match with_current(|_, task| task.header().take_throw()) {
-                    Some(None) => Poll::Ready(Ok(())),
-                    Some(Some(exc)) => Poll::Ready(Err(exc)),
-                    None => Poll::Ready(Err(outside_task())),
-                }
-            }
-            SleepState::Slot { token } => {
-                let (token, site) = (*token, this.site);
-                with_current(|_, task| poll_slot(task.header(), token, site))
-                    .unwrap_or_else(|| Poll::Ready(Err(outside_task())))
-            }
+            // asyncio's bare `yield`: the step that resumes here may throw into it.
+            SleepState::Yielded(task) => Poll::Ready(match task.header().take_throw() {
+                None => Ok(()),
+                Some(exc) => Err(exc),
+            }),
+            SleepState::Slot { task, token } => poll_slot(task.header(), *token, this.site),
             SleepState::Waiting { wait, timer } => {
                 let polled = Pin::new(wait).poll(cx);
                 if polled.is_ready() {
@@ -193,13 +189,16 @@ impl<T> Sleep<T> {
             h.suspended_at.set(Some(site));
             if delay <= 0 {
                 h.schedule_step(lp, task);
-                return SleepState::Yielded;
+                return SleepState::Yielded(task.clone());
             }
             let when = lp.now().saturating_add(delay);
             if let Some(token) = h.start_sleep() {
                 lp.add_sleep_timer(when, task.clone(), token);
                 h.waiters.borrow_mut().push(Waiter::Sleep);
-                return SleepState::Slot { token };
+                return SleepState::Slot {
+                    task: task.clone(),
+                    token,
+                };
             }
             // The slot is busy with another sleep of this task (`join!` of two sleeps):
             // asyncio's own way, a future and a timer that sets it.
@@ -288,12 +287,7 @@ impl<T> Drop for Sleep<T> {
     fn drop(&mut self) {
         match &self.state {
             SleepState::Waiting { timer, .. } => timer.cancel(),
-            SleepState::Slot { token } => {
-                let token = *token;
-                with_current(|_, task| task.header().end_sleep(token));
-                // Dropped outside its task's step (the loop is closing): the slot is freed
-                // with the task.
-            }
+            SleepState::Slot { task, token } => task.header().end_sleep(*token),
             _ => {}
         }
     }
