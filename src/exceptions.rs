@@ -54,6 +54,16 @@ pub enum Error {
     Deadlock(Rc<DeadlockError>),
     /// A configured step or virtual-time limit was reached (a runaway program).
     Limit(Rc<LimitError>),
+    /// asyncio's `ValueError` for a bad argument: `wait()` of nothing, a negative semaphore
+    /// value, a bounded semaphore released too often.
+    Value(Rc<str>),
+    /// asyncio's `QueueEmpty`: `get_nowait()` on an empty queue.
+    QueueEmpty,
+    /// asyncio's `QueueFull`: `put_nowait()` on a full queue.
+    QueueFull,
+    /// Python's `ExceptionGroup`, as a `TaskGroup` raises it: the errors of its tasks (and of
+    /// its body), in the order they happened.
+    Group(Rc<[Error]>),
     /// Any other error, raised by user code.
     User(Rc<dyn StdError + 'static>),
 }
@@ -104,6 +114,10 @@ impl Error {
         Error::InvalidState(msg.into())
     }
 
+    pub(crate) fn value(msg: impl Into<Rc<str>>) -> Error {
+        Error::Value(msg.into())
+    }
+
     pub(crate) fn runtime(msg: impl Into<Rc<str>>) -> Error {
         Error::Runtime(msg.into())
     }
@@ -116,6 +130,19 @@ impl Error {
     /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Error::Cancelled(_))
+    }
+
+    /// The errors of an [`Error::Group`] (a `TaskGroup`'s), or `None` for any other error.
+    ///
+    /// ```
+    /// let e = tulipsim::Error::Group(vec![tulipsim::Error::Timeout].into());
+    /// assert_eq!(e.group().unwrap().len(), 1);
+    /// ```
+    pub fn group(&self) -> Option<&[Error]> {
+        match self {
+            Error::Group(errors) => Some(errors),
+            _ => None,
+        }
     }
 
     /// True for [`Error::Timeout`].
@@ -148,8 +175,9 @@ impl Error {
     }
 
     /// asyncio's name for this kind of error: `"CancelledError"`, `"TimeoutError"`,
-    /// `"InvalidStateError"`, `"RuntimeError"`, `"Panic"`, `"Deadlock"`, `"LimitExceeded"`, or
-    /// `"Error"` for user errors. Traces print it.
+    /// `"InvalidStateError"`, `"RuntimeError"`, `"ValueError"`, `"QueueEmpty"`, `"QueueFull"`,
+    /// `"ExceptionGroup"`, `"Panic"`, `"Deadlock"`, `"LimitExceeded"`, or `"Error"` for user
+    /// errors. Traces print it.
     ///
     /// ```
     /// assert_eq!(tulipsim::Error::Timeout.kind_name(), "TimeoutError");
@@ -163,6 +191,10 @@ impl Error {
             Error::Panic(_) => "Panic",
             Error::Deadlock(_) => "Deadlock",
             Error::Limit(_) => "LimitExceeded",
+            Error::Value(_) => "ValueError",
+            Error::QueueEmpty => "QueueEmpty",
+            Error::QueueFull => "QueueFull",
+            Error::Group(_) => "ExceptionGroup",
             Error::User(_) => "Error",
         }
     }
@@ -180,6 +212,9 @@ impl PartialEq for Error {
             (Error::Panic(a), Error::Panic(b)) => Rc::ptr_eq(a, b),
             (Error::Deadlock(a), Error::Deadlock(b)) => Rc::ptr_eq(a, b),
             (Error::Limit(a), Error::Limit(b)) => Rc::ptr_eq(a, b),
+            (Error::Value(a), Error::Value(b)) => a == b,
+            (Error::QueueEmpty, Error::QueueEmpty) | (Error::QueueFull, Error::QueueFull) => true,
+            (Error::Group(a), Error::Group(b)) => a == b,
             (Error::User(a), Error::User(b)) => Rc::ptr_eq(a, b),
             _ => false,
         }
@@ -196,6 +231,17 @@ impl fmt::Display for Error {
             Error::Panic(p) => fmt::Display::fmt(p, f),
             Error::Deadlock(d) => fmt::Display::fmt(d, f),
             Error::Limit(l) => fmt::Display::fmt(l, f),
+            Error::Value(m) => write!(f, "ValueError: {m}"),
+            Error::QueueEmpty => f.write_str("QueueEmpty"),
+            Error::QueueFull => f.write_str("QueueFull"),
+            Error::Group(errors) => {
+                write!(f, "ExceptionGroup: unhandled errors in a TaskGroup ({} sub-exception", errors.len())?;
+                f.write_str(if errors.len() == 1 { ")" } else { "s)" })?;
+                for e in errors.iter() {
+                    write!(f, "\n  {}", e.to_string().replace('\n', "\n  "))?;
+                }
+                Ok(())
+            }
             Error::User(e) => fmt::Display::fmt(e, f),
         }
     }

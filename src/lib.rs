@@ -54,7 +54,9 @@ mod config;
 pub mod events;
 pub mod exceptions;
 pub mod futures;
+pub mod locks;
 mod panics;
+pub mod queues;
 mod runners;
 pub mod tasks;
 
@@ -64,6 +66,7 @@ pub use events::{EventLoop, Handle, IntoDelay, LoopHandle, TimerHandle};
 pub use exceptions::{CancelledError, DeadlockError, Error, LimitError, PanicError, WaitingTask};
 pub use futures::{DoneCallback, Future, Wait};
 pub use runners::run;
+// sync primitives re-exports (locks.rs, queues.rs)
 pub use tasks::{
     all_tasks, create_task, create_task_named, current_task, get_running_loop, sleep, sleep_with,
     Awaitable, Sleep, Task, TaskRef, WaitTask,
