@@ -505,7 +505,14 @@ impl EventLoop {
         if inner.running.get() {
             return Err(Error::runtime("This event loop is already running"));
         }
-        let main = main.into_main(&self.handle, Location::caller());
+        let main = main.ensure_on(Some(&self.handle), Location::caller());
+        if main.new_task {
+            // The caller gets the outcome (or the error that the run ended with): no need to
+            // report it as a pending task destroyed.
+            if let Some(h) = main.future.obj.task_header() {
+                h.log_destroy_pending.set(false);
+            }
+        }
         let stop = {
             let lp = Rc::downgrade(inner);
             DoneCallback::new(move |_: &Future<T>| {
@@ -523,7 +530,7 @@ impl EventLoop {
                 "Event loop stopped before Future completed.",
             ));
         }
-        main.outcome()
+        A::outcome(&main)
     }
 
     /// Runs until [`stop`](LoopHandle::stop) is called. Returns [`Error::Deadlock`] if nothing

@@ -29,7 +29,17 @@ pub(crate) enum Callback<T> {
     /// A task awaiting this future: its `__wakeup`.
     Wakeup(Rc<dyn TaskRun>),
     Done(DoneCallback<T>),
+    /// A callback of the task functions, which watch futures of different result types.
+    Any(AnyCallback),
 }
+
+/// A done-callback that sees the future without its result type (gather's, wait's, a task
+/// group's). Removed by identity, like [`DoneCallback`].
+pub(crate) type AnyCallback = Rc<dyn Fn(&Rc<dyn AnyFuture>)>;
+
+/// A future without its result type, as the task functions see it. Opaque.
+#[doc(hidden)]
+pub struct ErasedFuture(pub(crate) Rc<dyn AnyFuture>);
 
 /// A done-callback: a closure that receives the completed future.
 ///
@@ -152,6 +162,10 @@ pub(crate) trait AnyFuture {
     fn mark_retrieved(&self);
     /// The exception, as `exception()` gives it (and marking it retrieved).
     fn exception_any(&self) -> Result<Option<Error>, Error>;
+    fn is_cancelled(&self) -> bool;
+    fn add_any_callback(self: Rc<Self>, cb: AnyCallback);
+    fn remove_any_callback(&self, cb: &AnyCallback) -> usize;
+    fn loop_inner(&self) -> Option<Rc<LoopInner>>;
 }
 
 impl<T: 'static> FutureCore<T> {
@@ -239,6 +253,10 @@ impl<T: 'static> FutureCore<T> {
                 let fut = Future { obj: this.clone() };
                 lp.schedule(Entry::Done(Box::new(move || f(&fut))));
             }
+            Callback::Any(f) => {
+                let fut = this.clone().to_any();
+                lp.schedule(Entry::Done(Box::new(move || f(&fut))));
+            }
         }
     }
 
@@ -251,7 +269,7 @@ impl<T: 'static> FutureCore<T> {
             }
             return;
         }
-        if matches!(cb, Callback::Done(_)) && !core.registered_for_close.replace(true) {
+        if !matches!(cb, Callback::Wakeup(_)) && !core.registered_for_close.replace(true) {
             if Weak::ptr_eq(&core.lp.borrow(), &Weak::new()) {
                 if let Some(lp) = events::current_or_thread_loop().upgrade() {
                     *core.lp.borrow_mut() = Rc::downgrade(&lp);
@@ -319,6 +337,14 @@ impl<T: 'static> FutureCore<T> {
                 Ok(Some(e.clone()))
             }
         }
+    }
+
+    pub(crate) fn remove_any_callback(&self, cb: &AnyCallback) -> usize {
+        let removed = self
+            .callbacks
+            .borrow_mut()
+            .extract(|c| matches!(c, Callback::Any(f) if Rc::ptr_eq(f, cb)));
+        removed.len()
     }
 
     pub(crate) fn remove_wakeup_of(&self, task_id: u64) {
@@ -448,6 +474,23 @@ impl<T: 'static> AnyFuture for FutureCore<T> {
 
     fn exception_any(&self) -> Result<Option<Error>, Error> {
         self.exception()
+    }
+
+    fn is_cancelled(&self) -> bool {
+        FutureCore::is_cancelled(self)
+    }
+
+    fn add_any_callback(self: Rc<Self>, cb: AnyCallback) {
+        let this: Rc<dyn FutureObj<T>> = self;
+        FutureCore::add_callback(&this, Callback::Any(cb));
+    }
+
+    fn remove_any_callback(&self, cb: &AnyCallback) -> usize {
+        FutureCore::remove_any_callback(self, cb)
+    }
+
+    fn loop_inner(&self) -> Option<Rc<LoopInner>> {
+        FutureCore::loop_inner(self)
     }
 }
 
@@ -723,6 +766,11 @@ impl<T: 'static> Future<T> {
     /// ```
     pub fn same(&self, other: &Future<T>) -> bool {
         std::ptr::addr_eq(Rc::as_ptr(&self.obj), Rc::as_ptr(&other.obj))
+    }
+
+    /// This future without its result type.
+    pub(crate) fn any(&self) -> Rc<dyn AnyFuture> {
+        self.obj.clone().to_any()
     }
 
     /// Awaits this future, recording `site` as where the task is suspended.

@@ -58,7 +58,9 @@ pub mod locks;
 mod panics;
 pub mod queues;
 mod runners;
+pub mod taskgroups;
 pub mod tasks;
+pub mod timeouts;
 
 pub use base_events::ExceptionContext;
 pub use config::{LoopConfig, PanicPolicy};
@@ -66,10 +68,14 @@ pub use events::{EventLoop, Handle, IntoDelay, LoopHandle, TimerHandle};
 pub use exceptions::{CancelledError, DeadlockError, Error, LimitError, PanicError, WaitingTask};
 pub use futures::{DoneCallback, Future, Wait};
 pub use runners::run;
+pub use taskgroups::{task_group, TaskGroup};
+pub use timeouts::{timeout, timeout_at, Timeout};
 // sync primitives re-exports (locks.rs, queues.rs)
 pub use tasks::{
-    all_tasks, create_task, create_task_named, current_task, get_running_loop, sleep, sleep_with,
-    Awaitable, Sleep, Task, TaskRef, WaitTask,
+    all_tasks, create_task, create_task_named, current_task, ensure_future, gather,
+    gather_return_exceptions, get_running_loop, shield, sleep, sleep_with, wait, wait_for,
+    Awaitable, IntoTimeout, ReturnWhen, Sleep, Task, TaskRef, WaitTask, Waitable, ALL_COMPLETED,
+    FIRST_COMPLETED, FIRST_EXCEPTION,
 };
 
 /// README.md's examples, compiled and run as doc tests so the README stays true.

@@ -7,8 +7,11 @@
 //! `Err(Error::Cancelled)` from that `.await`. The coroutine may catch it and go on, return
 //! something else, or let it escape; only the last makes the task *cancelled*.
 
+mod gather;
+mod shield;
 mod sleep;
 mod step;
+mod wait;
 
 use std::fmt;
 use std::future::{Future as StdFuture, IntoFuture};
@@ -21,8 +24,16 @@ use crate::events::{self, LoopHandle};
 use crate::exceptions::Error;
 use crate::futures::{short_type_name, DoneCallback, Future, Wait, WaitCore};
 
+#[doc(hidden)]
+pub use gather::{ensure_for_gather, gather_tuple, gather_tuple_settled, GatherTuple};
+pub use gather::{gather, gather_return_exceptions};
+pub use shield::shield;
 pub use sleep::{sleep, sleep_with, Sleep};
 pub(crate) use step::{current, new_task, with_current, TaskHeader, TaskInner, TaskRun};
+pub use wait::{
+    wait, wait_for, DoneAndPending, IntoTimeout, ReturnWhen, WaitFutures, Waitable, ALL_COMPLETED,
+    FIRST_COMPLETED, FIRST_EXCEPTION,
+};
 
 /// asyncio's `Task`: a coroutine scheduled on the loop, and a future of its outcome.
 ///
@@ -360,6 +371,10 @@ impl TaskRef {
         TaskRef { run }
     }
 
+    pub(crate) fn to_any_future(&self) -> Rc<dyn crate::futures::AnyFuture> {
+        self.run.clone().to_any_future()
+    }
+
     /// See [`Task::get_name`].
     ///
     /// See [`TaskRef`] for an example.
@@ -636,8 +651,9 @@ pub fn all_tasks() -> Result<Vec<TaskRef>, Error> {
     Ok(lp.all_tasks())
 }
 
-/// What `run_until_complete` accepts: an `async` block (wrapped in a task, as asyncio wraps a
-/// coroutine), a [`Task`], or a [`Future`] (awaited as it is). Sealed.
+/// What `run_until_complete`, [`ensure_future`] and the task functions accept: asyncio's
+/// "awaitable". An `async` block (a coroutine, wrapped in a task when it must run on its own),
+/// a [`Task`], or a [`Future`] (used as it is). Sealed.
 ///
 /// ```
 /// let lp = tulipsim::EventLoop::new();
@@ -648,9 +664,21 @@ pub fn all_tasks() -> Result<Vec<TaskRef>, Error> {
 /// f.set_result(3).unwrap();
 /// assert_eq!(lp.run_until_complete(f).unwrap(), 3);
 /// ```
-pub trait Awaitable<T>: private::Sealed<T> {
+pub trait Awaitable<T: 'static>: private::Sealed<T> {
+    /// asyncio's `ensure_future`: a coroutine becomes a task on `lp` (or on the running loop,
+    /// or the newest open loop of the thread); a future stays itself.
     #[doc(hidden)]
-    fn into_main(self, lp: &LoopHandle, site: &'static Location<'static>) -> private::Main<T>;
+    fn ensure_on(
+        self,
+        lp: Option<&LoopHandle>,
+        site: &'static Location<'static>,
+    ) -> private::Ensured<T>;
+    /// Awaited in place: `await coro` runs the coroutine in the awaiting task, no new task.
+    #[doc(hidden)]
+    fn into_direct(self, site: &'static Location<'static>) -> private::Direct<T>;
+    /// The outcome of the future `ensure_on` gave, for `run_until_complete`.
+    #[doc(hidden)]
+    fn outcome(ensured: &private::Ensured<T>) -> Result<T, Error>;
 }
 
 pub(crate) mod private {
@@ -658,15 +686,25 @@ pub(crate) mod private {
 
     pub trait Sealed<T> {}
 
-    /// The future `run_until_complete` waits on, and how to get its outcome out.
-    pub struct Main<T: 'static> {
+    /// What `ensure_future` made: the future, and whether it is a task made just now.
+    pub struct Ensured<T: 'static> {
         pub(crate) future: Future<T>,
-        pub(crate) extract: fn(&Future<T>) -> Result<T, Error>,
+        pub(crate) new_task: bool,
     }
 
-    impl<T: 'static> Main<T> {
-        pub(crate) fn outcome(&self) -> Result<T, Error> {
-            (self.extract)(&self.future)
+    /// An awaitable awaited in place.
+    pub enum Direct<T: 'static> {
+        Coroutine(Pin<Box<dyn StdFuture<Output = Result<T, Error>>>>),
+        Future(Wait<T>),
+    }
+
+    impl<T: Clone + 'static> StdFuture for Direct<T> {
+        type Output = Result<T, Error>;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            match &mut *self {
+                Direct::Coroutine(c) => c.as_mut().poll(cx),
+                Direct::Future(w) => Pin::new(w).poll(cx),
+            }
         }
     }
 
@@ -676,31 +714,132 @@ pub(crate) mod private {
 }
 
 impl<T: 'static, F: StdFuture<Output = Result<T, Error>> + 'static> Awaitable<T> for F {
-    fn into_main(self, lp: &LoopHandle, site: &'static Location<'static>) -> private::Main<T> {
-        let task = new_task(&lp.inner, None, self, site);
-        task.inner.header.log_destroy_pending.set(false);
-        private::Main {
-            future: task.as_future(),
-            // Nobody else can reach this task's result: move it out instead of cloning.
-            extract: |f| f.obj.core().take_result(),
+    fn ensure_on(
+        self,
+        lp: Option<&LoopHandle>,
+        site: &'static Location<'static>,
+    ) -> private::Ensured<T> {
+        let lp = match lp {
+            Some(lp) => Some(lp.inner.clone()),
+            None => events::current_or_thread_loop().upgrade(),
+        };
+        let future = match lp {
+            Some(lp) => new_task(&lp, None, self, site).as_future(),
+            None => {
+                let f = Future::bound(std::rc::Weak::new(), site);
+                let _ = f.set_exception(Error::runtime("no running event loop"));
+                f
+            }
+        };
+        private::Ensured {
+            new_task: future.obj.task_header().is_some(),
+            future,
         }
+    }
+
+    fn into_direct(self, _: &'static Location<'static>) -> private::Direct<T> {
+        private::Direct::Coroutine(Box::pin(self))
+    }
+
+    fn outcome(ensured: &private::Ensured<T>) -> Result<T, Error> {
+        // Nobody else can reach the result of a task made here: move it out, no clone.
+        ensured.future.obj.core().take_result()
     }
 }
 
 impl<T: Clone + 'static> Awaitable<T> for Future<T> {
-    fn into_main(self, _: &LoopHandle, _: &'static Location<'static>) -> private::Main<T> {
-        private::Main {
+    fn ensure_on(
+        self,
+        _: Option<&LoopHandle>,
+        _: &'static Location<'static>,
+    ) -> private::Ensured<T> {
+        private::Ensured {
             future: self,
-            extract: Future::result,
+            new_task: false,
         }
+    }
+
+    fn into_direct(self, site: &'static Location<'static>) -> private::Direct<T> {
+        private::Direct::Future(self.wait_at(site))
+    }
+
+    fn outcome(ensured: &private::Ensured<T>) -> Result<T, Error> {
+        ensured.future.result()
     }
 }
 
 impl<T: Clone + 'static> Awaitable<T> for Task<T> {
-    fn into_main(self, _: &LoopHandle, _: &'static Location<'static>) -> private::Main<T> {
-        private::Main {
-            future: self.as_future(),
-            extract: Future::result,
-        }
+    fn ensure_on(
+        self,
+        lp: Option<&LoopHandle>,
+        site: &'static Location<'static>,
+    ) -> private::Ensured<T> {
+        self.as_future().ensure_on(lp, site)
     }
+
+    fn into_direct(self, site: &'static Location<'static>) -> private::Direct<T> {
+        self.as_future().into_direct(site)
+    }
+
+    fn outcome(ensured: &private::Ensured<T>) -> Result<T, Error> {
+        ensured.future.result()
+    }
+}
+
+/// asyncio's `ensure_future`: an `async` block becomes a task on the running loop (or the
+/// newest open loop of this thread); a [`Future`] or [`Task`] is returned as it is.
+///
+/// With no loop at all, the future it returns has already failed with `Error::Runtime`.
+///
+/// ```
+/// use tulipsim::{ensure_future, EventLoop};
+/// let lp = EventLoop::new();
+/// let f = ensure_future(async { Ok(5) }); // a task on `lp`
+/// assert!(f.as_task().is_some());
+/// let same = ensure_future(f.clone());
+/// assert!(same.same(&f));
+/// assert_eq!(lp.run_until_complete(f).unwrap(), 5);
+/// ```
+#[track_caller]
+pub fn ensure_future<T: 'static>(awaitable: impl Awaitable<T>) -> Future<T> {
+    awaitable.ensure_on(None, Location::caller()).future
+}
+
+/// asyncio's `gather` over awaitables of different types: a [`Future`] of the tuple of their
+/// results (up to 8). See [`gather`] for the semantics.
+///
+/// ```
+/// use tulipsim::{gather, sleep_with, EventLoop};
+/// let lp = EventLoop::new();
+/// let (n, s) = lp
+///     .run_until_complete(async { gather!(sleep_with(2, 7), sleep_with(1, "x")).await })
+///     .unwrap();
+/// assert_eq!((n, s), (7, "x"));
+/// ```
+#[macro_export]
+macro_rules! gather {
+    ($($aw:expr),+ $(,)?) => {
+        $crate::tasks::gather_tuple(($($crate::tasks::ensure_for_gather($aw),)+), false)
+    };
+}
+
+/// [`gather!`] with `return_exceptions=True`: a [`Future`] of a tuple of `Result`s.
+///
+/// ```
+/// use tulipsim::{gather_return_exceptions, sleep_with, EventLoop, Error};
+/// let lp = EventLoop::new();
+/// let (a, b) = lp
+///     .run_until_complete(async {
+///         gather_return_exceptions!(sleep_with(1, 1), async { Err::<&str, _>(Error::Timeout) })
+///             .await
+///     })
+///     .unwrap();
+/// assert_eq!(a, Ok(1));
+/// assert_eq!(b, Err(Error::Timeout));
+/// ```
+#[macro_export]
+macro_rules! gather_return_exceptions {
+    ($($aw:expr),+ $(,)?) => {
+        $crate::tasks::gather_tuple_settled(($($crate::tasks::ensure_for_gather($aw),)+))
+    };
 }

@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 use crate::base_events::{Entry, ExceptionContext, LoopInner};
 use crate::events;
 use crate::exceptions::{CancelledError, Error, WaitingTask};
-use crate::futures::{AnyFuture, Callback, FutureCore, FutureObj, State};
+use crate::futures::{AnyCallback, AnyFuture, Callback, FutureCore, FutureObj, State};
 use crate::panics;
 
 use super::sleep::{SleepPhase, SleepSlot};
@@ -500,6 +500,23 @@ impl<T: 'static> AnyFuture for TaskInner<T> {
 
     fn exception_any(&self) -> Result<Option<Error>, Error> {
         self.core.exception()
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.core.is_cancelled()
+    }
+
+    fn add_any_callback(self: Rc<Self>, cb: AnyCallback) {
+        let this: Rc<dyn FutureObj<T>> = self;
+        FutureCore::add_callback(&this, Callback::Any(cb));
+    }
+
+    fn remove_any_callback(&self, cb: &AnyCallback) -> usize {
+        self.core.remove_any_callback(cb)
+    }
+
+    fn loop_inner(&self) -> Option<Rc<LoopInner>> {
+        self.core.loop_inner()
     }
 }
 

@@ -1,0 +1,369 @@
+//! asyncio's `wait` and `wait_for`, written as CPython 3.11 writes them: a waiter future, a
+//! timer that releases it, and done-callbacks on the awaited futures. Using the same futures
+//! and callbacks keeps the order of events the same as asyncio's.
+
+use std::cell::Cell;
+use std::future::{Future as StdFuture, IntoFuture};
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use crate::events::{IntoDelay, LoopHandle, TimerHandle};
+use crate::exceptions::Error;
+use crate::futures::{AnyCallback, AnyFuture, DoneCallback, Future};
+use crate::tasks::{get_running_loop, Awaitable, Task, TaskRef};
+
+/// A timeout: any delay ([`IntoDelay`]) or `None` for no limit.
+///
+/// ```
+/// use tulipsim::{sleep_with, wait_for, EventLoop};
+/// let lp = EventLoop::new();
+/// let r = lp.run_until_complete(async {
+///     let a = wait_for(sleep_with(5, 1), None::<f64>).await?; // no limit
+///     let b = wait_for(sleep_with(1, 2), 2.0).await?;          // two seconds
+///     Ok(a + b)
+/// });
+/// assert_eq!(r.unwrap(), 3);
+/// ```
+pub trait IntoTimeout {
+    /// The timeout in nanoseconds, or `None` for no limit.
+    fn into_timeout(self) -> Option<i64>;
+}
+
+impl<D: IntoDelay> IntoTimeout for D {
+    fn into_timeout(self) -> Option<i64> {
+        Some(self.into_nanos())
+    }
+}
+
+impl<D: IntoDelay> IntoTimeout for Option<D> {
+    fn into_timeout(self) -> Option<i64> {
+        self.map(IntoDelay::into_nanos)
+    }
+}
+
+/// When [`wait`] returns (asyncio's `return_when`).
+///
+/// See [`wait`] for an example.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReturnWhen {
+    /// When any future finishes or is cancelled.
+    FirstCompleted,
+    /// When any future finishes by raising an exception; if none does, when all are done.
+    FirstException,
+    /// When all futures are done (the default).
+    #[default]
+    AllCompleted,
+}
+
+/// asyncio's name for [`ReturnWhen::FirstCompleted`].
+pub const FIRST_COMPLETED: ReturnWhen = ReturnWhen::FirstCompleted;
+/// asyncio's name for [`ReturnWhen::FirstException`].
+pub const FIRST_EXCEPTION: ReturnWhen = ReturnWhen::FirstException;
+/// asyncio's name for [`ReturnWhen::AllCompleted`].
+pub const ALL_COMPLETED: ReturnWhen = ReturnWhen::AllCompleted;
+
+/// What [`wait`] can wait on: [`Future`]s, [`Task`]s and [`TaskRef`]s. Sealed.
+pub trait Waitable: Clone + 'static {
+    #[doc(hidden)]
+    fn erased(&self) -> crate::futures::ErasedFuture;
+}
+
+impl<T: 'static> Waitable for Future<T> {
+    fn erased(&self) -> crate::futures::ErasedFuture {
+        crate::futures::ErasedFuture(self.any())
+    }
+}
+
+impl<T: 'static> Waitable for Task<T> {
+    fn erased(&self) -> crate::futures::ErasedFuture {
+        crate::futures::ErasedFuture(self.as_future().any())
+    }
+}
+
+impl Waitable for TaskRef {
+    fn erased(&self) -> crate::futures::ErasedFuture {
+        crate::futures::ErasedFuture(self.to_any_future())
+    }
+}
+
+/// asyncio's `wait(fs)`: wait until the futures are done (or the first is, or the first
+/// fails; see [`ReturnWhen`]), then give back `(done, pending)`.
+///
+/// A timeout returns what is still pending, without cancelling it and without an error.
+/// Waiting on nothing is `Err(Error::Value)`, as asyncio's `ValueError`. The two lists keep
+/// the order of the input (asyncio returns sets); a future given twice appears once.
+///
+/// ```
+/// use tulipsim::{sleep_with, wait, EventLoop, FIRST_COMPLETED};
+/// let lp = EventLoop::new();
+/// let (done, pending) = lp.run_until_complete(async {
+///     let a = tulipsim::create_task(sleep_with(1, "a"))?;
+///     let b = tulipsim::create_task(sleep_with(5, "b"))?;
+///     wait(vec![a, b]).return_when(FIRST_COMPLETED).await
+/// }).unwrap();
+/// assert_eq!(done[0].result(), Ok("a"));
+/// assert!(!pending[0].done()); // still running: wait cancels nothing
+/// assert_eq!(lp.time(), 1.0);
+/// ```
+#[track_caller]
+pub fn wait<F: Waitable>(futures: impl IntoIterator<Item = F>) -> WaitFutures<F> {
+    WaitFutures {
+        futures: futures.into_iter().collect(),
+        timeout: None,
+        return_when: ReturnWhen::AllCompleted,
+    }
+}
+
+/// The awaitable [`wait`] returns; set a timeout or a [`ReturnWhen`] before awaiting it.
+///
+/// See [`wait`] for an example.
+#[must_use = "wait() does nothing until awaited"]
+pub struct WaitFutures<F> {
+    futures: Vec<F>,
+    timeout: Option<i64>,
+    return_when: ReturnWhen,
+}
+
+impl<F: Waitable> WaitFutures<F> {
+    /// Return after at most this long (`None`: no limit), even if not done.
+    ///
+    /// ```
+    /// use tulipsim::{sleep, wait, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let (done, pending) = lp.run_until_complete(async {
+    ///     let slow = tulipsim::create_task(sleep(10))?;
+    ///     wait(vec![slow]).timeout(2).await
+    /// }).unwrap();
+    /// assert!(done.is_empty() && pending.len() == 1);
+    /// assert_eq!(lp.time(), 2.0);
+    /// ```
+    pub fn timeout(mut self, timeout: impl IntoTimeout) -> Self {
+        self.timeout = timeout.into_timeout();
+        self
+    }
+
+    /// When to return; see [`ReturnWhen`].
+    ///
+    /// See [`wait`] for an example.
+    pub fn return_when(mut self, when: ReturnWhen) -> Self {
+        self.return_when = when;
+        self
+    }
+}
+
+/// The result of [`wait`]: `(done, pending)`.
+pub type DoneAndPending<F> = (Vec<F>, Vec<F>);
+
+impl<F: Waitable> IntoFuture for WaitFutures<F> {
+    type Output = Result<DoneAndPending<F>, Error>;
+    type IntoFuture = Pin<Box<dyn StdFuture<Output = Self::Output>>>;
+
+    #[track_caller]
+    fn into_future(self) -> Self::IntoFuture {
+        let site = Location::caller();
+        Box::pin(wait_impl(self, site))
+    }
+}
+
+/// asyncio's `_wait`.
+async fn wait_impl<F: Waitable>(
+    w: WaitFutures<F>,
+    site: &'static Location<'static>,
+) -> Result<DoneAndPending<F>, Error> {
+    let mut fs: Vec<(F, Rc<dyn AnyFuture>)> = Vec::new();
+    for f in w.futures {
+        let any = f.erased().0;
+        if !fs
+            .iter()
+            .any(|(_, a)| std::ptr::addr_eq(Rc::as_ptr(a), Rc::as_ptr(&any)))
+        {
+            fs.push((f, any));
+        }
+    }
+    if fs.is_empty() {
+        return Err(Error::value("Set of Tasks/Futures is empty."));
+    }
+    let lp = get_running_loop()?;
+    let waiter: Future<()> = Future::bound(Rc::downgrade(&lp.inner), site);
+    let timeout_handle = w.timeout.map(|t| release_later(&lp, t, &waiter));
+    let counter = Rc::new(Cell::new(fs.len()));
+    let on_completion: AnyCallback = {
+        let (waiter, handle, when) = (waiter.clone(), timeout_handle.clone(), w.return_when);
+        Rc::new(move |f: &Rc<dyn AnyFuture>| {
+            counter.set(counter.get().saturating_sub(1));
+            let failed = || !f.is_cancelled() && matches!(f.exception_any(), Ok(Some(_)));
+            if counter.get() == 0
+                || when == ReturnWhen::FirstCompleted
+                || (when == ReturnWhen::FirstException && failed())
+            {
+                if let Some(h) = &handle {
+                    h.cancel();
+                }
+                release(&waiter);
+            }
+        })
+    };
+    for (_, f) in &fs {
+        f.clone().add_any_callback(on_completion.clone());
+    }
+    let cleanup = Defer::new({
+        let fs: Vec<Rc<dyn AnyFuture>> = fs.iter().map(|(_, f)| f.clone()).collect();
+        move || {
+            if let Some(h) = &timeout_handle {
+                h.cancel();
+            }
+            for f in &fs {
+                f.remove_any_callback(&on_completion);
+            }
+        }
+    });
+    let waited = waiter.wait_at(site).await;
+    drop(cleanup);
+    waited?;
+    Ok(fs.into_iter().map(|(f, a)| (f, a.is_done())).fold(
+        (Vec::new(), Vec::new()),
+        |(mut done, mut pending), (f, is_done)| {
+            if is_done {
+                done.push(f);
+            } else {
+                pending.push(f);
+            }
+            (done, pending)
+        },
+    ))
+}
+
+/// asyncio's `_release_waiter`.
+fn release(waiter: &Future<()>) {
+    if !waiter.done() {
+        let _ = waiter.set_result(());
+    }
+}
+
+fn release_later(lp: &LoopHandle, delay: i64, waiter: &Future<()>) -> TimerHandle {
+    let w = waiter.clone();
+    lp.inner.call_at_nanos(
+        lp.inner.now().saturating_add(delay),
+        Box::new(move || release(&w)),
+    )
+}
+
+/// Runs a closure when dropped: Python's `finally`, which also runs when the coroutine is
+/// closed (dropped) mid-await.
+struct Defer<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> Defer<F> {
+    fn new(f: F) -> Self {
+        Defer(Some(f))
+    }
+}
+
+impl<F: FnOnce()> Drop for Defer<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+/// asyncio's `wait_for(aw, timeout)`: the result of `aw` if it finishes within `timeout`;
+/// otherwise `aw` is cancelled, awaited until it has finished cancelling (so nothing is left
+/// running), and `Err(Error::Timeout)` is returned. `None` means no limit; a timeout `<= 0`
+/// cancels at once unless `aw` is already done, as in CPython 3.11.
+///
+/// Races, as `docs/semantics.md` details: a result that `aw` produces is never lost to the
+/// timeout — if `aw` completes at the instant the timeout fires, or finishes with a result
+/// while being cancelled, that result is returned (CPython 3.11's rule). Cancelling the caller
+/// cancels `aw` and raises `CancelledError`, even if `aw` completed at the same instant
+/// (CPython 3.11 returns the result and loses the cancellation, bpo-42130; 3.12 fixed it).
+///
+/// ```
+/// use tulipsim::{sleep_with, wait_for, Error, EventLoop};
+/// let lp = EventLoop::new();
+/// let r = lp.run_until_complete(async { wait_for(sleep_with(10, "late"), 1).await });
+/// assert_eq!(r, Err(Error::Timeout));
+/// assert_eq!(lp.time(), 1.0); // timed out at 1 s exactly
+/// ```
+#[track_caller]
+pub fn wait_for<T: Clone + 'static, A: Awaitable<T>>(
+    awaitable: A,
+    timeout: impl IntoTimeout,
+) -> impl StdFuture<Output = Result<T, Error>> {
+    let site = Location::caller();
+    let timeout = timeout.into_timeout();
+    async move {
+        let lp = get_running_loop()?;
+        let Some(timeout) = timeout else {
+            // `return await fut`: a coroutine runs right here, in the caller's task.
+            return awaitable.into_direct(site).await;
+        };
+        if timeout <= 0 {
+            let fut = awaitable.ensure_on(Some(&lp), site).future;
+            if fut.done() {
+                return fut.result();
+            }
+            cancel_and_wait(&lp, &fut, site).await?;
+            return fut.result().map_err(timeout_if_cancelled);
+        }
+        let waiter: Future<()> = Future::bound(Rc::downgrade(&lp.inner), site);
+        let timeout_handle = release_later(&lp, timeout, &waiter);
+        let _finally = Defer::new(move || timeout_handle.cancel());
+        let fut = awaitable.ensure_on(Some(&lp), site).future;
+        let cb = {
+            let w = waiter.clone();
+            DoneCallback::new(move |_: &Future<T>| release(&w))
+        };
+        fut.add_done_callback(cb.clone());
+        if let Err(e) = waiter.wait_at(site).await {
+            // Our own task was cancelled (or the waiter failed): cancel the inner, wait for
+            // it to finish, and propagate. Even if the inner is already done, the caller's
+            // cancellation is not swallowed (the bpo-42130 race).
+            if !fut.done() {
+                fut.remove_done_callback(&cb);
+                cancel_and_wait(&lp, &fut, site).await?;
+            }
+            return Err(e);
+        }
+        if fut.done() {
+            return fut.result();
+        }
+        fut.remove_done_callback(&cb);
+        // Make sure the inner is not running after wait_for returns (bpo-32751).
+        cancel_and_wait(&lp, &fut, site).await?;
+        // If the inner finished with a result or another error while being cancelled, that
+        // is what we return (bpo-40607): the result is not lost to the timeout.
+        fut.result().map_err(timeout_if_cancelled)
+    }
+}
+
+fn timeout_if_cancelled(e: Error) -> Error {
+    if e.is_cancelled() {
+        Error::Timeout
+    } else {
+        e
+    }
+}
+
+/// asyncio's `_cancel_and_wait`: cancel `fut` and wait until it is done, through a waiter of
+/// our own so that this wait is itself cancellable.
+async fn cancel_and_wait<T: 'static>(
+    lp: &LoopHandle,
+    fut: &Future<T>,
+    site: &'static Location<'static>,
+) -> Result<(), Error> {
+    let waiter: Future<()> = Future::bound(Rc::downgrade(&lp.inner), site);
+    let cb = {
+        let w = waiter.clone();
+        DoneCallback::new(move |_: &Future<T>| release(&w))
+    };
+    fut.add_done_callback(cb.clone());
+    let _finally = Defer::new({
+        let (fut, cb) = (fut.clone(), cb.clone());
+        move || {
+            fut.remove_done_callback(&cb);
+        }
+    });
+    fut.cancel();
+    waiter.wait_at(site).await
+}
