@@ -235,7 +235,11 @@ impl fmt::Display for Error {
             Error::QueueEmpty => f.write_str("QueueEmpty"),
             Error::QueueFull => f.write_str("QueueFull"),
             Error::Group(errors) => {
-                write!(f, "ExceptionGroup: unhandled errors in a TaskGroup ({} sub-exception", errors.len())?;
+                write!(
+                    f,
+                    "ExceptionGroup: unhandled errors in a TaskGroup ({} sub-exception",
+                    errors.len()
+                )?;
                 f.write_str(if errors.len() == 1 { ")" } else { "s)" })?;
                 for e in errors.iter() {
                     write!(f, "\n  {}", e.to_string().replace('\n', "\n  "))?;

@@ -71,8 +71,13 @@ pub use runners::run;
 pub use taskgroups::{task_group, TaskGroup};
 pub use timeouts::{timeout, timeout_at, Timeout};
 // sync primitives re-exports (locks.rs, queues.rs)
+pub use locks::{
+    BoundedSemaphore, BoundedSemaphoreGuard, Condition, ConditionGuard, Event, Lock, LockGuard,
+    Semaphore, SemaphoreGuard,
+};
+pub use queues::{LifoQueue, PriorityQueue, Queue};
 pub use tasks::{
-    all_tasks, create_task, create_task_named, current_task, ensure_future, gather,
+    all_tasks, as_completed, create_task, create_task_named, current_task, ensure_future, gather,
     gather_return_exceptions, get_running_loop, shield, sleep, sleep_with, wait, wait_for,
     Awaitable, IntoTimeout, ReturnWhen, Sleep, Task, TaskRef, WaitTask, Waitable, ALL_COMPLETED,
     FIRST_COMPLETED, FIRST_EXCEPTION,

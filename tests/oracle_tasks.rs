@@ -42,7 +42,13 @@ fn py_list<S: AsRef<str>>(items: &[S]) -> String {
 
 #[test]
 fn gather_order() {
-    async fn child(log: Log, lp: LoopHandle, name: &'static str, delay: u32, fail: bool) -> Result<String, Error> {
+    async fn child(
+        log: Log,
+        lp: LoopHandle,
+        name: &'static str,
+        delay: u32,
+        fail: bool,
+    ) -> Result<String, Error> {
         log.push(format!("start {name}"));
         if let Err(e) = sleep(delay).await {
             log.push(format!("cancelled {name} at {:?}", lp.time()));
@@ -75,7 +81,11 @@ fn gather_order() {
                 Err(e) => e.to_string(),
             })
             .collect();
-        l.push(format!("with exceptions {} at {:?}", py_list(&shown), h.time()));
+        l.push(format!(
+            "with exceptions {} at {:?}",
+            py_list(&shown),
+            h.time()
+        ));
         let i = create_task(c("i", 5, false))?;
         let j = create_task(c("j", 5, false))?;
         let g = gather(vec![i, j]);
@@ -112,7 +122,13 @@ fn gather_order() {
 
 #[test]
 fn shield_order() {
-    async fn inner(log: Log, lp: LoopHandle, name: &'static str, delay: f64, fail: bool) -> Result<&'static str, Error> {
+    async fn inner(
+        log: Log,
+        lp: LoopHandle,
+        name: &'static str,
+        delay: f64,
+        fail: bool,
+    ) -> Result<&'static str, Error> {
         if let Err(e) = sleep(delay).await {
             log.push(format!("{name} cancelled at {:?}", lp.time()));
             return Err(e);
@@ -123,7 +139,12 @@ fn shield_order() {
         log.push(format!("{name} finished at {:?}", lp.time()));
         Ok(name)
     }
-    async fn caller(log: Log, lp: LoopHandle, label: &'static str, aw: Task<&'static str>) -> Result<(), Error> {
+    async fn caller(
+        log: Log,
+        lp: LoopHandle,
+        label: &'static str,
+        aw: Task<&'static str>,
+    ) -> Result<(), Error> {
         match shield(aw).await {
             Ok(r) => log.push(format!("{label} got {r} at {:?}", lp.time())),
             Err(e) if e.is_cancelled() => {
@@ -144,7 +165,11 @@ fn shield_order() {
         c1.cancel();
         sleep(0).await?;
         sleep(0).await?;
-        l.push(format!("caller1 cancelled {} inner1 done {}", py(c1.cancelled()), py(t1.done())));
+        l.push(format!(
+            "caller1 cancelled {} inner1 done {}",
+            py(c1.cancelled()),
+            py(t1.done())
+        ));
         l.push(format!("inner1 result {} at {:?}", (&t1).await?, h.time()));
         let t2 = create_task(inner(l.clone(), h.clone(), "inner2", 3.0, false))?;
         let c2 = create_task(caller(l.clone(), h.clone(), "caller2", t2.clone()))?;
@@ -186,14 +211,31 @@ fn wait_modes() {
     lp.run_until_complete(async move {
         let mk = |name, delay, fail| create_task_named(name, job(delay, fail));
         let (a, b, c) = (mk("a", 3, false)?, mk("b", 1, false)?, mk("c", 2, false)?);
-        let (done, pending) = wait(vec![a.clone(), b, c.clone()]).return_when(FIRST_COMPLETED).await?;
-        l.push(format!("FIRST_COMPLETED done {} pending {} at {:?}", names(&done), names(&pending), h.time()));
+        let (done, pending) = wait(vec![a.clone(), b, c.clone()])
+            .return_when(FIRST_COMPLETED)
+            .await?;
+        l.push(format!(
+            "FIRST_COMPLETED done {} pending {} at {:?}",
+            names(&done),
+            names(&pending),
+            h.time()
+        ));
         let (d, e) = (mk("d", 1, false)?, mk("e", 2, true)?);
         let all = vec![a.clone(), c.clone(), d.clone(), e.clone()];
         let (done, pending) = wait(all.clone()).return_when(FIRST_EXCEPTION).await?;
-        l.push(format!("FIRST_EXCEPTION done {} pending {} at {:?}", names(&done), names(&pending), h.time()));
+        l.push(format!(
+            "FIRST_EXCEPTION done {} pending {} at {:?}",
+            names(&done),
+            names(&pending),
+            h.time()
+        ));
         let (done, pending) = wait(all).return_when(FIRST_EXCEPTION).await?;
-        l.push(format!("FIRST_EXCEPTION again {} {} at {:?}", names(&done), names(&pending), h.time()));
+        l.push(format!(
+            "FIRST_EXCEPTION again {} {} at {:?}",
+            names(&done),
+            names(&pending),
+            h.time()
+        ));
         let (f, g) = (mk("f", 10, false)?, mk("g", 1, false)?);
         let (done, pending) = wait(vec![f.clone(), g]).timeout(4).await?;
         l.push(format!(
@@ -204,7 +246,12 @@ fn wait_modes() {
             py(f.cancelled())
         ));
         let (done, _) = wait(vec![f.clone()]).await?;
-        l.push(format!("ALL_COMPLETED done {} at {:?} result {}", names(&done), h.time(), f.result()?));
+        l.push(format!(
+            "ALL_COMPLETED done {} at {:?} result {}",
+            names(&done),
+            h.time(),
+            f.result()?
+        ));
         if let Err(Error::Value(m)) = wait(Vec::<Task<u32>>::new()).await {
             l.push(format!("empty: {m}"));
         }
@@ -230,7 +277,10 @@ fn wait_for_races() {
         let stubborn = async move {
             match sleep(10).await {
                 Err(e) => {
-                    l2.push(format!("stubborn: cancelled at {:?} - cleaning up for 2 s", h2.time()));
+                    l2.push(format!(
+                        "stubborn: cancelled at {:?} - cleaning up for 2 s",
+                        h2.time()
+                    ));
                     sleep(2).await?;
                     l2.push(format!("stubborn: done cleaning at {:?}", h2.time()));
                     Err(e)
@@ -239,7 +289,10 @@ fn wait_for_races() {
             }
         };
         if let Err(Error::Timeout) = wait_for(stubborn, 1).await {
-            l.push(format!("timeout after the inner finished cancelling, at {:?}", h.time()));
+            l.push(format!(
+                "timeout after the inner finished cancelling, at {:?}",
+                h.time()
+            ));
         }
         let returns_on_cancel = async {
             match sleep(10).await {
@@ -250,15 +303,24 @@ fn wait_for_races() {
         let r = wait_for(returns_on_cancel, 1).await?;
         l.push(format!("result kept: {r} at {:?}", h.time()));
         if let Err(Error::Timeout) = wait_for(sleep_with(1, "on time"), 1).await {
-            l.push(format!("same instant, timeout's timer first: TimeoutError at {:?}", h.time()));
+            l.push(format!(
+                "same instant, timeout's timer first: TimeoutError at {:?}",
+                h.time()
+            ));
         }
         let early = create_task(sleep_with(1, "made it"))?;
         sleep(0).await?;
         let r = wait_for(early, 1).await?;
-        l.push(format!("same instant, inner's timer first: {r} at {:?}", h.time()));
+        l.push(format!(
+            "same instant, inner's timer first: {r} at {:?}",
+            h.time()
+        ));
         let fut: Future<&str> = Future::new();
         fut.set_result("ready")?;
-        l.push(format!("timeout 0, done future: {}", wait_for(fut, 0).await?));
+        l.push(format!(
+            "timeout 0, done future: {}",
+            wait_for(fut, 0).await?
+        ));
         if let Err(Error::Timeout) = wait_for(sleep_with(1, "never"), 0).await {
             l.push(format!("timeout 0 raises TimeoutError at {:?}", h.time()));
         }
@@ -269,7 +331,11 @@ fn wait_for_races() {
         sleep(1).await?;
         c.cancel();
         if let Err(Error::Cancelled(_)) = c.await {
-            l.push(format!("caller cancelled; inner cancelled: {} at {:?}", py(inner.cancelled()), h.time()));
+            l.push(format!(
+                "caller cancelled; inner cancelled: {} at {:?}",
+                py(inner.cancelled()),
+                h.time()
+            ));
         }
         Ok(())
     })
@@ -279,7 +345,13 @@ fn wait_for_races() {
 
 #[test]
 fn taskgroup_order() {
-    async fn child(log: Log, lp: LoopHandle, name: &'static str, delay: u32, fail: bool) -> Result<&'static str, Error> {
+    async fn child(
+        log: Log,
+        lp: LoopHandle,
+        name: &'static str,
+        delay: u32,
+        fail: bool,
+    ) -> Result<&'static str, Error> {
         if let Err(e) = sleep(delay).await {
             log.push(format!("{name} cancelled at {:?}", lp.time()));
             return Err(e);
@@ -303,7 +375,12 @@ fn taskgroup_order() {
             Ok((a, b))
         })
         .await?;
-        l.push(format!("group 1 done at {:?} {} {}", h.time(), a.result()?, b.result()?));
+        l.push(format!(
+            "group 1 done at {:?} {} {}",
+            h.time(),
+            a.result()?,
+            b.result()?
+        ));
         let (ll, hh) = (l.clone(), h.clone());
         let r = task_group(|tg| async move {
             tg.create_task(child(ll.clone(), hh.clone(), "d", 1, true))?;
@@ -343,7 +420,11 @@ fn taskgroup_order() {
         .await;
         if let Err(Error::Group(errors)) = r {
             let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            l.push(format!("body error grouped: {} at {:?}", py_list(&shown), h.time()));
+            l.push(format!(
+                "body error grouped: {} at {:?}",
+                py_list(&shown),
+                h.time()
+            ));
         }
         Ok(())
     })
@@ -384,11 +465,19 @@ fn timeout_scope() {
             sleep(6).await
         })
         .await?;
-        l.push(format!("rescheduled scope finished at {:?} expired {}", h.time(), py(cm.expired())));
+        l.push(format!(
+            "rescheduled scope finished at {:?} expired {}",
+            h.time(),
+            py(cm.expired())
+        ));
         let inner = timeout(1);
         let i2 = inner.clone();
         if let Err(Error::Timeout) = timeout(10).run(async move { i2.run(sleep(5)).await }).await {
-            l.push(format!("inner TimeoutError at {:?} inner expired {}", h.time(), py(inner.expired())));
+            l.push(format!(
+                "inner TimeoutError at {:?} inner expired {}",
+                h.time(),
+                py(inner.expired())
+            ));
         }
         let cm = timeout(None::<f64>);
         cm.run(sleep(1)).await?;
@@ -403,7 +492,10 @@ fn timeout_scope() {
                 match sleep(0).await {
                     Ok(()) => ll.push("not reached"),
                     Err(e) => {
-                        ll.push(format!("past deadline cancels on the next iteration at {:?}", hh.time()));
+                        ll.push(format!(
+                            "past deadline cancels on the next iteration at {:?}",
+                            hh.time()
+                        ));
                         return Err(e);
                     }
                 }
@@ -417,4 +509,54 @@ fn timeout_scope() {
         log.push(format!("main raised TimeoutError at {:?}", lp.time()));
     }
     assert_eq!(log.text(), expected("timeout_scope"));
+}
+
+#[test]
+fn as_completed_order() {
+    async fn slow(delay: u32, result: &'static str, fail: bool) -> Result<&'static str, Error> {
+        sleep(delay).await?;
+        if fail {
+            return Err(value_error(result));
+        }
+        Ok(result)
+    }
+    let lp = EventLoop::new();
+    let log = Log::new();
+    let (l, h) = (log.clone(), lp.handle());
+    lp.run_until_complete(async move {
+        for next in tulipsim::as_completed(vec![
+            slow(3, "c", false),
+            slow(1, "a", false),
+            slow(2, "b", false),
+        ]) {
+            l.push(format!("got {} at {:?}", next.await?, h.time()));
+        }
+        let late = create_task(slow(9, "slow", false))?;
+        let quick = tulipsim::ensure_future(slow(1, "quick", false));
+        for next in tulipsim::as_completed(vec![quick, late.as_future()]).timeout(5) {
+            match next.await {
+                Ok(r) => l.push(format!("got {r} at {:?}", h.time())),
+                Err(Error::Timeout) => l.push(format!(
+                    "TimeoutError at {:?} late cancelled {}",
+                    h.time(),
+                    py(late.cancelled())
+                )),
+                Err(e) => return Err(e),
+            }
+        }
+        l.push(format!(
+            "late still finishes: {} at {:?}",
+            (&late).await?,
+            h.time()
+        ));
+        for next in tulipsim::as_completed(vec![slow(1, "bad", true), slow(2, "good", false)]) {
+            match next.await {
+                Ok(r) => l.push(format!("got {r} at {:?}", h.time())),
+                Err(e) => l.push(format!("raised {e} at {:?}", h.time())),
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(log.text(), expected("as_completed_order"));
 }

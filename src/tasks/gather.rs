@@ -176,8 +176,25 @@ fn gather_futures<R: 'static>(
         .and_then(|c| c.loop_inner())
         .map(|lp| Rc::downgrade(&lp))
         .unwrap_or_else(crate::events::current_or_thread_loop);
+    let Some(lp) = lp.upgrade() else {
+        // No loop could ever run the children's callbacks (CPython: "There is no current event
+        // loop"): fail now rather than hand back a future that can never complete.
+        let failed = Future::bound(std::rc::Weak::new(), site);
+        let _ = failed.set_exception(Error::runtime("no running event loop"));
+        return failed;
+    };
+    {
+        if distinct.iter().any(|c| !c.belongs_to(&lp)) {
+            // CPython raises ValueError from gather() itself; the future carries it here.
+            let failed = Future::bound(Rc::downgrade(&lp), site);
+            let _ = failed.set_exception(Error::value(
+                "The future belongs to a different loop than the one specified as the loop argument",
+            ));
+            return failed;
+        }
+    }
     let outer = Rc::new(GatheringFuture {
-        core: FutureCore::new(lp, site),
+        core: FutureCore::new(Rc::downgrade(&lp), site),
         nfuts: distinct.len(),
         children,
         nfinished: Cell::new(0),

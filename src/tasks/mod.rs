@@ -31,8 +31,8 @@ pub use shield::shield;
 pub use sleep::{sleep, sleep_with, Sleep};
 pub(crate) use step::{current, new_task, with_current, TaskHeader, TaskInner, TaskRun};
 pub use wait::{
-    wait, wait_for, DoneAndPending, IntoTimeout, ReturnWhen, WaitFutures, Waitable, ALL_COMPLETED,
-    FIRST_COMPLETED, FIRST_EXCEPTION,
+    as_completed, wait, wait_for, AsCompleted, DoneAndPending, IntoTimeout, NextCompleted,
+    ReturnWhen, WaitFutures, Waitable, ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION,
 };
 
 /// asyncio's `Task`: a coroutine scheduled on the loop, and a future of its outcome.
@@ -806,7 +806,7 @@ pub fn ensure_future<T: 'static>(awaitable: impl Awaitable<T>) -> Future<T> {
 }
 
 /// asyncio's `gather` over awaitables of different types: a [`Future`] of the tuple of their
-/// results (up to 8). See [`gather`] for the semantics.
+/// results (up to 8). See [`gather`](crate::gather()) for the semantics.
 ///
 /// ```
 /// use tulipsim::{gather, sleep_with, EventLoop};
@@ -823,7 +823,7 @@ macro_rules! gather {
     };
 }
 
-/// [`gather!`] with `return_exceptions=True`: a [`Future`] of a tuple of `Result`s.
+/// [`gather!`](crate::gather!) with `return_exceptions=True`: a [`Future`] of a tuple of `Result`s.
 ///
 /// ```
 /// use tulipsim::{gather_return_exceptions, sleep_with, EventLoop, Error};

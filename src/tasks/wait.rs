@@ -367,3 +367,144 @@ async fn cancel_and_wait<T: 'static>(
     fut.cancel();
     waiter.wait_at(site).await
 }
+
+/// asyncio's `as_completed(aws)`: one awaitable per input, each giving the result (or error)
+/// of the next input to finish, in completion order.
+///
+/// `async` blocks are wrapped in tasks. With [`timeout`](AsCompleted::timeout), the awaitables
+/// not yet satisfied when it passes give `Err(Error::Timeout)` (the inputs keep running).
+/// Inputs are watched in argument order (asyncio iterates a set); an input given twice counts
+/// once.
+///
+/// ```
+/// use tulipsim::{as_completed, sleep_with, EventLoop};
+/// let lp = EventLoop::new();
+/// let order = lp.run_until_complete(async {
+///     let mut order = vec![];
+///     for next in as_completed(vec![sleep_with(3, "c"), sleep_with(1, "a"), sleep_with(2, "b")]) {
+///         order.push(next.await?);
+///     }
+///     Ok(order)
+/// });
+/// assert_eq!(order.unwrap(), ["a", "b", "c"]);
+/// ```
+#[track_caller]
+pub fn as_completed<T: Clone + 'static, A: Awaitable<T>>(
+    awaitables: impl IntoIterator<Item = A>,
+) -> AsCompleted<T> {
+    let site = Location::caller();
+    AsCompleted {
+        futures: awaitables
+            .into_iter()
+            .map(|a| a.ensure_on(None, site).future)
+            .collect(),
+        timeout: None,
+    }
+}
+
+/// What [`as_completed`] returns: iterate it (after an optional
+/// [`timeout`](AsCompleted::timeout)) to get one awaitable per input.
+///
+/// See [`as_completed`] for an example.
+#[must_use = "as_completed() does nothing until iterated"]
+pub struct AsCompleted<T: 'static> {
+    futures: Vec<Future<T>>,
+    timeout: Option<i64>,
+}
+
+impl<T: Clone + 'static> AsCompleted<T> {
+    /// Give up after this long: the awaitables still unsatisfied then give `Err(Timeout)`.
+    ///
+    /// ```
+    /// use tulipsim::{as_completed, sleep_with, EventLoop, Error};
+    /// let lp = EventLoop::new();
+    /// let got = lp.run_until_complete(async {
+    ///     let mut got = vec![];
+    ///     for next in as_completed(vec![sleep_with(1, "quick"), sleep_with(9, "slow")]).timeout(5) {
+    ///         got.push(next.await);
+    ///     }
+    ///     Ok(got)
+    /// });
+    /// assert_eq!(got.unwrap(), [Ok("quick"), Err(Error::Timeout)]);
+    /// assert_eq!(lp.time(), 5.0);
+    /// ```
+    pub fn timeout(mut self, timeout: impl IntoTimeout) -> Self {
+        self.timeout = timeout.into_timeout();
+        self
+    }
+}
+
+/// One awaitable of [`as_completed`]: the next result in completion order.
+pub type NextCompleted<T> = Pin<Box<dyn StdFuture<Output = Result<T, Error>>>>;
+
+impl<T: Clone + 'static> IntoIterator for AsCompleted<T> {
+    type Item = NextCompleted<T>;
+    type IntoIter = std::vec::IntoIter<NextCompleted<T>>;
+
+    /// Hooks the inputs up (asyncio does it when the generator first runs).
+    fn into_iter(self) -> Self::IntoIter {
+        let mut todo: Vec<Future<T>> = Vec::new();
+        for f in self.futures {
+            if !todo.iter().any(|t| t.same(&f)) {
+                todo.push(f);
+            }
+        }
+        // `None` in the queue is asyncio's dummy value for a timeout.
+        let done: crate::Queue<Option<Future<T>>> = crate::Queue::new(0);
+        let todo = Rc::new(std::cell::RefCell::new(todo));
+        let timeout_handle: Rc<std::cell::RefCell<Option<TimerHandle>>> = Rc::default();
+        let on_completion = {
+            let (todo, done, handle) = (todo.clone(), done.clone(), timeout_handle.clone());
+            DoneCallback::new(move |f: &Future<T>| {
+                let mut pending = todo.borrow_mut();
+                if pending.is_empty() {
+                    return; // the timeout came first
+                }
+                pending.retain(|t| !t.same(f));
+                let _ = done.put_nowait(Some(f.clone()));
+                if pending.is_empty() {
+                    if let Some(h) = handle.borrow().as_ref() {
+                        h.cancel();
+                    }
+                }
+            })
+        };
+        let n = todo.borrow().len();
+        for f in todo.borrow().iter() {
+            f.add_done_callback(on_completion.clone());
+        }
+        if let (Some(t), false) = (self.timeout, todo.borrow().is_empty()) {
+            if let Ok(lp) = get_running_loop().or_else(|_| {
+                crate::events::current_or_thread_loop()
+                    .upgrade()
+                    .map(|inner| LoopHandle { inner })
+                    .ok_or_else(|| Error::runtime("no event loop"))
+            }) {
+                let (todo, done) = (todo.clone(), done.clone());
+                let h = lp.inner.call_at_nanos(
+                    lp.inner.now().saturating_add(t),
+                    Box::new(move || {
+                        for f in todo.borrow_mut().drain(..) {
+                            f.remove_done_callback(&on_completion);
+                            let _ = done.put_nowait(None);
+                        }
+                    }),
+                );
+                *timeout_handle.borrow_mut() = Some(h);
+            }
+        }
+        (0..n)
+            .map(|_| {
+                let done = done.clone();
+                let next: NextCompleted<T> = Box::pin(async move {
+                    match done.get().await? {
+                        None => Err(Error::Timeout),
+                        Some(f) => f.result(),
+                    }
+                });
+                next
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+}
