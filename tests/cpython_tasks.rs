@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tulipsim::{
     create_task, current_task, ensure_future, gather, gather_return_exceptions, shield, sleep,
-    wait, Error, EventLoop, Future, Task, TaskRef, FIRST_COMPLETED, FIRST_EXCEPTION,
+    sleep_with, wait, Error, EventLoop, Future, Task, TaskRef, FIRST_COMPLETED, FIRST_EXCEPTION,
 };
 
 /// CPython's `test_utils.run_briefly`: run a task that finishes in its first step, so the loop
@@ -1122,4 +1122,174 @@ fn coroutine_gather_test_exception_marking() {
         .map(|r| r.message().to_string())
         .collect();
     assert!(reports.is_empty(), "{reports:?}");
+}
+
+// ---- as_completed (test_tasks.py, BaseTaskTests) -------------------------------------------
+
+// test_tasks.py: BaseTaskTests.test_as_completed
+#[test]
+fn test_as_completed() {
+    let lp = EventLoop::new();
+    let res = lp
+        .run_until_complete(async {
+            let mut values = vec![];
+            let inputs = vec![
+                sleep_with(0.01, 'b'),
+                sleep_with(0.15, 'c'),
+                sleep_with(0.01, 'a'),
+            ];
+            for f in tulipsim::as_completed(inputs) {
+                values.push(f.await?);
+            }
+            Ok(values)
+        })
+        .unwrap();
+    assert_eq!(lp.time(), 0.15);
+    assert!(res[..2].contains(&'a') && res[..2].contains(&'b'));
+    assert_eq!(res[2], 'c');
+}
+
+// test_tasks.py: BaseTaskTests.test_as_completed_with_timeout
+#[test]
+fn test_as_completed_with_timeout() {
+    let lp = EventLoop::new();
+    let a = lp.create_task(sleep_with(0.1, "a"));
+    let b = lp.create_task(sleep_with(0.15, "b"));
+    let (a2, b2) = (a.clone(), b.clone());
+    let res = lp
+        .run_until_complete(async move {
+            let mut values = vec![];
+            for f in tulipsim::as_completed(vec![a2, b2]).timeout(0.12) {
+                values.push(f.await);
+            }
+            Ok(values)
+        })
+        .unwrap();
+    assert_eq!(res, [Ok("a"), Err(Error::Timeout)]);
+    assert_eq!(lp.time(), 0.12);
+    assert!(!b.cancelled(), "the timeout cancels nothing");
+    lp.run_until_complete(b).unwrap();
+    let _ = a;
+}
+
+// test_tasks.py: BaseTaskTests.test_as_completed_with_unused_timeout
+#[test]
+fn test_as_completed_with_unused_timeout() {
+    let lp = EventLoop::new();
+    let r = lp.run_until_complete(async {
+        let mut got = vec![];
+        for f in tulipsim::as_completed(vec![sleep_with(0.01, "a")]).timeout(1) {
+            got.push(f.await?);
+        }
+        Ok(got)
+    });
+    assert_eq!(r, Ok(vec!["a"]));
+    assert_eq!(lp.time(), 0.01);
+    // The unused timeout's timer was cancelled: nothing is left to run.
+    assert!(matches!(lp.run_forever(), Err(Error::Deadlock(_))));
+    assert_eq!(lp.time(), 0.01);
+}
+
+// test_tasks.py: BaseTaskTests.test_as_completed_reverse_wait
+#[test]
+fn test_as_completed_reverse_wait() {
+    let lp = EventLoop::new();
+    let h = lp.handle();
+    lp.run_until_complete(async move {
+        let futs: Vec<_> =
+            tulipsim::as_completed(vec![sleep_with(0.05, "a"), sleep_with(0.10, "b")])
+                .into_iter()
+                .collect();
+        assert_eq!(futs.len(), 2);
+        let mut futs = futs.into_iter();
+        let (first, second) = (futs.next().unwrap(), futs.next().unwrap());
+        assert_eq!(
+            second.await?,
+            "a",
+            "whichever awaitable is awaited first gets the first result"
+        );
+        assert_eq!(h.time(), 0.05);
+        assert_eq!(first.await?, "b");
+        assert_eq!(h.time(), 0.10);
+        Ok(())
+    })
+    .unwrap();
+}
+
+// test_tasks.py: BaseTaskTests.test_as_completed_concurrent
+#[test]
+fn test_as_completed_concurrent() {
+    let lp = EventLoop::new();
+    let r = lp.run_until_complete(async {
+        let futs: Vec<Future<&str>> =
+            tulipsim::as_completed(vec![sleep_with(0.05, "a"), sleep_with(0.05, "b")])
+                .into_iter()
+                .map(ensure_future)
+                .collect();
+        assert_eq!(futs.len(), 2);
+        let (done, pending) = wait(futs).await?;
+        let mut results: Vec<&str> = done.iter().map(|f| f.result().unwrap()).collect();
+        results.sort();
+        Ok((results, pending.len()))
+    });
+    assert_eq!(r, Ok((vec!["a", "b"], 0)));
+    assert_eq!(lp.time(), 0.05);
+}
+
+// test_tasks.py: BaseTaskTests.test_as_completed_duplicate_coroutines
+// (An async block cannot be passed twice; the same task can, and counts once.)
+#[test]
+fn test_as_completed_duplicate_coroutines() {
+    let lp = EventLoop::new();
+    let r = lp.run_until_complete(async {
+        let ham = create_task(async { Ok("ham") })?;
+        let spam = create_task(async { Ok("spam") })?;
+        let mut result = vec![];
+        for f in tulipsim::as_completed(vec![ham.clone(), ham, spam]) {
+            result.push(f.await?);
+        }
+        result.sort();
+        Ok(result)
+    });
+    assert_eq!(r, Ok(vec!["ham", "spam"]));
+}
+
+// test_tasks.py: BaseTaskTests.test_as_completed_coroutine_without_loop
+// (CPython raises RuntimeError from `list(futs)`; here each awaitable gives it.)
+#[test]
+fn test_as_completed_coroutine_without_loop() {
+    let futs: Vec<_> = tulipsim::as_completed(vec![async { Ok(42) }])
+        .into_iter()
+        .collect();
+    assert_eq!(futs.len(), 1);
+    let lp = EventLoop::new();
+    let r = lp.run_until_complete(async move {
+        let mut out = vec![];
+        for f in futs {
+            out.push(f.await);
+        }
+        Ok(out)
+    });
+    assert_eq!(
+        r,
+        Ok(vec![Err(Error::Runtime("no running event loop".into()))])
+    );
+}
+
+// test_tasks.py: BaseTaskTests.test_as_completed_coroutine_use_running_loop
+#[test]
+fn test_as_completed_coroutine_use_running_loop() {
+    let lp = EventLoop::new();
+    let r = lp.run_until_complete(async {
+        let futs: Vec<_> = tulipsim::as_completed(vec![async { Ok(42) }])
+            .into_iter()
+            .collect();
+        assert_eq!(futs.len(), 1);
+        let mut out = vec![];
+        for f in futs {
+            out.push(f.await?);
+        }
+        Ok(out)
+    });
+    assert_eq!(r, Ok(vec![42]));
 }

@@ -389,14 +389,16 @@ async fn cancel_and_wait<T: 'static>(
 /// assert_eq!(order.unwrap(), ["a", "b", "c"]);
 /// ```
 #[track_caller]
-pub fn as_completed<T: Clone + 'static, A: Awaitable<T>>(
+pub fn as_completed<T: Clone + 'static, A: Awaitable<T> + 'static>(
     awaitables: impl IntoIterator<Item = A>,
 ) -> AsCompleted<T> {
     let site = Location::caller();
     AsCompleted {
-        futures: awaitables
+        inputs: awaitables
             .into_iter()
-            .map(|a| a.ensure_on(None, site).future)
+            .map(|a| -> EnsureLater<T> {
+                Box::new(move |lp: &LoopHandle| a.ensure_on(Some(lp), site).future)
+            })
             .collect(),
         timeout: None,
     }
@@ -408,9 +410,12 @@ pub fn as_completed<T: Clone + 'static, A: Awaitable<T>>(
 /// See [`as_completed`] for an example.
 #[must_use = "as_completed() does nothing until iterated"]
 pub struct AsCompleted<T: 'static> {
-    futures: Vec<Future<T>>,
+    /// asyncio wraps the inputs when the generator first runs, not when it is made.
+    inputs: Vec<EnsureLater<T>>,
     timeout: Option<i64>,
 }
+
+type EnsureLater<T> = Box<dyn FnOnce(&LoopHandle) -> Future<T>>;
 
 impl<T: Clone + 'static> AsCompleted<T> {
     /// Give up after this long: the awaitables still unsatisfied then give `Err(Timeout)`.
@@ -443,8 +448,23 @@ impl<T: Clone + 'static> IntoIterator for AsCompleted<T> {
 
     /// Hooks the inputs up (asyncio does it when the generator first runs).
     fn into_iter(self) -> Self::IntoIter {
+        let lp = get_running_loop().ok().or_else(|| {
+            crate::events::current_or_thread_loop()
+                .upgrade()
+                .map(|inner| LoopHandle { inner })
+        });
+        let Some(lp) = lp else {
+            // CPython raises "no current event loop" here; each awaitable gives that error.
+            return (0..self.inputs.len())
+                .map(|_| -> NextCompleted<T> {
+                    Box::pin(async { Err(Error::runtime("no running event loop")) })
+                })
+                .collect::<Vec<_>>()
+                .into_iter();
+        };
         let mut todo: Vec<Future<T>> = Vec::new();
-        for f in self.futures {
+        for ensure in self.inputs {
+            let f = ensure(&lp);
             if !todo.iter().any(|t| t.same(&f)) {
                 todo.push(f);
             }
@@ -474,12 +494,7 @@ impl<T: Clone + 'static> IntoIterator for AsCompleted<T> {
             f.add_done_callback(on_completion.clone());
         }
         if let (Some(t), false) = (self.timeout, todo.borrow().is_empty()) {
-            if let Ok(lp) = get_running_loop().or_else(|_| {
-                crate::events::current_or_thread_loop()
-                    .upgrade()
-                    .map(|inner| LoopHandle { inner })
-                    .ok_or_else(|| Error::runtime("no event loop"))
-            }) {
+            {
                 let (todo, done) = (todo.clone(), done.clone());
                 let h = lp.inner.call_at_nanos(
                     lp.inner.now().saturating_add(t),
