@@ -148,24 +148,93 @@ pub(crate) trait FutureObj<T>: 'static {
 }
 
 /// A future with its result type erased: what a task's waiter and the loop's cleanup see.
+///
+/// Each kind of future (plain, task, gathering) implements what differs; the rest goes to its
+/// [`FutureCore`] through [`CoreOps`].
 pub(crate) trait AnyFuture {
+    /// The core, without its result type.
+    fn core_ops(&self) -> &dyn CoreOps;
     fn cancel_any(self: Rc<Self>, msg: Option<Rc<str>>) -> bool;
-    fn is_done(&self) -> bool;
     fn add_wakeup(self: Rc<Self>, task: Rc<dyn TaskRun>);
-    fn remove_wakeup(&self, task_id: u64);
-    fn clear_callbacks(&self);
-    fn describe(&self) -> String;
-    fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool;
-    /// The task id, if this future is a task.
-    fn task_id(&self) -> Option<u64>;
-    /// The outcome was seen: do not report the exception as never retrieved.
-    fn mark_retrieved(&self);
-    /// The exception, as `exception()` gives it (and marking it retrieved).
-    fn exception_any(&self) -> Result<Option<Error>, Error>;
-    fn is_cancelled(&self) -> bool;
     fn add_any_callback(self: Rc<Self>, cb: AnyCallback);
+    fn describe(&self) -> String;
+    /// The task id, if this future is a task.
+    fn task_id(&self) -> Option<u64> {
+        None
+    }
+
+    fn is_done(&self) -> bool {
+        self.core_ops().is_done()
+    }
+    fn is_cancelled(&self) -> bool {
+        self.core_ops().is_cancelled()
+    }
+    fn remove_wakeup(&self, task_id: u64) {
+        self.core_ops().remove_wakeup_of(task_id)
+    }
+    fn remove_any_callback(&self, cb: &AnyCallback) -> usize {
+        self.core_ops().remove_any_callback(cb)
+    }
+    fn clear_callbacks(&self) {
+        self.core_ops().clear_all_callbacks()
+    }
+    fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool {
+        self.core_ops().belongs_to(lp)
+    }
+    /// The outcome was seen: do not report the exception as never retrieved.
+    fn mark_retrieved(&self) {
+        self.core_ops().clear_log_traceback()
+    }
+    /// The exception, as `exception()` gives it (and marking it retrieved).
+    fn exception_any(&self) -> Result<Option<Error>, Error> {
+        self.core_ops().exception()
+    }
+    fn loop_inner(&self) -> Option<Rc<LoopInner>> {
+        self.core_ops().loop_inner()
+    }
+}
+
+/// What a [`FutureCore`] can do without its result type.
+pub(crate) trait CoreOps {
+    fn is_done(&self) -> bool;
+    fn is_cancelled(&self) -> bool;
+    fn remove_wakeup_of(&self, task_id: u64);
     fn remove_any_callback(&self, cb: &AnyCallback) -> usize;
+    fn clear_all_callbacks(&self);
+    fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool;
+    fn clear_log_traceback(&self);
+    fn exception(&self) -> Result<Option<Error>, Error>;
     fn loop_inner(&self) -> Option<Rc<LoopInner>>;
+}
+
+impl<T: 'static> CoreOps for FutureCore<T> {
+    fn is_done(&self) -> bool {
+        FutureCore::is_done(self)
+    }
+    fn is_cancelled(&self) -> bool {
+        FutureCore::is_cancelled(self)
+    }
+    fn remove_wakeup_of(&self, task_id: u64) {
+        FutureCore::remove_wakeup_of(self, task_id)
+    }
+    fn remove_any_callback(&self, cb: &AnyCallback) -> usize {
+        FutureCore::remove_any_callback(self, cb)
+    }
+    fn clear_all_callbacks(&self) {
+        FutureCore::clear_all_callbacks(self)
+    }
+    fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool {
+        FutureCore::belongs_to(self, lp)
+    }
+    fn clear_log_traceback(&self) {
+        FutureCore::clear_log_traceback(self)
+    }
+    fn exception(&self) -> Result<Option<Error>, Error> {
+        FutureCore::exception(self)
+    }
+    fn loop_inner(&self) -> Option<Rc<LoopInner>> {
+        FutureCore::loop_inner(self)
+    }
 }
 
 impl<T: 'static> FutureCore<T> {
@@ -431,12 +500,12 @@ impl<T: 'static> FutureObj<T> for FutureCore<T> {
 }
 
 impl<T: 'static> AnyFuture for FutureCore<T> {
-    fn cancel_any(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
-        self.cancel_obj(msg)
+    fn core_ops(&self) -> &dyn CoreOps {
+        self
     }
 
-    fn is_done(&self) -> bool {
-        FutureCore::is_done(self)
+    fn cancel_any(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
+        self.cancel_obj(msg)
     }
 
     fn add_wakeup(self: Rc<Self>, task: Rc<dyn TaskRun>) {
@@ -444,12 +513,9 @@ impl<T: 'static> AnyFuture for FutureCore<T> {
         FutureCore::add_callback(&this, Callback::Wakeup(task));
     }
 
-    fn remove_wakeup(&self, task_id: u64) {
-        self.remove_wakeup_of(task_id)
-    }
-
-    fn clear_callbacks(&self) {
-        self.clear_all_callbacks()
+    fn add_any_callback(self: Rc<Self>, cb: AnyCallback) {
+        let this: Rc<dyn FutureObj<T>> = self;
+        FutureCore::add_callback(&this, Callback::Any(cb));
     }
 
     fn describe(&self) -> String {
@@ -458,39 +524,6 @@ impl<T: 'static> AnyFuture for FutureCore<T> {
             short_type_name::<T>(),
             self.created_at
         )
-    }
-
-    fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool {
-        FutureCore::belongs_to(self, lp)
-    }
-
-    fn task_id(&self) -> Option<u64> {
-        None
-    }
-
-    fn mark_retrieved(&self) {
-        self.clear_log_traceback()
-    }
-
-    fn exception_any(&self) -> Result<Option<Error>, Error> {
-        self.exception()
-    }
-
-    fn is_cancelled(&self) -> bool {
-        FutureCore::is_cancelled(self)
-    }
-
-    fn add_any_callback(self: Rc<Self>, cb: AnyCallback) {
-        let this: Rc<dyn FutureObj<T>> = self;
-        FutureCore::add_callback(&this, Callback::Any(cb));
-    }
-
-    fn remove_any_callback(&self, cb: &AnyCallback) -> usize {
-        FutureCore::remove_any_callback(self, cb)
-    }
-
-    fn loop_inner(&self) -> Option<Rc<LoopInner>> {
-        FutureCore::loop_inner(self)
     }
 }
 

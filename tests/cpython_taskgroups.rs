@@ -7,16 +7,18 @@
 //! assert the virtual time. The expected times, counts and the order of the errors inside each
 //! group were checked by running the same programs on `tests/oracle/vloop.py` (CPython 3.11.7).
 
+mod common;
+
+use common::await_without_task;
+
 use std::cell::{Cell, RefCell};
 use std::future::Future as StdFuture;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 
 use tulipsim::{
-    create_task, current_task, get_running_loop, sleep, task_group, Error, EventLoop, LoopConfig,
-    PanicPolicy, Task, TaskGroup,
+    create_task, current_task, sleep, task_group, Error, EventLoop, LoopConfig, PanicPolicy, Task,
+    TaskGroup,
 };
 
 /// A Python exception of the named type (`raise ZeroDivisionError` is
@@ -863,33 +865,6 @@ fn test_taskgroup_finished() {
         Err(Error::Runtime(m)) => assert!(m.contains("is finished"), "{m}"),
         other => panic!("expected RuntimeError, got {other:?}"),
     }
-}
-
-struct NoopWaker;
-
-impl Wake for NoopWaker {
-    fn wake(self: Arc<Self>) {}
-}
-
-/// CPython's `test_asyncio.utils.await_without_task`: drive `fut` from a plain callback of the
-/// running loop (no task is current there), then come back after one loop iteration with its
-/// outcome.
-async fn await_without_task<T: 'static>(
-    fut: impl StdFuture<Output = Result<T, Error>> + 'static,
-) -> Result<T, Error> {
-    let outcome: Rc<RefCell<Option<Result<T, Error>>>> = Rc::default();
-    let out = outcome.clone();
-    get_running_loop()?.call_soon(move || {
-        let waker = Waker::from(Arc::new(NoopWaker));
-        let mut cx = Context::from_waker(&waker);
-        let fut = pin!(fut);
-        if let Poll::Ready(r) = fut.poll(&mut cx) {
-            *out.borrow_mut() = Some(r);
-        }
-    });
-    sleep(0).await?;
-    let r = outcome.borrow_mut().take();
-    r.expect("the future finished in one poll")
 }
 
 // test_taskgroups.py: TestTaskGroup.test_taskgroup_without_parent_task

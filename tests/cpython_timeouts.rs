@@ -6,16 +6,11 @@
 //! `cancelling()` counts, were checked by running the same programs on `tests/oracle/vloop.py`
 //! (CPython 3.11.7).
 
-use std::cell::RefCell;
-use std::future::Future as StdFuture;
-use std::pin::pin;
-use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+mod common;
 
-use tulipsim::{
-    create_task, current_task, get_running_loop, sleep, timeout, timeout_at, Error, EventLoop,
-};
+use common::await_without_task;
+
+use tulipsim::{create_task, current_task, sleep, timeout, timeout_at, Error, EventLoop};
 
 /// The text of an `Error::Runtime` (CPython's `RuntimeError` message, which tulipsim copies),
 /// or a panic naming what came instead.
@@ -28,33 +23,6 @@ fn runtime_message(e: &Error) -> &str {
 
 fn is_cancelled<T: std::fmt::Debug>(r: &Result<T, Error>) -> bool {
     matches!(r, Err(e) if e.is_cancelled())
-}
-
-struct NoopWaker;
-
-impl Wake for NoopWaker {
-    fn wake(self: Arc<Self>) {}
-}
-
-/// CPython's `test_asyncio.utils.await_without_task`: drive `fut` from a plain callback of the
-/// running loop (no task is current there), then come back after one loop iteration with its
-/// outcome.
-async fn await_without_task<T: 'static>(
-    fut: impl StdFuture<Output = Result<T, Error>> + 'static,
-) -> Result<T, Error> {
-    let outcome: Rc<RefCell<Option<Result<T, Error>>>> = Rc::default();
-    let out = outcome.clone();
-    get_running_loop()?.call_soon(move || {
-        let waker = Waker::from(Arc::new(NoopWaker));
-        let mut cx = Context::from_waker(&waker);
-        let fut = pin!(fut);
-        if let Poll::Ready(r) = fut.poll(&mut cx) {
-            *out.borrow_mut() = Some(r);
-        }
-    });
-    sleep(0).await?;
-    let r = outcome.borrow_mut().take();
-    r.expect("the future finished in one poll")
 }
 
 // test_timeouts.py: TimeoutTests.test_timeout_basic

@@ -3,15 +3,12 @@
 use std::future::{Future as StdFuture, IntoFuture};
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
+
+mod common;
+use common::NoopWaker;
 
 use tulipsim::{create_task, current_task, sleep, Error, EventLoop, Future};
-
-struct NoopWaker;
-
-impl Wake for NoopWaker {
-    fn wake(self: Arc<Self>) {}
-}
 
 /// Polls a future once with a waker that does nothing, outside any tulipsim loop.
 fn poll_once<F: StdFuture>(f: F) -> Poll<F::Output> {

@@ -5,37 +5,17 @@
 //! have no Rust counterpart. `_getters`/`_putters` are private in Rust; the tests read them
 //! through the `Debug` output, which is CPython's `str()` of the queue.
 
+mod common;
+
+use common::{drop_after, run};
+
 use std::cell::{Cell, RefCell};
-use std::future::{poll_fn, Future as StdFuture};
-use std::pin::pin;
 use std::rc::Rc;
-use std::task::Poll;
 
 use tulipsim::{
     create_task, get_running_loop, sleep, task_group, wait_for, Error, Event, EventLoop, LifoQueue,
     PriorityQueue, Queue,
 };
-
-/// Runs `main` on a new loop and returns its result and the virtual time at the end.
-fn run<T: 'static>(main: impl StdFuture<Output = Result<T, Error>> + 'static) -> (T, f64) {
-    let lp = EventLoop::new();
-    let r = lp.run_until_complete(main).unwrap();
-    (r, lp.time())
-}
-
-/// Awaits `fut` until `secs` have passed, then drops it mid-await, as `select!` drops a losing
-/// branch. The timer is polled first, so it wins a tie with `fut`.
-async fn drop_after<F: StdFuture>(fut: F, secs: f64) -> Option<F::Output> {
-    let mut fut = pin!(fut);
-    let mut timer = pin!(sleep(secs));
-    poll_fn(|cx| {
-        if timer.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        fut.as_mut().poll(cx).map(Some)
-    })
-    .await
-}
 
 mod queue_basic_tests {
     use super::*;

@@ -10,10 +10,9 @@ use std::cell::Cell;
 use std::panic::Location;
 use std::rc::Rc;
 
-use crate::base_events::LoopInner;
 use crate::exceptions::Error;
 use crate::futures::{
-    AnyCallback, AnyFuture, Callback, ErasedFuture, Future, FutureCore, FutureObj, State,
+    AnyCallback, AnyFuture, Callback, CoreOps, ErasedFuture, Future, FutureCore, FutureObj, State,
 };
 use crate::tasks::{Awaitable, TaskHeader, TaskRun};
 
@@ -108,21 +107,19 @@ impl<R: 'static> FutureObj<R> for GatheringFuture<R> {
 /// The type-erased view (what a task awaiting it holds as its waiter): the core's, except
 /// that `cancel` is the gathering future's.
 impl<R: 'static> AnyFuture for GatheringFuture<R> {
+    fn core_ops(&self) -> &dyn CoreOps {
+        &self.core
+    }
     fn cancel_any(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
         self.cancel_obj(msg)
-    }
-    fn is_done(&self) -> bool {
-        self.core.is_done()
     }
     fn add_wakeup(self: Rc<Self>, task: Rc<dyn TaskRun>) {
         let this: Rc<dyn FutureObj<R>> = self;
         FutureCore::add_callback(&this, Callback::Wakeup(task));
     }
-    fn remove_wakeup(&self, task_id: u64) {
-        self.core.remove_wakeup_of(task_id)
-    }
-    fn clear_callbacks(&self) {
-        self.core.clear_all_callbacks()
+    fn add_any_callback(self: Rc<Self>, cb: AnyCallback) {
+        let this: Rc<dyn FutureObj<R>> = self;
+        FutureCore::add_callback(&this, Callback::Any(cb));
     }
     fn describe(&self) -> String {
         format!(
@@ -130,31 +127,6 @@ impl<R: 'static> AnyFuture for GatheringFuture<R> {
             self.children.len(),
             self.core.created_at
         )
-    }
-    fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool {
-        self.core.belongs_to(lp)
-    }
-    fn task_id(&self) -> Option<u64> {
-        None
-    }
-    fn mark_retrieved(&self) {
-        self.core.clear_log_traceback()
-    }
-    fn exception_any(&self) -> Result<Option<Error>, Error> {
-        self.core.exception()
-    }
-    fn is_cancelled(&self) -> bool {
-        self.core.is_cancelled()
-    }
-    fn add_any_callback(self: Rc<Self>, cb: AnyCallback) {
-        let this: Rc<dyn FutureObj<R>> = self;
-        FutureCore::add_callback(&this, Callback::Any(cb));
-    }
-    fn remove_any_callback(&self, cb: &AnyCallback) -> usize {
-        self.core.remove_any_callback(cb)
-    }
-    fn loop_inner(&self) -> Option<Rc<LoopInner>> {
-        self.core.loop_inner()
     }
 }
 

@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 use crate::base_events::{Entry, ExceptionContext, LoopInner};
 use crate::events;
 use crate::exceptions::{CancelledError, Error, WaitingTask};
-use crate::futures::{AnyCallback, AnyFuture, Callback, FutureCore, FutureObj, State};
+use crate::futures::{AnyCallback, AnyFuture, Callback, CoreOps, FutureCore, FutureObj, State};
 use crate::panics;
 
 use super::sleep::{SleepPhase, SleepSlot};
@@ -461,12 +461,12 @@ impl<T: 'static> FutureObj<T> for TaskInner<T> {
 }
 
 impl<T: 'static> AnyFuture for TaskInner<T> {
-    fn cancel_any(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
-        self.cancel_impl(msg)
+    fn core_ops(&self) -> &dyn CoreOps {
+        &self.core
     }
 
-    fn is_done(&self) -> bool {
-        self.core.is_done()
+    fn cancel_any(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
+        self.cancel_impl(msg)
     }
 
     fn add_wakeup(self: Rc<Self>, task: Rc<dyn TaskRun>) {
@@ -474,49 +474,17 @@ impl<T: 'static> AnyFuture for TaskInner<T> {
         FutureCore::add_callback(&this, Callback::Wakeup(task));
     }
 
-    fn remove_wakeup(&self, task_id: u64) {
-        self.core.remove_wakeup_of(task_id)
-    }
-
-    fn clear_callbacks(&self) {
-        self.core.clear_all_callbacks()
+    fn add_any_callback(self: Rc<Self>, cb: AnyCallback) {
+        let this: Rc<dyn FutureObj<T>> = self;
+        FutureCore::add_callback(&this, Callback::Any(cb));
     }
 
     fn describe(&self) -> String {
         format!("Task {}", self.header.name())
     }
 
-    fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool {
-        self.core.belongs_to(lp)
-    }
-
     fn task_id(&self) -> Option<u64> {
         Some(self.header.id)
-    }
-
-    fn mark_retrieved(&self) {
-        self.core.clear_log_traceback()
-    }
-
-    fn exception_any(&self) -> Result<Option<Error>, Error> {
-        self.core.exception()
-    }
-
-    fn is_cancelled(&self) -> bool {
-        self.core.is_cancelled()
-    }
-
-    fn add_any_callback(self: Rc<Self>, cb: AnyCallback) {
-        let this: Rc<dyn FutureObj<T>> = self;
-        FutureCore::add_callback(&this, Callback::Any(cb));
-    }
-
-    fn remove_any_callback(&self, cb: &AnyCallback) -> usize {
-        self.core.remove_any_callback(cb)
-    }
-
-    fn loop_inner(&self) -> Option<Rc<LoopInner>> {
-        self.core.loop_inner()
     }
 }
 

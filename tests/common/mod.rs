@@ -2,9 +2,13 @@
 #![allow(dead_code)]
 
 use std::cell::RefCell;
+use std::future::{poll_fn, Future as StdFuture};
+use std::pin::pin;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 
-use tulipsim::Error;
+use tulipsim::{get_running_loop, sleep, Error, EventLoop};
 
 /// An append-only event log, cloned into tasks and callbacks.
 #[derive(Clone, Default)]
@@ -47,4 +51,53 @@ pub fn py(b: bool) -> &'static str {
     } else {
         "False"
     }
+}
+
+/// Runs `main` on a new loop and returns its result and the virtual time at the end.
+pub fn run<T: 'static>(main: impl StdFuture<Output = Result<T, Error>> + 'static) -> (T, f64) {
+    let lp = EventLoop::new();
+    let r = lp.run_until_complete(main).unwrap();
+    (r, lp.time())
+}
+
+/// Awaits `fut` until `secs` have passed, then drops it mid-await, as `select!` drops a losing
+/// branch. The timer is polled first, so it wins a tie with `fut`.
+pub async fn drop_after<F: StdFuture>(fut: F, secs: f64) -> Option<F::Output> {
+    let mut fut = pin!(fut);
+    let mut timer = pin!(sleep(secs));
+    poll_fn(|cx| {
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        fut.as_mut().poll(cx).map(Some)
+    })
+    .await
+}
+
+/// A waker that does nothing, for polling outside any executor.
+pub struct NoopWaker;
+
+impl Wake for NoopWaker {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// CPython's `test_asyncio.utils.await_without_task`: drive `fut` from a plain callback of the
+/// running loop (no task is current there), then come back after one loop iteration with its
+/// outcome.
+pub async fn await_without_task<T: 'static>(
+    fut: impl StdFuture<Output = Result<T, Error>> + 'static,
+) -> Result<T, Error> {
+    let outcome: Rc<RefCell<Option<Result<T, Error>>>> = Rc::default();
+    let out = outcome.clone();
+    get_running_loop()?.call_soon(move || {
+        let waker = Waker::from(Arc::new(NoopWaker));
+        let mut cx = Context::from_waker(&waker);
+        let fut = pin!(fut);
+        if let Poll::Ready(r) = fut.poll(&mut cx) {
+            *out.borrow_mut() = Some(r);
+        }
+    });
+    sleep(0).await?;
+    let r = outcome.borrow_mut().take();
+    r.expect("the future finished in one poll")
 }
