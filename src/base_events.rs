@@ -19,10 +19,12 @@ use std::sync::{Arc, Mutex};
 use std::task::Wake;
 
 use crate::config::{LoopConfig, PanicPolicy};
+use crate::decision::{Decide, Ready};
 use crate::events::{self, nanos_to_secs, Handle, HandleInner, TimerHandle};
 use crate::exceptions::{DeadlockError, Error, LimitError, LimitKind, PanicError};
 use crate::futures::AnyFuture;
 use crate::panics::{self, Caught};
+use crate::scheduler::EntryKind;
 use crate::tasks::{TaskRef, TaskRun};
 
 /// One entry of the ready queue: what asyncio would hold as a `Handle` in `_ready`.
@@ -40,6 +42,17 @@ pub(crate) enum Entry {
 }
 
 impl Entry {
+    /// What a policy sees of this entry (a timer coming due is marked by the loop itself).
+    fn kind(&self) -> EntryKind {
+        match self {
+            Entry::Step(_) => EntryKind::Step,
+            Entry::Wakeup(_) => EntryKind::Wakeup,
+            Entry::Call(_) => EntryKind::Callback,
+            Entry::Done(_) => EntryKind::DoneCallback,
+            Entry::SleepDone(..) => EntryKind::Timer,
+        }
+    }
+
     /// Frees what the entry holds without running it; a callback is taken out first so that a
     /// closure holding its own handle cannot keep itself alive.
     fn discard(self) {
@@ -265,7 +278,7 @@ type Handler = Rc<dyn Fn(&ExceptionContext)>;
 
 /// The state of one loop, shared by its handles, futures and tasks.
 pub(crate) struct LoopInner {
-    ready: RefCell<VecDeque<Entry>>,
+    pub(crate) ready: RefCell<VecDeque<Ready>>,
     timers: RefCell<BinaryHeap<Timer>>,
     now: Cell<i64>,
     timer_seq: Cell<u64>,
@@ -287,6 +300,8 @@ pub(crate) struct LoopInner {
     /// its own future: a cycle only clearing breaks). Compacted as it grows.
     callback_futures: RefCell<Vec<Weak<dyn AnyFuture>>>,
     callback_futures_compacted: Cell<usize>,
+    /// The decision point, faults and trace (see `decision.rs`).
+    pub(crate) decide: Decide,
 }
 
 impl LoopInner {
@@ -304,7 +319,6 @@ impl LoopInner {
             stopping: Cell::new(false),
             closed: Cell::new(false),
             steps: Cell::new(0),
-            config,
             reports: RefCell::new(Vec::new()),
             handler: RefCell::new(None),
             fatal: RefCell::new(None),
@@ -315,6 +329,8 @@ impl LoopInner {
             }),
             callback_futures: RefCell::new(Vec::new()),
             callback_futures_compacted: Cell::new(0),
+            decide: Decide::new(&config),
+            config,
         })
     }
 
@@ -334,7 +350,13 @@ impl LoopInner {
             entry.discard();
             return;
         }
-        self.ready.borrow_mut().push_back(entry);
+        let kind = entry.kind();
+        let origin = self.decide.origin.get();
+        self.ready.borrow_mut().push_back(Ready {
+            entry,
+            origin,
+            kind,
+        });
     }
 
     pub(crate) fn call_soon_handle(&self, callback: Box<dyn FnOnce()>) -> Handle {
@@ -372,6 +394,7 @@ impl LoopInner {
     }
 
     fn push_timer(&self, when: i64, action: TimerAction) {
+        let when = self.jitter(when);
         let seq = self.timer_seq.get();
         self.timer_seq.set(seq + 1);
         self.timers.borrow_mut().push(Timer { when, seq, action });
@@ -561,10 +584,13 @@ impl LoopInner {
 
         let ntodo = self.ready.borrow().len();
         for _ in 0..ntodo {
-            let Some(entry) = self.ready.borrow_mut().pop_front() else {
+            let Some(ready) = self.pick() else {
                 break;
             };
-            self.run_entry(entry);
+            self.decide.enter_entry();
+            self.record_ran(&ready);
+            self.run_entry(ready.entry);
+            self.decide.leave_entry();
             let steps = self.steps.get() + 1;
             self.steps.set(steps);
             self.drain_inbox();
@@ -584,7 +610,10 @@ impl LoopInner {
 
     fn run_entry(self: &Rc<Self>, entry: Entry) {
         match entry {
-            Entry::Step(task) | Entry::Wakeup(task) => task.step(self),
+            Entry::Step(task) | Entry::Wakeup(task) => {
+                self.maybe_spurious_cancel(&task);
+                task.step(self)
+            }
             Entry::Call(handle) => {
                 if handle.cancelled.get() {
                     return;
@@ -633,7 +662,12 @@ impl LoopInner {
         while timers.peek().is_some_and(|t| t.when <= now) {
             let Some(t) = timers.pop() else { break };
             if !t.cancelled() {
-                ready.push_back(t.into_entry());
+                // Each timer is a group of its own: a policy may reorder it with anything.
+                ready.push_back(Ready {
+                    entry: t.into_entry(),
+                    origin: self.decide.fresh_origin(),
+                    kind: EntryKind::Timer,
+                });
             }
         }
     }
@@ -678,7 +712,7 @@ impl LoopInner {
             if ready.is_empty() && timers.is_empty() && tasks.is_empty() && futures.is_empty() {
                 break;
             }
-            ready.into_iter().for_each(Entry::discard);
+            ready.into_iter().for_each(|r| r.entry.discard());
             timers.into_vec().into_iter().for_each(Timer::discard);
             for task in tasks {
                 task.destroy(self);

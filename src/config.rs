@@ -1,6 +1,8 @@
 //! Settings of one event loop: limits and what a panic does.
 
 use crate::events::IntoDelay;
+use crate::faults::FaultConfig;
+use crate::trace::TraceLevel;
 
 /// What happens when a task or a callback panics.
 ///
@@ -46,6 +48,8 @@ pub struct LoopConfig {
     pub(crate) max_time: i64,
     pub(crate) panic_policy: PanicPolicy,
     pub(crate) seed: Option<u64>,
+    pub(crate) trace: TraceLevel,
+    pub(crate) faults: FaultConfig,
 }
 
 impl Default for LoopConfig {
@@ -55,6 +59,8 @@ impl Default for LoopConfig {
             max_time: i64::MAX,
             panic_policy: PanicPolicy::StopLoop,
             seed: None,
+            trace: TraceLevel::Off,
+            faults: FaultConfig::default(),
         }
     }
 }
@@ -86,8 +92,9 @@ impl LoopConfig {
         self
     }
 
-    /// The seed this loop runs under. The core loop is FIFO and does not draw from it; it is
-    /// printed in failure reports (panics) so that a run can be replayed.
+    /// The seed this loop runs under: it seeds the scheduler given to
+    /// [`set_scheduler`](crate::LoopHandle::set_scheduler) and the fault stream, and failure
+    /// reports print it so that a run can be replayed.
     ///
     /// ```
     /// # use tulipsim::{EventLoop, LoopConfig};
@@ -96,6 +103,23 @@ impl LoopConfig {
     /// ```
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
+        self
+    }
+
+    /// How much the loop records in its [`Trace`](crate::Trace); off by default.
+    ///
+    /// See [`TraceLevel`] for an example.
+    pub fn trace(mut self, level: TraceLevel) -> Self {
+        self.trace = level;
+        self
+    }
+
+    /// Which faults to inject, drawing from the fault stream of [`seed`](Self::seed); none by
+    /// default.
+    ///
+    /// See [`FaultConfig`] for an example.
+    pub fn faults(mut self, faults: FaultConfig) -> Self {
+        self.faults = faults;
         self
     }
 }

@@ -14,6 +14,7 @@ use crate::base_events::{ExceptionContext, LoopInner};
 use crate::config::LoopConfig;
 use crate::exceptions::Error;
 use crate::futures::{DoneCallback, Future};
+use crate::scheduler::Scheduler;
 use crate::tasks::{self, Awaitable, TaskRef};
 
 /// A delay or an instant on the virtual clock, in seconds as asyncio counts them.
@@ -414,6 +415,77 @@ impl LoopHandle {
     /// See [`ExceptionContext`] for an example.
     pub fn take_reports(&self) -> Vec<ExceptionContext> {
         mem::take(&mut *self.inner.reports.borrow_mut())
+    }
+
+    /// Hands every choice of this loop to `scheduler` (the loop is FIFO without one). The
+    /// scheduler starts a run with the loop's seed ([`LoopConfig::seed`]).
+    ///
+    /// ```
+    /// use tulipsim::{scheduler::Random, sleep, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().seed(5));
+    /// lp.set_scheduler(Random::new());
+    /// lp.run_until_complete(sleep(1)).unwrap();
+    /// assert_eq!(lp.take_scheduler().unwrap().name(), "random");
+    /// ```
+    pub fn set_scheduler(&self, scheduler: impl Scheduler + 'static) {
+        self.inner.decide.set_scheduler(Box::new(scheduler));
+    }
+
+    /// [`set_scheduler`](Self::set_scheduler) for a boxed scheduler.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// lp.set_boxed_scheduler(Box::new(tulipsim::scheduler::Fifo));
+    /// ```
+    pub fn set_boxed_scheduler(&self, scheduler: Box<dyn Scheduler>) {
+        self.inner.decide.set_scheduler(scheduler);
+    }
+
+    /// Takes the scheduler back (ending its run, so it can learn from it); the loop is FIFO
+    /// again.
+    ///
+    /// See [`set_scheduler`](Self::set_scheduler) for an example.
+    pub fn take_scheduler(&self) -> Option<Box<dyn Scheduler>> {
+        self.inner.decide.take_scheduler()
+    }
+
+    /// The choices made so far, as deviations from FIFO; [`Replay`](crate::scheduler::Replay)
+    /// reproduces them.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// lp.run_until_complete(tulipsim::sleep(0)).unwrap();
+    /// assert!(lp.schedule().is_fifo());
+    /// ```
+    pub fn schedule(&self) -> crate::scheduler::Schedule {
+        self.inner.decide.schedule()
+    }
+
+    /// How many decisions (points with two or more eligible entries) a scheduler was asked.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// assert_eq!(lp.decisions(), 0);
+    /// ```
+    pub fn decisions(&self) -> u64 {
+        self.inner.decide.decisions()
+    }
+
+    /// What the loop recorded so far, at its [`TraceLevel`](crate::TraceLevel).
+    ///
+    /// See [`Trace`](crate::Trace) for an example.
+    pub fn trace(&self) -> crate::Trace {
+        self.inner.decide.trace.borrow().clone()
+    }
+
+    /// Takes the trace out, leaving it empty.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// assert!(lp.take_trace().is_empty());
+    /// ```
+    pub fn take_trace(&self) -> crate::Trace {
+        std::mem::take(&mut *self.inner.decide.trace.borrow_mut())
     }
 }
 

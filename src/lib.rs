@@ -51,25 +51,31 @@
 
 pub mod base_events;
 mod config;
+mod decision;
 pub mod events;
 pub mod exceptions;
+mod faults;
 pub mod futures;
 pub mod locks;
 mod panics;
 pub mod queues;
 mod runners;
+pub mod scheduler;
 pub mod taskgroups;
 pub mod tasks;
 pub mod timeouts;
+pub mod trace;
 
 pub use base_events::ExceptionContext;
 pub use config::{LoopConfig, PanicPolicy};
 pub use events::{EventLoop, Handle, IntoDelay, LoopHandle, TimerHandle};
 pub use exceptions::{CancelledError, DeadlockError, Error, LimitError, PanicError, WaitingTask};
+pub use faults::{buggify, FaultConfig};
 pub use futures::{DoneCallback, Future, Wait};
 pub use runners::run;
 pub use taskgroups::{task_group, TaskGroup};
 pub use timeouts::{timeout, timeout_at, Timeout};
+pub use trace::{Trace, TraceLevel};
 // sync primitives re-exports (locks.rs, queues.rs)
 pub use locks::{
     BoundedSemaphore, BoundedSemaphoreGuard, Condition, ConditionGuard, Event, Lock, LockGuard,

@@ -165,7 +165,7 @@ impl Timeout {
         if let Some(when) = when {
             let me = self.clone();
             let on_timeout = move || me.on_timeout();
-            let handle = if when <= lp.time_ns() {
+            let handle = if when <= lp.time_ns() || lp.inner.early_timeout() {
                 lp.call_soon(on_timeout)
             } else {
                 lp.inner.call_at_nanos(when, Box::new(on_timeout)).handle

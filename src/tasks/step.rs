@@ -14,6 +14,7 @@ use crate::events;
 use crate::exceptions::{CancelledError, Error, WaitingTask};
 use crate::futures::{AnyCallback, AnyFuture, Callback, CoreOps, FutureCore, FutureObj, State};
 use crate::panics;
+use crate::trace::Outcome;
 
 use super::sleep::{SleepPhase, SleepSlot};
 use super::Task;
@@ -246,6 +247,7 @@ where
         return Task { inner };
     }
     inner.header.slot.set(lp.register_task(run.clone()));
+    lp.record_spawn(id, inner.header.name(), site);
     inner.header.schedule_step(lp, &run);
     Task { inner }
 }
@@ -265,6 +267,11 @@ impl<T: 'static> TaskInner<T> {
             Err(Error::Cancelled(c)) => State::Cancelled(c.message),
             Err(e) => State::Finished(Err(e)),
         };
+        lp.record_done(self.header.id, || match &state {
+            State::Finished(Err(e)) => Outcome::Exception(e.to_string()),
+            State::Cancelled(_) => Outcome::Cancelled,
+            _ => Outcome::Result,
+        });
         let _ = FutureCore::complete(&self.as_obj(), state);
         lp.unregister_task(self.header.slot.get());
     }
@@ -354,6 +361,7 @@ impl<T: 'static> TaskRun for TaskInner<T> {
 
         match polled {
             Ok(Poll::Pending) => {
+                lp.record_awaits(h.id, || h.describe_wait());
                 if h.must_cancel.get() {
                     let msg = h.cancel_msg.borrow().clone();
                     if h.cancel_waiters(&msg, &run) {

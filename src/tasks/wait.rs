@@ -241,12 +241,17 @@ fn release(waiter: &Future<()>) {
     }
 }
 
+/// A timeout's timer: it releases `waiter` after `delay`, or at once under the early-timeout
+/// fault.
 fn release_later(lp: &LoopHandle, delay: i64, waiter: &Future<()>) -> TimerHandle {
     let w = waiter.clone();
-    lp.inner.call_at_nanos(
-        lp.inner.now().saturating_add(delay),
-        Box::new(move || release(&w)),
-    )
+    let now = lp.inner.now();
+    let when = if lp.inner.early_timeout() {
+        now
+    } else {
+        now.saturating_add(delay)
+    };
+    lp.inner.call_at_nanos(when, Box::new(move || release(&w)))
 }
 
 /// Runs a closure when dropped: Python's `finally`, which also runs when the coroutine is

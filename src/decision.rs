@@ -1,0 +1,385 @@
+//! The loop's decision point, its faults and its trace: what makes a run explorable.
+//!
+//! Every ready entry carries its *origin*, the step (ready entry) that registered it. Under
+//! the causal rule an entry is eligible only if no older entry of the same origin is waiting;
+//! since one step's entries are pushed one after another, that is the first entry of each run
+//! of equal origins in the ready queue. With no scheduler set the loop is FIFO and never looks
+//! at any of this: the pick is a `pop_front`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::panic::Location;
+use std::rc::Rc;
+
+use crate::base_events::{Entry, LoopInner};
+use crate::config::LoopConfig;
+use crate::faults::FaultConfig;
+use crate::scheduler::{
+    Candidate, ChoicePoint, Eligibility, EntryKind, FaultKind, FaultRng, Schedule, Scheduler,
+};
+use crate::tasks::TaskRun;
+use crate::trace::{Event, Outcome, Trace, TraceLevel};
+
+/// A ready-queue entry with what the decision point needs.
+pub(crate) struct Ready {
+    pub(crate) entry: Entry,
+    pub(crate) origin: u64,
+    pub(crate) kind: EntryKind,
+}
+
+impl Ready {
+    fn task(&self) -> Option<&Rc<dyn TaskRun>> {
+        match &self.entry {
+            Entry::Step(t) | Entry::Wakeup(t) | Entry::SleepDone(t, _) => Some(t),
+            Entry::Call(_) | Entry::Done(_) => None,
+        }
+    }
+}
+
+/// The decision state of a loop.
+pub(crate) struct Decide {
+    /// The origin given to entries registered now.
+    pub(crate) origin: Cell<u64>,
+    next_origin: Cell<u64>,
+    scheduler: RefCell<Option<Box<dyn Scheduler>>>,
+    has_scheduler: Cell<bool>,
+    eligibility: Cell<Eligibility>,
+    decisions: Cell<u64>,
+    schedule: RefCell<Schedule>,
+    seed: u64,
+    faults: FaultConfig,
+    fault_rng: RefCell<FaultRng>,
+    buggify_sites: RefCell<BTreeMap<(&'static str, u32, u32), bool>>,
+    pub(crate) trace_level: Cell<TraceLevel>,
+    pub(crate) trace: RefCell<Trace>,
+}
+
+impl Decide {
+    pub(crate) fn new(config: &LoopConfig) -> Decide {
+        let seed = config.seed.unwrap_or(0);
+        Decide {
+            origin: Cell::new(0),
+            next_origin: Cell::new(1),
+            scheduler: RefCell::new(None),
+            has_scheduler: Cell::new(false),
+            eligibility: Cell::new(Eligibility::Causal),
+            decisions: Cell::new(0),
+            schedule: RefCell::new(Schedule::fifo()),
+            seed,
+            faults: config.faults.clone(),
+            fault_rng: RefCell::new(FaultRng::seeded(seed)),
+            buggify_sites: RefCell::new(BTreeMap::new()),
+            trace_level: Cell::new(config.trace),
+            trace: RefCell::new(Trace::default()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn fresh_origin(&self) -> u64 {
+        let o = self.next_origin.get();
+        self.next_origin.set(o + 1);
+        o
+    }
+
+    /// A ready entry starts running: what it registers shares one origin.
+    #[inline]
+    pub(crate) fn enter_entry(&self) {
+        self.origin.set(self.fresh_origin());
+    }
+
+    /// It is done: what is registered until the next entry has an origin of its own.
+    #[inline]
+    pub(crate) fn leave_entry(&self) {
+        self.origin.set(self.fresh_origin());
+    }
+
+    pub(crate) fn set_scheduler(&self, mut scheduler: Box<dyn Scheduler>) {
+        scheduler.begin_run(self.seed);
+        self.eligibility.set(scheduler.eligibility());
+        *self.scheduler.borrow_mut() = Some(scheduler);
+        self.has_scheduler.set(true);
+    }
+
+    pub(crate) fn take_scheduler(&self) -> Option<Box<dyn Scheduler>> {
+        let mut s = self.scheduler.borrow_mut().take()?;
+        self.has_scheduler.set(false);
+        s.end_run(self.decisions.get());
+        Some(s)
+    }
+
+    pub(crate) fn decisions(&self) -> u64 {
+        self.decisions.get()
+    }
+
+    pub(crate) fn schedule(&self) -> Schedule {
+        self.schedule.borrow().clone()
+    }
+
+    #[inline]
+    pub(crate) fn tracing(&self, level: TraceLevel) -> bool {
+        self.trace_level.get() >= level
+    }
+}
+
+impl LoopInner {
+    /// The next entry to run: FIFO, or the scheduler's choice among the eligible ones.
+    #[inline]
+    pub(crate) fn pick(&self) -> Option<Ready> {
+        if !self.decide.has_scheduler.get() {
+            return self.ready.borrow_mut().pop_front();
+        }
+        self.pick_scheduled()
+    }
+
+    fn pick_scheduled(&self) -> Option<Ready> {
+        let d = &self.decide;
+        let (positions, candidates) = {
+            let ready = self.ready.borrow();
+            if ready.is_empty() {
+                return None;
+            }
+            let chaos = d.eligibility.get() == Eligibility::Chaos;
+            let positions: Vec<usize> = (0..ready.len())
+                .filter(|&i| chaos || i == 0 || ready[i - 1].origin != ready[i].origin)
+                .collect();
+            if positions.len() == 1 {
+                drop(ready);
+                return self.ready.borrow_mut().pop_front();
+            }
+            let candidates: Vec<Candidate> = positions
+                .iter()
+                .map(|&i| {
+                    let r = &ready[i];
+                    let task = r.task();
+                    Candidate {
+                        kind: r.kind,
+                        task: task.map(|t| t.header().id),
+                        spawned_at: task.map(|t| t.header().spawned_at),
+                        origin: r.origin,
+                        run: task.cloned(),
+                    }
+                })
+                .collect();
+            (positions, candidates)
+        };
+        let index = d.decisions.get();
+        // Taken out while it decides, so that a policy touching the loop cannot find it
+        // borrowed.
+        let scheduler = d.scheduler.borrow_mut().take();
+        let choice = match scheduler {
+            Some(mut s) => {
+                let point = ChoicePoint {
+                    index,
+                    candidates: &candidates,
+                    time_ns: self.now(),
+                };
+                let c = s.choose(&point);
+                *d.scheduler.borrow_mut() = Some(s);
+                if c < positions.len() {
+                    c
+                } else {
+                    0
+                }
+            }
+            None => 0,
+        };
+        drop(candidates);
+        d.decisions.set(index + 1);
+        d.schedule.borrow_mut().push(index, choice as u32);
+        if d.tracing(TraceLevel::Decisions) {
+            d.trace.borrow_mut().push(
+                self.now(),
+                Event::Decision {
+                    index,
+                    chosen: choice as u32,
+                    of: positions.len() as u32,
+                },
+            );
+        }
+        self.ready.borrow_mut().remove(positions[choice])
+    }
+
+    /// Asks whether fault `kind` happens now (probability `p`); records it if it does.
+    pub(crate) fn fault(&self, kind: FaultKind, p: f64, detail: impl FnOnce() -> String) -> bool {
+        if p <= 0.0 {
+            return false;
+        }
+        let d = &self.decide;
+        let scheduler = d.scheduler.borrow_mut().take();
+        let happens = {
+            let mut rng = d.fault_rng.borrow_mut();
+            match scheduler {
+                Some(mut s) => {
+                    let h = s.fault(kind, p, &mut rng);
+                    *d.scheduler.borrow_mut() = Some(s);
+                    h
+                }
+                None => rng.chance(p),
+            }
+        };
+        if happens && d.tracing(TraceLevel::Decisions) {
+            let detail = detail();
+            d.trace
+                .borrow_mut()
+                .push(self.now(), Event::Fault { kind, detail });
+        }
+        happens
+    }
+
+    /// A timer's deadline, perhaps pushed later by the timer-jitter fault.
+    #[inline]
+    pub(crate) fn jitter(&self, when: i64) -> i64 {
+        let f = &self.decide.faults;
+        if f.timer_jitter <= 0.0 {
+            return when;
+        }
+        let max = f.max_jitter_ns.max(1) as u64;
+        let extra = self.decide.fault_rng.borrow_mut().below(max) as i64 + 1;
+        let jittered = when.saturating_add(extra);
+        if self.fault(FaultKind::TimerJitter, f.timer_jitter, || {
+            format!(
+                "a timer due at {:.6}s fires {:.6}s late",
+                when as f64 / 1e9,
+                extra as f64 / 1e9
+            )
+        }) {
+            jittered
+        } else {
+            when
+        }
+    }
+
+    /// The early-timeout fault: should a timeout arm as if its deadline were now?
+    pub(crate) fn early_timeout(&self) -> bool {
+        self.fault(
+            FaultKind::EarlyTimeout,
+            self.decide.faults.early_timeout,
+            || "a timeout fires at once".to_string(),
+        )
+    }
+
+    /// The spurious-cancellation fault, asked before each step of a task.
+    #[inline]
+    pub(crate) fn maybe_spurious_cancel(&self, task: &Rc<dyn TaskRun>) {
+        let p = self.decide.faults.spurious_cancel;
+        if p <= 0.0 || task.is_done() {
+            return;
+        }
+        if self.fault(FaultKind::SpuriousCancel, p, || {
+            format!("{} cancelled before its step", task.header().name())
+        }) {
+            task.clone()
+                .cancel_task(Some("spurious cancellation (injected fault)".into()));
+        }
+    }
+
+    /// FoundationDB's `BUGGIFY` at `site`: enabled or not once per run, then fires by chance.
+    pub(crate) fn buggify(&self, site: &'static Location<'static>) -> bool {
+        let f = &self.decide.faults;
+        if f.buggify_enable <= 0.0 {
+            return false;
+        }
+        let key = (site.file(), site.line(), site.column());
+        let known = self.decide.buggify_sites.borrow().get(&key).copied();
+        let enabled = match known {
+            Some(e) => e,
+            None => {
+                let e = self.fault(FaultKind::BuggifyEnable, f.buggify_enable, || {
+                    format!("buggify at {}", crate::trace::site(site))
+                });
+                self.decide.buggify_sites.borrow_mut().insert(key, e);
+                e
+            }
+        };
+        enabled
+            && self.fault(FaultKind::BuggifyFire, f.buggify_fire, || {
+                format!("buggify fires at {}", crate::trace::site(site))
+            })
+    }
+
+    // ---- trace ---------------------------------------------------------------------------
+
+    #[inline]
+    pub(crate) fn record_ran(&self, ready: &Ready) {
+        if self.decide.tracing(TraceLevel::Full) {
+            let task = ready.task().map(|t| t.header().id);
+            self.decide.trace.borrow_mut().push(
+                self.now(),
+                Event::Ran {
+                    kind: ready.kind,
+                    task,
+                },
+            );
+        }
+    }
+
+    pub(crate) fn record_spawn(&self, task: u64, name: String, site: &'static Location<'static>) {
+        if self.decide.tracing(TraceLevel::Full) {
+            let mut trace = self.decide.trace.borrow_mut();
+            trace.name_task(task, name);
+            trace.push(
+                self.now(),
+                Event::Spawned {
+                    task,
+                    site: crate::trace::site(site),
+                },
+            );
+        }
+    }
+
+    pub(crate) fn record_awaits(&self, task: u64, what: impl FnOnce() -> String) {
+        if self.decide.tracing(TraceLevel::Full) {
+            let what = what();
+            self.decide
+                .trace
+                .borrow_mut()
+                .push(self.now(), Event::Awaits { task, what });
+        }
+    }
+
+    pub(crate) fn record_done(&self, task: u64, outcome: impl FnOnce() -> Outcome) {
+        if self.decide.tracing(TraceLevel::Full) {
+            let outcome = outcome();
+            self.decide
+                .trace
+                .borrow_mut()
+                .push(self.now(), Event::Done { task, outcome });
+        }
+    }
+}
+
+impl Candidate {
+    /// The name of the candidate's task (`Task-N` unless named), if it belongs to one.
+    ///
+    /// ```
+    /// use tulipsim::scheduler::{ChoicePoint, Scheduler};
+    /// use tulipsim::{sleep, EventLoop};
+    ///
+    /// /// Prefers the task named "urgent".
+    /// struct Urgent;
+    /// impl Scheduler for Urgent {
+    ///     fn name(&self) -> String { "urgent".into() }
+    ///     fn choose(&mut self, p: &ChoicePoint<'_>) -> usize {
+    ///         p.candidates.iter().position(|c| c.task_name().as_deref() == Some("urgent")).unwrap_or(0)
+    ///     }
+    /// }
+    /// let lp = EventLoop::new();
+    /// lp.set_scheduler(Urgent);
+    /// let log = std::rc::Rc::new(std::cell::RefCell::new(vec![]));
+    /// for name in ["calm", "urgent"] {
+    ///     let log = log.clone();
+    ///     lp.create_task_named(name, async move {
+    ///         // Tasks spawned by one step start in spawn order (the causal rule); after a
+    ///         // step of their own, either may go first.
+    ///         sleep(0).await?;
+    ///         log.borrow_mut().push(name);
+    ///         Ok(())
+    ///     });
+    /// }
+    /// lp.run_until_complete(sleep(0)).unwrap();
+    /// assert_eq!(*log.borrow(), ["urgent", "calm"]);
+    /// ```
+    pub fn task_name(&self) -> Option<String> {
+        self.run.as_ref().map(|t| t.header().name())
+    }
+}

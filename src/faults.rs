@@ -1,0 +1,127 @@
+//! Fault injection: timeouts that fire early, timers that fire late, tasks cancelled out of the
+//! blue, and FoundationDB-style `buggify()` points in user code.
+//!
+//! Every fault is off by default. Each has a probability; whether it happens is a decision
+//! asked of the run's [`Scheduler`](crate::scheduler::Scheduler), drawn from the run's fault
+//! stream (separate from the scheduling stream, so turning faults on does not reshuffle the
+//! schedule) and recorded in the trace.
+
+use std::panic::Location;
+
+use crate::tasks::with_current;
+
+/// Which faults a run injects, and how often.
+///
+/// ```
+/// use tulipsim::{sleep, timeout, Error, EventLoop, FaultConfig, LoopConfig};
+///
+/// // Every timeout fires at once: code must cope with timeouts it did not expect.
+/// let faults = FaultConfig::default().early_timeout(1.0);
+/// let lp = EventLoop::with_config(LoopConfig::default().seed(1).faults(faults));
+/// let r = lp.run_until_complete(async { timeout(60).run(sleep(1)).await });
+/// assert_eq!(r, Err(Error::Timeout));
+/// assert_eq!(lp.time(), 0.0);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FaultConfig {
+    pub(crate) early_timeout: f64,
+    pub(crate) timer_jitter: f64,
+    pub(crate) max_jitter_ns: i64,
+    pub(crate) spurious_cancel: f64,
+    pub(crate) buggify_enable: f64,
+    pub(crate) buggify_fire: f64,
+}
+
+impl FaultConfig {
+    /// Every fault at probability `p` (timer jitter up to 1 s; buggify sites enabled with
+    /// probability `p` and firing with probability `p`).
+    ///
+    /// ```
+    /// let all = tulipsim::FaultConfig::all(0.05);
+    /// assert!(all.is_active());
+    /// ```
+    pub fn all(p: f64) -> FaultConfig {
+        FaultConfig::default()
+            .early_timeout(p)
+            .timer_jitter(p, 1.0)
+            .spurious_cancel(p)
+            .buggify(p, p)
+    }
+
+    /// With probability `p`, a `wait_for` or `timeout` scope's deadline fires now instead of
+    /// at its time.
+    ///
+    /// See [`FaultConfig`] for an example.
+    pub fn early_timeout(mut self, p: f64) -> Self {
+        self.early_timeout = p;
+        self
+    }
+
+    /// With probability `p`, a timer (`call_later`, `call_at`, `sleep`) fires up to
+    /// `max_delay` seconds later than asked, never earlier.
+    ///
+    /// ```
+    /// let f = tulipsim::FaultConfig::default().timer_jitter(0.1, 0.5);
+    /// assert!(f.is_active());
+    /// ```
+    pub fn timer_jitter(mut self, p: f64, max_delay: impl crate::IntoDelay) -> Self {
+        self.timer_jitter = p;
+        self.max_jitter_ns = max_delay.into_nanos().max(1);
+        self
+    }
+
+    /// With probability `p`, a task is cancelled just before one of its steps, as if something
+    /// else had cancelled it.
+    ///
+    /// ```
+    /// let f = tulipsim::FaultConfig::default().spurious_cancel(0.01);
+    /// assert!(f.is_active());
+    /// ```
+    pub fn spurious_cancel(mut self, p: f64) -> Self {
+        self.spurious_cancel = p;
+        self
+    }
+
+    /// [`buggify()`] call sites: each site is enabled for a run with probability `enable`, and
+    /// an enabled site fires each time with probability `fire`.
+    ///
+    /// See [`buggify`] for an example.
+    pub fn buggify(mut self, enable: f64, fire: f64) -> Self {
+        self.buggify_enable = enable;
+        self.buggify_fire = fire;
+        self
+    }
+
+    /// True if any fault can happen.
+    ///
+    /// ```
+    /// assert!(!tulipsim::FaultConfig::default().is_active());
+    /// ```
+    pub fn is_active(&self) -> bool {
+        self.early_timeout > 0.0
+            || self.timer_jitter > 0.0
+            || self.spurious_cancel > 0.0
+            || self.buggify_enable > 0.0
+    }
+}
+
+/// FoundationDB's `BUGGIFY`: true when the run's fault configuration enables this call site and
+/// it fires now. Guard rare paths with it (a retry, a slow disk, a dropped message) so that the
+/// simulation exercises them. Always false outside a task, or with buggify off (the default).
+///
+/// Each call site (file, line, column) is enabled or not once per run; enabled sites fire with
+/// the configured probability. Both are recorded decisions, so a run replays.
+///
+/// ```
+/// use tulipsim::{buggify, EventLoop, FaultConfig, LoopConfig};
+/// let faults = FaultConfig::default().buggify(1.0, 1.0);
+/// let lp = EventLoop::with_config(LoopConfig::default().seed(3).faults(faults));
+/// let fired = lp.run_until_complete(async { Ok(buggify()) }).unwrap();
+/// assert!(fired);
+/// assert!(!buggify()); // outside a task
+/// ```
+#[track_caller]
+pub fn buggify() -> bool {
+    let site = Location::caller();
+    with_current(|lp, _| lp.buggify(site)).unwrap_or(false)
+}

@@ -1,0 +1,64 @@
+//! `Delay`: randomized delay bounding (after Emmi, Qadeer and Rakamarić 2011).
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::{seeded_stream, ChoicePoint, Scheduler, SCHEDULE_STREAM};
+
+/// FIFO, except at up to `budget` randomly chosen decisions, where the oldest entry is passed
+/// over (delayed) in favour of the next. Small ordering bugs usually need one or two delays, and
+/// a counterexample with few delays is easy to read.
+///
+/// The number of decisions of a run, over which the delays are spread, is learnt across runs
+/// (the largest seen, starting from 64). For the exhaustive version, which enumerates every
+/// schedule with 0, then 1, then 2 delays, see the harness's delay-bounding explorer.
+///
+/// ```
+/// use tulipsim::scheduler::{Delay, Scheduler};
+/// assert_eq!(Delay::new(2).name(), "delay2");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Delay {
+    budget: u32,
+    k: u64,
+    rng: ChaCha8Rng,
+    delays: Vec<u64>,
+}
+
+impl Delay {
+    /// At most `budget` delays per run.
+    ///
+    /// See [`Delay`] for an example.
+    pub fn new(budget: u32) -> Delay {
+        Delay {
+            budget,
+            k: 64,
+            rng: seeded_stream(0, SCHEDULE_STREAM),
+            delays: Vec::new(),
+        }
+    }
+}
+
+impl Scheduler for Delay {
+    fn name(&self) -> String {
+        format!("delay{}", self.budget)
+    }
+
+    fn begin_run(&mut self, seed: u64) {
+        self.rng = seeded_stream(seed, SCHEDULE_STREAM);
+        let k = self.k.max(1);
+        self.delays = (0..self.budget)
+            .map(|_| self.rng.random_range(0..k))
+            .collect();
+    }
+
+    fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
+        // Two delays at one decision pass over two entries.
+        let skips = self.delays.iter().filter(|&&d| d == point.index).count();
+        skips.min(point.candidates.len() - 1)
+    }
+
+    fn end_run(&mut self, decisions: u64) {
+        self.k = self.k.max(decisions);
+    }
+}

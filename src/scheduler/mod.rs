@@ -1,0 +1,437 @@
+//! The one decision point: every choice the loop makes goes through a [`Scheduler`].
+//!
+//! When two or more ready entries could run next, the loop builds the list of *candidates*
+//! (eligible entries, oldest first) and asks the scheduler for an index into it. Index 0 is
+//! what asyncio's FIFO loop would run; anything else is a *deviation*. The loop records every
+//! deviation as `(decision number, index)`: that sparse list is the run's [`Schedule`], which
+//! [`Replay`] reproduces and the harness shrinks by dropping deviations one at a time.
+//!
+//! Which entries are eligible is the *causal rule* (see [`Eligibility`]): entries that one step
+//! registered keep their order, entries from different steps may overtake each other. Faults
+//! are decisions too ([`Scheduler::fault`]), drawn from a random stream of their own so that
+//! turning a fault on does not reshuffle the schedule.
+
+mod bytes;
+mod delay;
+mod fifo;
+mod pct;
+mod portfolio;
+mod random;
+mod replay;
+
+use std::fmt;
+use std::panic::Location;
+use std::str::FromStr;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+pub use bytes::Bytes;
+pub use delay::Delay;
+pub use fifo::Fifo;
+pub use pct::Pct;
+pub use portfolio::Portfolio;
+pub use random::Random;
+pub use replay::Replay;
+
+/// What a ready entry is, as a policy sees it.
+///
+/// See [`Candidate`] for an example.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    /// A task's step: its first, or after `sleep(0)`, or after a foreign waker.
+    Step,
+    /// A task's wakeup: a future it awaited is done.
+    Wakeup,
+    /// A future's done-callback.
+    DoneCallback,
+    /// A `call_soon` callback.
+    Callback,
+    /// A timer's callback, or a task's sleep, whose deadline came.
+    Timer,
+}
+
+impl EntryKind {
+    /// A short lower-case name, as traces print it.
+    ///
+    /// ```
+    /// assert_eq!(tulipsim::scheduler::EntryKind::Wakeup.name(), "wakeup");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryKind::Step => "step",
+            EntryKind::Wakeup => "wakeup",
+            EntryKind::DoneCallback => "done-callback",
+            EntryKind::Callback => "callback",
+            EntryKind::Timer => "timer",
+        }
+    }
+}
+
+/// One entry that may run next.
+///
+/// ```
+/// use tulipsim::scheduler::{Candidate, ChoicePoint, EntryKind, Scheduler};
+///
+/// /// Runs task steps before anything else (a policy of one's own).
+/// struct TasksFirst;
+/// impl Scheduler for TasksFirst {
+///     fn name(&self) -> String { "tasks-first".into() }
+///     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
+///         point.candidates.iter()
+///             .position(|c: &Candidate| c.kind == EntryKind::Step)
+///             .unwrap_or(0)
+///     }
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Candidate {
+    /// What the entry is.
+    pub kind: EntryKind,
+    /// The task it belongs to (its id in the loop, from 1): a task's step, wakeup or sleep.
+    pub task: Option<u64>,
+    /// Where that task was spawned.
+    pub spawned_at: Option<&'static Location<'static>>,
+    /// Which step registered this entry: entries of one origin keep their order under the
+    /// causal rule. Entries registered outside any step share the origin of that stretch of
+    /// time; each timer coming due has one of its own.
+    pub origin: u64,
+    pub(crate) run: Option<std::rc::Rc<dyn crate::tasks::TaskRun>>,
+}
+
+impl fmt::Debug for Candidate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Candidate")
+            .field("kind", &self.kind)
+            .field("task", &self.task)
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+/// A decision the loop asks a [`Scheduler`] to make.
+///
+/// See [`Candidate`] for an example.
+#[derive(Debug)]
+pub struct ChoicePoint<'a> {
+    /// How many decisions (points with two or more candidates) came before this one in the run.
+    pub index: u64,
+    /// The eligible entries, oldest first: index 0 is asyncio's FIFO choice.
+    pub candidates: &'a [Candidate],
+    /// The virtual time, in nanoseconds.
+    pub time_ns: i64,
+}
+
+/// A kind of injected fault, as [`Scheduler::fault`] is asked about it.
+///
+/// See [`FaultConfig`](crate::FaultConfig) for an example.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// A `wait_for` or `timeout` scope's timer fires now instead of at its deadline.
+    EarlyTimeout,
+    /// A timer fires later than asked (never earlier).
+    TimerJitter,
+    /// A task is cancelled out of the blue before one of its steps.
+    SpuriousCancel,
+    /// A `buggify!()` call site is enabled for this run.
+    BuggifyEnable,
+    /// An enabled `buggify!()` call site fires.
+    BuggifyFire,
+}
+
+impl FaultKind {
+    /// A short name, as traces print it.
+    ///
+    /// ```
+    /// assert_eq!(tulipsim::scheduler::FaultKind::EarlyTimeout.name(), "early-timeout");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::EarlyTimeout => "early-timeout",
+            FaultKind::TimerJitter => "timer-jitter",
+            FaultKind::SpuriousCancel => "spurious-cancel",
+            FaultKind::BuggifyEnable => "buggify-enable",
+            FaultKind::BuggifyFire => "buggify-fire",
+        }
+    }
+}
+
+/// The random stream fault decisions draw from: seeded from the run's seed, separate from the
+/// scheduling stream.
+///
+/// See [`Scheduler::fault`] for an example.
+pub struct FaultRng(pub(crate) ChaCha8Rng);
+
+impl FaultRng {
+    /// True with probability `p` (clamped to `[0, 1]`).
+    ///
+    /// ```
+    /// let mut rng = tulipsim::scheduler::FaultRng::seeded(7);
+    /// assert!(!rng.chance(0.0));
+    /// assert!(rng.chance(1.0));
+    /// ```
+    pub fn chance(&mut self, p: f64) -> bool {
+        if p <= 0.0 {
+            false
+        } else if p >= 1.0 {
+            true
+        } else {
+            self.0.random_bool(p)
+        }
+    }
+
+    /// A uniform integer in `0..n` (0 when `n` is 0).
+    ///
+    /// ```
+    /// let mut rng = tulipsim::scheduler::FaultRng::seeded(7);
+    /// assert!(rng.below(10) < 10);
+    /// ```
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.0.random_range(0..n)
+        }
+    }
+
+    /// The fault stream of `seed`.
+    ///
+    /// See [`chance`](Self::chance) for an example.
+    pub fn seeded(seed: u64) -> FaultRng {
+        FaultRng(seeded_stream(seed, FAULT_STREAM))
+    }
+}
+
+pub(crate) const SCHEDULE_STREAM: u64 = 0;
+pub(crate) const FAULT_STREAM: u64 = 1;
+
+/// The ChaCha8 stream `stream` of `seed`: independent streams of one seed.
+pub(crate) fn seeded_stream(seed: u64, stream: u64) -> ChaCha8Rng {
+    use rand_chacha::rand_core::SeedableRng;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// Which ready entries a policy may choose among.
+///
+/// ```
+/// use tulipsim::scheduler::Eligibility;
+/// assert_eq!(Eligibility::default(), Eligibility::Causal);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Eligibility {
+    /// The default: entries registered by one step keep their order (a future's
+    /// done-callbacks run in registration order, as asyncio promises), entries of different
+    /// steps may be reordered (as if one wakeup were delayed).
+    #[default]
+    Causal,
+    /// Any ready entry may run next. This finds code that relies on asyncio's FIFO guarantee
+    /// for `call_soon`, and reports correct code that relies on it as buggy.
+    Chaos,
+}
+
+/// Decides every choice of a run: which candidate runs next, and whether each fault happens.
+///
+/// A scheduler is given to a loop with [`EventLoop::set_scheduler`](crate::LoopHandle::set_scheduler)
+/// or to the harness; the harness keeps one per worker across runs, so a policy may learn
+/// (`begin_run`/`end_run`). See [`Candidate`] for a small policy of one's own.
+pub trait Scheduler {
+    /// The policy's name, as failure reports and `TULIPSIM_POLICY` spell it.
+    fn name(&self) -> String;
+
+    /// A run with `seed` starts.
+    fn begin_run(&mut self, seed: u64) {
+        let _ = seed;
+    }
+
+    /// Which candidate runs next: an index into `point.candidates` (0 is FIFO). An index out
+    /// of range counts as 0.
+    fn choose(&mut self, point: &ChoicePoint<'_>) -> usize;
+
+    /// Whether fault `kind` happens, where the run's configuration gives it probability `p`.
+    /// The default draws from `rng`, the run's fault stream.
+    ///
+    /// ```
+    /// use tulipsim::scheduler::{ChoicePoint, FaultKind, FaultRng, Scheduler};
+    /// struct NeverFaults;
+    /// impl Scheduler for NeverFaults {
+    ///     fn name(&self) -> String { "never-faults".into() }
+    ///     fn choose(&mut self, _: &ChoicePoint<'_>) -> usize { 0 }
+    ///     fn fault(&mut self, _: FaultKind, _: f64, _: &mut FaultRng) -> bool { false }
+    /// }
+    /// ```
+    fn fault(&mut self, kind: FaultKind, p: f64, rng: &mut FaultRng) -> bool {
+        let _ = kind;
+        rng.chance(p)
+    }
+
+    /// Which entries are eligible; [`Eligibility::Causal`] unless the policy says otherwise.
+    fn eligibility(&self) -> Eligibility {
+        Eligibility::Causal
+    }
+
+    /// The run is over; `decisions` is how many choice points it had.
+    fn end_run(&mut self, decisions: u64) {
+        let _ = decisions;
+    }
+}
+
+/// A run's choices as deviations from FIFO: `(decision number, candidate index)` pairs for
+/// every decision that did not take index 0, in order.
+///
+/// Its text form, `"3:1,17:2"`, is what failure reports print and `TULIPSIM_REPLAY` reads; the
+/// empty string is the FIFO schedule.
+///
+/// ```
+/// use tulipsim::scheduler::Schedule;
+/// let s: Schedule = "3:1,17:2".parse().unwrap();
+/// assert_eq!(s.deviations(), [(3, 1), (17, 2)]);
+/// assert_eq!(s.to_string(), "3:1,17:2");
+/// assert!("".parse::<Schedule>().unwrap().is_fifo());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Schedule {
+    deviations: Vec<(u64, u32)>,
+}
+
+impl Schedule {
+    /// The FIFO schedule: no deviation.
+    ///
+    /// See [`Schedule`] for an example.
+    pub fn fifo() -> Schedule {
+        Schedule::default()
+    }
+
+    /// A schedule from deviations; they are sorted by decision number, index-0 and duplicate
+    /// entries dropped (the first for a decision number wins).
+    ///
+    /// ```
+    /// use tulipsim::scheduler::Schedule;
+    /// let s = Schedule::from_deviations(vec![(9, 1), (2, 0), (4, 3), (9, 2)]);
+    /// assert_eq!(s.to_string(), "4:3,9:1");
+    /// ```
+    pub fn from_deviations(mut deviations: Vec<(u64, u32)>) -> Schedule {
+        deviations.retain(|&(_, o)| o != 0);
+        deviations.sort_by_key(|&(d, _)| d);
+        deviations.dedup_by_key(|&mut (d, _)| d);
+        Schedule { deviations }
+    }
+
+    /// The deviations, by decision number.
+    ///
+    /// See [`Schedule`] for an example.
+    pub fn deviations(&self) -> &[(u64, u32)] {
+        &self.deviations
+    }
+
+    /// True for the FIFO schedule.
+    ///
+    /// See [`Schedule`] for an example.
+    pub fn is_fifo(&self) -> bool {
+        self.deviations.is_empty()
+    }
+
+    /// How many deviations (the schedule's length, which minimisation shortens).
+    ///
+    /// ```
+    /// assert_eq!("1:1,5:2".parse::<tulipsim::scheduler::Schedule>().unwrap().len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.deviations.len()
+    }
+
+    /// True when there is no deviation (same as [`is_fifo`](Self::is_fifo)).
+    ///
+    /// ```
+    /// assert!(tulipsim::scheduler::Schedule::fifo().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.deviations.is_empty()
+    }
+
+    /// The candidate index this schedule takes at decision `index`.
+    ///
+    /// ```
+    /// let s: tulipsim::scheduler::Schedule = "3:2".parse().unwrap();
+    /// assert_eq!((s.index_at(3), s.index_at(4)), (2, 0));
+    /// ```
+    pub fn index_at(&self, index: u64) -> u32 {
+        match self.deviations.binary_search_by_key(&index, |&(d, _)| d) {
+            Ok(i) => self.deviations[i].1,
+            Err(_) => 0,
+        }
+    }
+
+    /// This schedule without its `i`-th deviation.
+    ///
+    /// ```
+    /// let s: tulipsim::scheduler::Schedule = "1:1,5:2".parse().unwrap();
+    /// assert_eq!(s.without(0).to_string(), "5:2");
+    /// ```
+    pub fn without(&self, i: usize) -> Schedule {
+        let mut deviations = self.deviations.clone();
+        if i < deviations.len() {
+            deviations.remove(i);
+        }
+        Schedule { deviations }
+    }
+
+    pub(crate) fn push(&mut self, index: u64, offset: u32) {
+        if offset != 0 {
+            self.deviations.push((index, offset));
+        }
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (d, o)) in self.deviations.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{d}:{o}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a text is not a [`Schedule`].
+///
+/// ```
+/// assert!("3-1".parse::<tulipsim::scheduler::Schedule>().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleParseError(String);
+
+impl fmt::Display for ScheduleParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "not a schedule: {:?} (expected decision:index pairs separated by commas, e.g. \"3:1,17:2\")",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ScheduleParseError {}
+
+impl FromStr for Schedule {
+    type Err = ScheduleParseError;
+
+    fn from_str(text: &str) -> Result<Schedule, ScheduleParseError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Schedule::fifo());
+        }
+        let bad = || ScheduleParseError(text.to_string());
+        let mut deviations = Vec::new();
+        for pair in text.split(',') {
+            let (d, o) = pair.trim().split_once(':').ok_or_else(bad)?;
+            let d: u64 = d.trim().parse().map_err(|_| bad())?;
+            let o: u32 = o.trim().parse().map_err(|_| bad())?;
+            deviations.push((d, o));
+        }
+        Ok(Schedule::from_deviations(deviations))
+    }
+}

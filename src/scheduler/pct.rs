@@ -1,0 +1,123 @@
+//! `Pct`: probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi, Nagarakatte 2010).
+
+use std::collections::BTreeMap;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::{seeded_stream, Candidate, ChoicePoint, Scheduler, SCHEDULE_STREAM};
+
+/// PCT with bug depth `depth`: every task gets a random priority and the highest-priority
+/// eligible entry always runs; at `depth - 1` random decisions the task that runs there drops to
+/// the lowest priorities. A bug needing `d` ordering constraints among `n` tasks over `k`
+/// decisions is found with probability at least `1 / (n * k^(d-1))` per run.
+///
+/// Adapted to an event loop: each task is one priority group (its steps and wakeups); a plain
+/// callback or a timer is a group of its own, for its one step. Only decisions between two or
+/// more groups count as steps. `k` is not known in advance: it is learnt across runs, as the
+/// largest number of decisions seen so far (starting from 64).
+///
+/// ```
+/// use tulipsim::scheduler::{Pct, Scheduler};
+/// let p = Pct::new(2);
+/// assert_eq!(p.name(), "pct2");
+/// assert_eq!(p.steps_estimate(), 64);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Pct {
+    depth: u32,
+    k: u64,
+    rng: ChaCha8Rng,
+    priorities: BTreeMap<Group, u64>,
+    change_points: Vec<u64>,
+    points: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Group {
+    Task(u64),
+    Entry(u64),
+}
+
+impl Pct {
+    /// PCT for bugs of depth `depth` (at least 1).
+    ///
+    /// See [`Pct`] for an example.
+    pub fn new(depth: u32) -> Pct {
+        Pct {
+            depth: depth.max(1),
+            k: 64,
+            rng: seeded_stream(0, SCHEDULE_STREAM),
+            priorities: BTreeMap::new(),
+            change_points: Vec::new(),
+            points: 0,
+        }
+    }
+
+    /// The current estimate of `k`, the number of steps of a run.
+    ///
+    /// See [`Pct`] for an example.
+    pub fn steps_estimate(&self) -> u64 {
+        self.k
+    }
+
+    /// Initial priorities sit above `depth`; the i-th change point lowers to `depth - 1 - i`.
+    fn priority(&mut self, c: &Candidate) -> u64 {
+        let group = match c.task {
+            Some(t) => Group::Task(t),
+            None => Group::Entry(c.origin),
+        };
+        let depth = u64::from(self.depth);
+        let rng = &mut self.rng;
+        *self
+            .priorities
+            .entry(group)
+            .or_insert_with(|| depth + u64::from(rng.random::<u32>()))
+    }
+}
+
+impl Scheduler for Pct {
+    fn name(&self) -> String {
+        format!("pct{}", self.depth)
+    }
+
+    fn begin_run(&mut self, seed: u64) {
+        self.rng = seeded_stream(seed, SCHEDULE_STREAM);
+        self.priorities.clear();
+        self.points = 0;
+        let k = self.k.max(1);
+        self.change_points = (1..self.depth)
+            .map(|_| self.rng.random_range(0..k))
+            .collect();
+    }
+
+    fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
+        let mut best = 0;
+        let mut best_priority = 0;
+        for (i, c) in point.candidates.iter().enumerate() {
+            let p = self.priority(c);
+            if i == 0 || p > best_priority {
+                best = i;
+                best_priority = p;
+            }
+        }
+        let step = self.points;
+        self.points += 1;
+        let chosen = &point.candidates[best];
+        let group = match chosen.task {
+            Some(t) => Group::Task(t),
+            None => Group::Entry(chosen.origin),
+        };
+        for (i, &cp) in self.change_points.iter().enumerate() {
+            if cp == step {
+                let low = u64::from(self.depth).saturating_sub(1 + i as u64);
+                self.priorities.insert(group, low);
+            }
+        }
+        best
+    }
+
+    fn end_run(&mut self, _decisions: u64) {
+        self.k = self.k.max(self.points);
+    }
+}

@@ -1,0 +1,73 @@
+//! `Random`: a uniform choice among the eligible entries at every decision.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::{seeded_stream, ChoicePoint, Eligibility, Scheduler, SCHEDULE_STREAM};
+
+/// At every decision, each eligible entry is equally likely to run next (a seeded ChaCha8
+/// stream, so a seed always gives the same run).
+///
+/// [`Random::chaos`] lifts the causal rule: any ready entry may run next, even before an entry
+/// the same step registered earlier. That finds code relying on asyncio's FIFO guarantee, and
+/// also reports correct code that relies on it.
+///
+/// ```
+/// use tulipsim::scheduler::{Random, Scheduler};
+/// assert_eq!(Random::new().name(), "random");
+/// assert_eq!(Random::chaos().name(), "chaos");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Random {
+    rng: ChaCha8Rng,
+    eligibility: Eligibility,
+}
+
+impl Default for Random {
+    fn default() -> Self {
+        Random::new()
+    }
+}
+
+impl Random {
+    /// Uniform over the entries the causal rule allows.
+    ///
+    /// See [`Random`] for an example.
+    pub fn new() -> Random {
+        Random {
+            rng: seeded_stream(0, SCHEDULE_STREAM),
+            eligibility: Eligibility::Causal,
+        }
+    }
+
+    /// Uniform over every ready entry.
+    ///
+    /// See [`Random`] for an example.
+    pub fn chaos() -> Random {
+        Random {
+            eligibility: Eligibility::Chaos,
+            ..Random::new()
+        }
+    }
+}
+
+impl Scheduler for Random {
+    fn name(&self) -> String {
+        match self.eligibility {
+            Eligibility::Causal => "random".into(),
+            Eligibility::Chaos => "chaos".into(),
+        }
+    }
+
+    fn begin_run(&mut self, seed: u64) {
+        self.rng = seeded_stream(seed, SCHEDULE_STREAM);
+    }
+
+    fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
+        self.rng.random_range(0..point.candidates.len())
+    }
+
+    fn eligibility(&self) -> Eligibility {
+        self.eligibility
+    }
+}
