@@ -327,13 +327,15 @@ impl LoopInner {
         }
     }
 
-    pub(crate) fn record_awaits(&self, task: u64, what: impl FnOnce() -> String) {
+    /// A task suspended: on `what` (described on demand), or in a bare yield if `what` gives
+    /// `None`.
+    pub(crate) fn record_awaits(&self, task: u64, what: impl FnOnce() -> Option<String>) {
         if self.decide.tracing(TraceLevel::Full) {
-            let what = what();
-            self.decide
-                .trace
-                .borrow_mut()
-                .push(self.now(), Event::Awaits { task, what });
+            let event = match what() {
+                Some(what) => Event::Awaits { task, what },
+                None => Event::Yields { task },
+            };
+            self.decide.trace.borrow_mut().push(self.now(), event);
         }
     }
 

@@ -570,6 +570,16 @@ impl EventLoop {
     /// ```
     #[track_caller]
     pub fn run_until_complete<T: 'static, A: Awaitable<T>>(&self, main: A) -> Result<T, Error> {
+        self.run_until_complete_at(main, Location::caller())
+    }
+
+    /// [`run_until_complete`](Self::run_until_complete), with `site` as where the main task
+    /// was spawned (the harness passes its caller's).
+    pub(crate) fn run_until_complete_at<T: 'static, A: Awaitable<T>>(
+        &self,
+        main: A,
+        site: &'static Location<'static>,
+    ) -> Result<T, Error> {
         let inner = &self.handle.inner;
         if inner.closed.get() {
             return Err(Error::runtime("Event loop is closed"));
@@ -577,7 +587,7 @@ impl EventLoop {
         if inner.running.get() {
             return Err(Error::runtime("This event loop is already running"));
         }
-        let main = main.ensure_on(Some(&self.handle), Location::caller());
+        let main = main.ensure_on(Some(&self.handle), site);
         if main.new_task {
             // The caller gets the outcome (or the error that the run ended with): no need to
             // report it as a pending task destroyed.

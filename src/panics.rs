@@ -7,6 +7,21 @@ use std::sync::Once;
 
 thread_local! {
     static LAST_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// While set, caught panics are not printed: the harness reports them itself.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with panics on this thread recorded but not printed.
+pub(crate) fn quietly<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            QUIET.with(|q| q.set(self.0));
+        }
+    }
+    install_hook();
+    let _restore = Restore(QUIET.with(|q| q.replace(true)));
+    f()
 }
 
 static HOOK: Once = Once::new();
@@ -19,7 +34,9 @@ pub(crate) fn install_hook() {
         panic::set_hook(Box::new(move |info| {
             let loc = info.location().map(|l| l.to_string());
             LAST_LOCATION.with(|l| *l.borrow_mut() = loc);
-            previous(info)
+            if !QUIET.with(|q| q.get()) {
+                previous(info)
+            }
         }));
     });
 }
@@ -28,6 +45,10 @@ pub(crate) fn install_hook() {
 pub(crate) struct Caught {
     pub(crate) message: String,
     pub(crate) location: Option<String>,
+}
+
+pub(crate) fn last_location() -> Option<String> {
+    LAST_LOCATION.with(|l| l.borrow_mut().take())
 }
 
 /// Runs `f`, turning a panic into [`Caught`].
@@ -41,7 +62,7 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
     }
 }
 
-fn payload_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

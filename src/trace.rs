@@ -38,7 +38,7 @@ pub enum TraceLevel {
 pub enum Outcome {
     /// It returned a value.
     Result,
-    /// It returned an error: the error's kind and text.
+    /// It returned an error: the error's kind and the first line of its text.
     Exception(String),
     /// It ended cancelled.
     Cancelled,
@@ -60,6 +60,11 @@ pub enum Event {
         kind: EntryKind,
         /// Its task, for a step or wakeup.
         task: Option<u64>,
+    },
+    /// A task yielded (`sleep(0)`): its next step is already scheduled.
+    Yields {
+        /// The task.
+        task: u64,
     },
     /// A task suspended, waiting on this.
     Awaits {
@@ -169,6 +174,7 @@ impl Trace {
                 task: Some(t),
             } => write!(s, "{} {}", self.task_name(*t), kind.name()),
             Event::Ran { kind, task: None } => write!(s, "{} ran", kind.name()),
+            Event::Yields { task } => write!(s, "{} yields", self.task_name(*task)),
             Event::Awaits { task, what } => write!(s, "{} awaits {what}", self.task_name(*task)),
             Event::Done { task, outcome } => match outcome {
                 Outcome::Result => write!(s, "{} done: result", self.task_name(*task)),
@@ -264,6 +270,7 @@ impl Trace {
                     write!(out, "\"event\":\"{}\",{}", kind.name(), task(*t))
                 }
                 Event::Ran { kind, task: None } => write!(out, "\"event\":\"{}\"", kind.name()),
+                Event::Yields { task: t } => write!(out, "\"event\":\"yields\",{}", task(*t)),
                 Event::Awaits { task: t, what } => {
                     write!(
                         out,

@@ -271,9 +271,17 @@ pub trait Scheduler {
         Eligibility::Causal
     }
 
-    /// The run is over; `decisions` is how many choice points it had.
+    /// The run is over; `decisions` is how many choice points it had. A policy that learns
+    /// across runs learns from this alone, so that the harness can warm fresh schedulers
+    /// identically (each seed's run then depends on nothing but its seed).
     fn end_run(&mut self, decisions: u64) {
         let _ = decisions;
+    }
+
+    /// Where the last run stopped following a prescribed schedule, if the policy follows one
+    /// ([`Replay`]); failure reports print it.
+    fn divergence(&self) -> Option<String> {
+        None
     }
 }
 

@@ -15,7 +15,8 @@ use super::{seeded_stream, Candidate, ChoicePoint, Scheduler, SCHEDULE_STREAM};
 /// Adapted to an event loop: each task is one priority group (its steps and wakeups); a plain
 /// callback or a timer is a group of its own, for its one step. Only decisions between two or
 /// more groups count as steps. `k` is not known in advance: it is learnt across runs, as the
-/// largest number of decisions seen so far (starting from 64).
+/// largest number of decisions seen so far (starting from 64; the harness warms every run's
+/// scheduler from the same calibration, so a seed's run does not depend on other seeds).
 ///
 /// ```
 /// use tulipsim::scheduler::{Pct, Scheduler};
@@ -117,7 +118,7 @@ impl Scheduler for Pct {
         best
     }
 
-    fn end_run(&mut self, _decisions: u64) {
-        self.k = self.k.max(self.points);
+    fn end_run(&mut self, decisions: u64) {
+        self.k = self.k.max(decisions);
     }
 }

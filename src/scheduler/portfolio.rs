@@ -2,8 +2,8 @@
 
 use super::{ChoicePoint, Delay, Eligibility, FaultKind, FaultRng, Pct, Random, Scheduler};
 
-/// Round-robin over several policies, one per run (as Coyote's portfolio does): run 0 uses the
-/// first, run 1 the second, and so on. No single policy finds every kind of bug quickly; taking
+/// Round-robin over several policies, one per run (as Coyote's portfolio does): seed `s` uses
+/// member `s % n`, so that consecutive seeds take turns and a seed alone says which member ran. No single policy finds every kind of bug quickly; taking
 /// turns finds each within a small factor of the best policy for it.
 ///
 /// The default portfolio is `Random`, `Pct(1..=3)` and `Delay(1..=2)`.
@@ -16,7 +16,6 @@ use super::{ChoicePoint, Delay, Eligibility, FaultKind, FaultRng, Pct, Random, S
 /// ```
 pub struct Portfolio {
     policies: Vec<Box<dyn Scheduler>>,
-    runs: usize,
     current: usize,
 }
 
@@ -43,7 +42,6 @@ impl Portfolio {
         }
         Portfolio {
             policies,
-            runs: 0,
             current: 0,
         }
     }
@@ -74,8 +72,7 @@ impl Scheduler for Portfolio {
     }
 
     fn begin_run(&mut self, seed: u64) {
-        self.current = self.runs % self.policies.len();
-        self.runs += 1;
+        self.current = (seed % self.policies.len() as u64) as usize;
         self.policies[self.current].begin_run(seed);
     }
 
@@ -92,6 +89,9 @@ impl Scheduler for Portfolio {
     }
 
     fn end_run(&mut self, decisions: u64) {
-        self.policies[self.current].end_run(decisions);
+        // Every member learns from every run, whichever ran it.
+        for p in &mut self.policies {
+            p.end_run(decisions);
+        }
     }
 }

@@ -90,6 +90,10 @@ impl Scheduler for Replay {
         self.eligibility
     }
 
+    fn divergence(&self) -> Option<String> {
+        self.divergence.clone()
+    }
+
     fn end_run(&mut self, decisions: u64) {
         if let Some(&(last, _)) = self.schedule.deviations().last() {
             if last >= decisions && self.divergence.is_none() {

@@ -268,7 +268,11 @@ impl<T: 'static> TaskInner<T> {
             Err(e) => State::Finished(Err(e)),
         };
         lp.record_done(self.header.id, || match &state {
-            State::Finished(Err(e)) => Outcome::Exception(e.to_string()),
+            State::Finished(Err(e)) => Outcome::Exception(format!(
+                "{}: {}",
+                e.kind_name(),
+                e.to_string().lines().next().unwrap_or_default()
+            )),
             State::Cancelled(_) => Outcome::Cancelled,
             _ => Outcome::Result,
         });
@@ -361,7 +365,10 @@ impl<T: 'static> TaskRun for TaskInner<T> {
 
         match polled {
             Ok(Poll::Pending) => {
-                lp.record_awaits(h.id, || h.describe_wait());
+                lp.record_awaits(h.id, || {
+                    let yielded = h.waiters.borrow().is_empty() && h.scheduled.get();
+                    (!yielded).then(|| h.describe_wait())
+                });
                 if h.must_cancel.get() {
                     let msg = h.cancel_msg.borrow().clone();
                     if h.cancel_waiters(&msg, &run) {

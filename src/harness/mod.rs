@@ -1,0 +1,601 @@
+//! The test harness: run a program over many seeds and policies, and when a run fails, say how
+//! to replay it and shrink its schedule.
+//!
+//! ```
+//! use std::{cell::Cell, rc::Rc};
+//! use tulipsim::{check, create_task, gather, sleep, Error, Policy};
+//!
+//! // Two tasks increment a counter with a yield between read and write: a lost update.
+//! let failure = check(|| async {
+//!     let counter = Rc::new(Cell::new(0));
+//!     let bump = |c: Rc<Cell<u32>>| async move {
+//!         let v = c.get();
+//!         sleep(0).await?;
+//!         c.set(v + 1);
+//!         Ok(())
+//!     };
+//!     let a = create_task(bump(counter.clone()))?;
+//!     sleep(0).await?;
+//!     let b = create_task(bump(counter.clone()))?;
+//!     gather(vec![a, b]).await?;
+//!     assert_eq!(counter.get(), 2, "an update was lost");
+//!     Ok(())
+//! })
+//! .policy(Policy::Random)
+//! .seeds(0..50)
+//! .ignore_env()
+//! .outcome()
+//! .unwrap_err();
+//! assert!(failure.to_string().contains("an update was lost"));
+//! assert!(failure.replay_command().contains("TULIPSIM_REPLAY="));
+//! ```
+//!
+//! Environment (read by [`Check::run`] unless [`Check::ignore_env`]): `TULIPSIM_SEED` (one
+//! seed), `TULIPSIM_SEEDS` (a count `N` or a range `A..B`), `TULIPSIM_POLICY` (a
+//! [`Policy`] name), `TULIPSIM_REPLAY` (a schedule to replay, with `TULIPSIM_SEED`), and
+//! `TULIPSIM_SHARD=i/n` (this process runs the i-th of n disjoint slices of the seeds).
+
+mod explore;
+mod minimize;
+mod report;
+mod run;
+
+use std::future::Future as StdFuture;
+use std::ops::Range;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::exceptions::Error;
+use crate::faults::FaultConfig;
+use crate::scheduler::{
+    Delay, Eligibility, Fifo, Pct, Portfolio, Random, Replay, Schedule, Scheduler,
+};
+use crate::trace::TraceLevel;
+
+pub use explore::{exhaustive, Enumeration, Exhaustive};
+pub use report::{Failure, Summary};
+pub use run::Signature;
+
+use run::{run_once, RunConfig, RunResult};
+
+/// Which scheduling policy a [`Check`] explores with. Names (for `TULIPSIM_POLICY` and
+/// reports): `fifo`, `random`, `chaos`, `pct1`..`pctN` (`pct` is `pct2`), `delay1`..`delayN`
+/// (`delay` is `delay2`), `portfolio`, `delay-bounding`.
+///
+/// ```
+/// use tulipsim::Policy;
+/// assert_eq!("pct3".parse::<Policy>().unwrap().name(), "pct3");
+/// assert!("nonsense".parse::<Policy>().is_err());
+/// ```
+#[derive(Clone)]
+pub enum Policy {
+    /// asyncio's order; every seed gives the same run, so it runs once.
+    Fifo,
+    /// [`Random`]: uniform over the eligible entries.
+    Random,
+    /// [`Random::chaos`]: uniform over every ready entry, ignoring the causal rule.
+    Chaos,
+    /// [`Pct`] with this depth.
+    Pct(u32),
+    /// [`Delay`] with this budget.
+    Delay(u32),
+    /// [`Portfolio::default`]: the policies above taking turns, by seed.
+    Portfolio,
+    /// The iterative delay-bounding explorer: every schedule with 0 delays, then 1, then 2, up
+    /// to this many, stopping at the first failure (whose schedule then has the fewest delays).
+    /// Seeds only seed faults.
+    DelayBounding(u32),
+    /// A policy of one's own: a fresh scheduler per run.
+    Custom(Arc<dyn Fn() -> Box<dyn Scheduler> + Send + Sync>),
+}
+
+impl Policy {
+    /// The policy's name.
+    ///
+    /// See [`Policy`] for an example.
+    pub fn name(&self) -> String {
+        match self {
+            Policy::Fifo => "fifo".into(),
+            Policy::Random => "random".into(),
+            Policy::Chaos => "chaos".into(),
+            Policy::Pct(d) => format!("pct{d}"),
+            Policy::Delay(b) => format!("delay{b}"),
+            Policy::Portfolio => "portfolio".into(),
+            Policy::DelayBounding(_) => "delay-bounding".into(),
+            Policy::Custom(make) => make().name(),
+        }
+    }
+
+    fn scheduler(&self) -> Box<dyn Scheduler> {
+        match self {
+            Policy::Fifo | Policy::DelayBounding(_) => Box::new(Fifo),
+            Policy::Random => Box::new(Random::new()),
+            Policy::Chaos => Box::new(Random::chaos()),
+            Policy::Pct(d) => Box::new(Pct::new(*d)),
+            Policy::Delay(b) => Box::new(Delay::new(*b)),
+            Policy::Portfolio => Box::new(Portfolio::default()),
+            Policy::Custom(make) => make(),
+        }
+    }
+
+    fn eligibility(&self) -> Eligibility {
+        match self {
+            Policy::Chaos => Eligibility::Chaos,
+            Policy::Custom(make) => make().eligibility(),
+            _ => Eligibility::Causal,
+        }
+    }
+}
+
+impl std::str::FromStr for Policy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Policy, String> {
+        let s = s.trim().to_ascii_lowercase();
+        let num = |rest: &str, default: u32| -> Result<u32, String> {
+            if rest.is_empty() {
+                Ok(default)
+            } else {
+                rest.parse().map_err(|_| format!("not a policy: {s:?}"))
+            }
+        };
+        Ok(match s.as_str() {
+            "fifo" => Policy::Fifo,
+            "random" => Policy::Random,
+            "chaos" => Policy::Chaos,
+            "portfolio" => Policy::Portfolio,
+            "delay-bounding" | "delay_bounding" | "idb" => Policy::DelayBounding(3),
+            other if other.starts_with("pct") => Policy::Pct(num(&other[3..], 2)?.max(1)),
+            other if other.starts_with("delay") => Policy::Delay(num(&other[5..], 2)?),
+            _ => {
+                return Err(format!(
+                    "not a policy: {s:?} (fifo, random, chaos, pctN, delayN, portfolio, delay-bounding)"
+                ))
+            }
+        })
+    }
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// Runs `body` (a function making the program's main coroutine) under a harness: see the
+/// [module docs](self). Defaults: seeds `0..64`, [`Policy::Portfolio`], no faults, 1,000,000
+/// steps and one virtual year per run, minimisation on.
+///
+/// See the [module docs](self) for an example.
+#[track_caller]
+pub fn check<F, Fut, T>(body: F) -> Check<F>
+where
+    F: Fn() -> Fut + Sync,
+    Fut: StdFuture<Output = Result<T, Error>> + 'static,
+    T: 'static,
+{
+    Check {
+        body,
+        seeds: 0..64,
+        policy: Policy::Portfolio,
+        faults: FaultConfig::default(),
+        max_steps: 1_000_000,
+        max_time: 365 * 24 * 3600 * 1_000_000_000,
+        minimize: true,
+        determinism: false,
+        threads: 0,
+        replay: None,
+        shard: None,
+        use_env: true,
+        site: Location::caller(),
+    }
+}
+
+/// A configured check; see [`check`].
+#[must_use = "a check does nothing until run()"]
+pub struct Check<F> {
+    body: F,
+    seeds: Range<u64>,
+    policy: Policy,
+    faults: FaultConfig,
+    max_steps: u64,
+    max_time: i64,
+    minimize: bool,
+    determinism: bool,
+    threads: usize,
+    replay: Option<Schedule>,
+    shard: Option<(u64, u64)>,
+    use_env: bool,
+    site: &'static Location<'static>,
+}
+
+impl<F, Fut, T> Check<F>
+where
+    F: Fn() -> Fut + Sync,
+    Fut: StdFuture<Output = Result<T, Error>> + 'static,
+    T: 'static,
+{
+    /// The seeds to run (each one run is self-contained and replayable).
+    ///
+    /// See the [module docs](self) for an example.
+    pub fn seeds(mut self, seeds: Range<u64>) -> Self {
+        self.seeds = seeds;
+        self
+    }
+
+    /// Run exactly one seed.
+    ///
+    /// ```
+    /// let s = tulipsim::check(|| async { Ok(()) }).seed(42).ignore_env().outcome().unwrap();
+    /// assert_eq!(s.runs, 1);
+    /// ```
+    pub fn seed(self, seed: u64) -> Self {
+        self.seeds(seed..seed.saturating_add(1))
+    }
+
+    /// The policy; see [`Policy`].
+    ///
+    /// See the [module docs](self) for an example.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Faults to inject; see [`FaultConfig`].
+    ///
+    /// ```
+    /// use tulipsim::{check, sleep, timeout, Error, FaultConfig};
+    /// // With every timeout early, this program's timeout fires at once.
+    /// let f = check(|| async { timeout(60).run(sleep(1)).await })
+    ///     .faults(FaultConfig::default().early_timeout(1.0))
+    ///     .seeds(0..1)
+    ///     .ignore_env()
+    ///     .outcome()
+    ///     .unwrap_err();
+    /// assert!(f.to_string().contains("TimeoutError"));
+    /// ```
+    pub fn faults(mut self, faults: FaultConfig) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// The step limit of each run (a runaway fails with [`Error::Limit`]).
+    ///
+    /// ```
+    /// let f = tulipsim::check(|| async { loop { tulipsim::sleep(0).await? } Ok::<(), tulipsim::Error>(()) })
+    ///     .max_steps(100).seeds(0..1).ignore_env().outcome().unwrap_err();
+    /// assert!(f.to_string().contains("step limit"));
+    /// ```
+    pub fn max_steps(mut self, steps: u64) -> Self {
+        self.max_steps = steps;
+        self
+    }
+
+    /// The virtual-time limit of each run.
+    ///
+    /// ```
+    /// let f = tulipsim::check(|| async { loop { tulipsim::sleep(60).await? } Ok::<(), tulipsim::Error>(()) })
+    ///     .max_time(3600).seeds(0..1).ignore_env().outcome().unwrap_err();
+    /// assert!(f.to_string().contains("time limit"));
+    /// ```
+    pub fn max_time(mut self, time: impl crate::IntoDelay) -> Self {
+        self.max_time = time.into_nanos();
+        self
+    }
+
+    /// Whether to shrink a failing schedule (on by default).
+    ///
+    /// ```
+    /// let c = tulipsim::check(|| async { Ok(()) }).minimize(false);
+    /// # drop(c);
+    /// ```
+    pub fn minimize(mut self, on: bool) -> Self {
+        self.minimize = on;
+        self
+    }
+
+    /// Run every seed twice and fail if the two traces differ (naming the first difference):
+    /// a check that the program under test is deterministic.
+    ///
+    /// ```
+    /// let s = tulipsim::check(|| async { tulipsim::sleep(1).await })
+    ///     .determinism_check(true).seeds(0..4).ignore_env().outcome().unwrap();
+    /// assert_eq!(s.runs, 8);
+    /// ```
+    pub fn determinism_check(mut self, on: bool) -> Self {
+        self.determinism = on;
+        self
+    }
+
+    /// How many threads run seeds (0, the default: one per core).
+    ///
+    /// ```
+    /// let s = tulipsim::check(|| async { Ok(()) }).threads(1).ignore_env().outcome().unwrap();
+    /// assert!(s.runs > 0);
+    /// ```
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Replay one schedule (with the first seed) instead of exploring.
+    ///
+    /// ```
+    /// let s = tulipsim::check(|| async { Ok(()) })
+    ///     .replay("".parse().unwrap()).ignore_env().outcome().unwrap();
+    /// assert_eq!(s.runs, 1);
+    /// ```
+    pub fn replay(mut self, schedule: Schedule) -> Self {
+        self.replay = Some(schedule);
+        self
+    }
+
+    /// Run only the `index`-th of `count` disjoint slices of the seeds (as `TULIPSIM_SHARD`).
+    ///
+    /// ```
+    /// let s = tulipsim::check(|| async { Ok(()) }).seeds(0..10).shard(1, 3)
+    ///     .policy(tulipsim::Policy::Random).ignore_env().outcome().unwrap();
+    /// assert_eq!(s.runs, 3); // seeds 1, 4, 7
+    /// ```
+    pub fn shard(mut self, index: u64, count: u64) -> Self {
+        self.shard = Some((index, count.max(1)));
+        self
+    }
+
+    /// Ignore the `TULIPSIM_*` environment variables (for checks whose own configuration must
+    /// hold, such as tests of the harness itself).
+    ///
+    /// See the [module docs](self) for an example.
+    pub fn ignore_env(mut self) -> Self {
+        self.use_env = false;
+        self
+    }
+
+    /// Runs the check and panics with the failure report if a run fails (for `#[test]`).
+    ///
+    /// ```
+    /// tulipsim::check(|| async { tulipsim::sleep(1).await }).seeds(0..8).run();
+    /// ```
+    pub fn run(self) {
+        if let Err(failure) = self.outcome() {
+            panic!("{failure}");
+        }
+    }
+
+    /// Runs the check: a summary, or the first failure (the lowest failing seed) with its
+    /// replay command and shrunk schedule.
+    ///
+    /// See the [module docs](self) for an example.
+    pub fn outcome(mut self) -> Result<Summary, Box<Failure>> {
+        if self.use_env {
+            self.apply_env().map_err(|e| Box::new(Failure::config(e)))?;
+        }
+        let cfg = RunConfig {
+            site: self.site,
+            faults: self.faults.clone(),
+            max_steps: self.max_steps,
+            max_time: self.max_time,
+        };
+        let test = report::TestName::capture(self.site);
+        if let Some(schedule) = self.replay.clone() {
+            let seed = self.seeds.start;
+            let replay = Replay::new(schedule).with_eligibility(self.policy.eligibility());
+            let (r, _) = run_once(&self.body, seed, Box::new(replay), TraceLevel::Full, &cfg);
+            return match r.failure {
+                None => Ok(Summary {
+                    runs: 1,
+                    decisions: r.decisions,
+                }),
+                Some(_) => Err(Box::new(self.failure(r, seed, 0, 1, &cfg, &test))),
+            };
+        }
+        if let Policy::DelayBounding(max) = self.policy {
+            return explore::delay_bounding(&self.body, self.seeds.start, max, &cfg).map_err(
+                |(r, runs)| {
+                    Box::new(self.failure(*r, self.seeds.start, runs - 1, runs, &cfg, &test))
+                },
+            );
+        }
+        let mut seeds: Vec<u64> = self.seeds.clone().collect();
+        if matches!(self.policy, Policy::Fifo) {
+            seeds.truncate(1); // every seed gives the same run
+        }
+        if let Some((i, n)) = self.shard {
+            seeds = seeds
+                .into_iter()
+                .enumerate()
+                .filter(|(k, _)| *k as u64 % n == i)
+                .map(|(_, s)| s)
+                .collect();
+        }
+        // Calibration: the FIFO run's decision count warms every run's scheduler the same way.
+        let (fifo, _) = run_once(
+            &self.body,
+            self.seeds.start,
+            Box::new(Fifo),
+            TraceLevel::Off,
+            &cfg,
+        );
+        let calibration = fifo.decisions;
+        if fifo.failure.is_some() && !seeds.is_empty() {
+            let (r, _) = run_once(
+                &self.body,
+                self.seeds.start,
+                Box::new(Fifo),
+                TraceLevel::Full,
+                &cfg,
+            );
+            let mut failure = self.failure(r, self.seeds.start, 0, seeds.len(), &cfg, &test);
+            failure.policy = "fifo".into();
+            return Err(Box::new(failure));
+        }
+        self.sweep(&seeds, calibration, &cfg, &test)
+    }
+
+    /// A fresh scheduler for one run, warmed by the calibration.
+    fn scheduler(&self, calibration: u64) -> Box<dyn Scheduler> {
+        let mut s = self.policy.scheduler();
+        s.begin_run(0);
+        s.end_run(calibration);
+        s
+    }
+
+    fn sweep(
+        &self,
+        seeds: &[u64],
+        calibration: u64,
+        cfg: &RunConfig,
+        test: &report::TestName,
+    ) -> Result<Summary, Box<Failure>> {
+        let threads = match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .clamp(1, seeds.len().max(1));
+        let next = AtomicU64::new(0);
+        let lowest_failure = AtomicU64::new(u64::MAX);
+        let decisions = AtomicU64::new(0);
+        let failures: Mutex<Vec<(usize, RunResult)>> = Mutex::new(Vec::new());
+        let trace = if self.determinism {
+            TraceLevel::Full
+        } else {
+            TraceLevel::Off
+        };
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    if i >= seeds.len() || i as u64 > lowest_failure.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let seed = seeds[i];
+                    let (mut r, _) =
+                        run_once(&self.body, seed, self.scheduler(calibration), trace, cfg);
+                    decisions.fetch_add(r.decisions, Ordering::Relaxed);
+                    if self.determinism && r.failure.is_none() {
+                        let (again, _) =
+                            run_once(&self.body, seed, self.scheduler(calibration), trace, cfg);
+                        if let Some(diff) = report::nondeterminism(&r, &again) {
+                            r.failure = Some((Signature::Error("nondeterminism".into()), diff));
+                        }
+                    }
+                    if r.failure.is_some() {
+                        lowest_failure.fetch_min(i as u64, Ordering::Relaxed);
+                        failures
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((i, r));
+                    }
+                });
+            }
+        });
+        let mut failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
+        failures.sort_by_key(|(i, _)| *i);
+        match failures.into_iter().next() {
+            None => Ok(Summary {
+                runs: seeds.len() as u64 * if self.determinism { 2 } else { 1 },
+                decisions: decisions.into_inner(),
+            }),
+            Some((i, r)) => Err(Box::new(self.failure(
+                r,
+                seeds[i],
+                i,
+                seeds.len(),
+                cfg,
+                test,
+            ))),
+        }
+    }
+
+    /// Builds the report of a failing run: its trace, its replay command, and (unless off)
+    /// its shrunk schedule.
+    fn failure(
+        &self,
+        r: RunResult,
+        seed: u64,
+        index: usize,
+        total: usize,
+        cfg: &RunConfig,
+        test: &report::TestName,
+    ) -> Failure {
+        let eligibility = self.policy.eligibility();
+        let replay = |schedule: &Schedule| {
+            let rep = Replay::new(schedule.clone()).with_eligibility(eligibility);
+            run_once(&self.body, seed, Box::new(rep), TraceLevel::Full, cfg).0
+        };
+        let (signature, message) = r
+            .failure
+            .clone()
+            .unwrap_or((Signature::Deadlock, String::new()));
+        // The sweep may have traced nothing: replay the schedule to show what happened.
+        let traced = if r.trace.is_empty() {
+            replay(&r.schedule)
+        } else {
+            r
+        };
+        let minimized = if self.minimize
+            && !traced.schedule.is_fifo()
+            && signature != Signature::Error("nondeterminism".into())
+        {
+            minimize::shrink(&traced.schedule, &signature, &replay)
+        } else {
+            None
+        };
+        Failure {
+            seed,
+            policy: self.policy.name(),
+            index,
+            total,
+            message,
+            signature,
+            schedule: traced.schedule.clone(),
+            decisions: traced.decisions,
+            time: traced.time,
+            trace: traced.trace,
+            divergence: traced.divergence,
+            minimized,
+            test: test.clone(),
+        }
+    }
+
+    fn apply_env(&mut self) -> Result<(), String> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        if let Some(p) = var("TULIPSIM_POLICY") {
+            self.policy = p.parse()?;
+        }
+        if let Some(n) = var("TULIPSIM_SEEDS") {
+            self.seeds =
+                parse_seeds(&n).ok_or_else(|| format!("TULIPSIM_SEEDS={n}: expected N or A..B"))?;
+        }
+        if let Some(s) = var("TULIPSIM_SEED") {
+            let seed: u64 = s
+                .trim()
+                .parse()
+                .map_err(|_| format!("TULIPSIM_SEED={s}: not a number"))?;
+            self.seeds = seed..seed.saturating_add(1);
+        }
+        if let Some(r) = var("TULIPSIM_REPLAY") {
+            self.replay = Some(r.parse().map_err(|e| format!("TULIPSIM_REPLAY: {e}"))?);
+        }
+        if let Some(sh) = var("TULIPSIM_SHARD") {
+            let (i, n) = sh
+                .split_once('/')
+                .and_then(|(i, n)| {
+                    Some((i.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?))
+                })
+                .filter(|(i, n)| *n > 0 && i < n)
+                .ok_or_else(|| format!("TULIPSIM_SHARD={sh}: expected i/n with i < n"))?;
+            self.shard = Some((i, n));
+        }
+        Ok(())
+    }
+}
+
+fn parse_seeds(s: &str) -> Option<Range<u64>> {
+    let s = s.trim();
+    match s.split_once("..") {
+        Some((a, b)) => Some(a.trim().parse().ok()?..b.trim().parse().ok()?),
+        None => Some(0..s.parse().ok()?),
+    }
+}

@@ -1,0 +1,202 @@
+//! What a check says: a summary, or a failure report with the command that replays it.
+
+use std::fmt;
+use std::panic::Location;
+
+use super::run::{RunResult, Signature};
+use crate::scheduler::Schedule;
+use crate::trace::Trace;
+
+/// A check that passed: how many runs, and how many decisions they made in all.
+///
+/// ```
+/// let s = tulipsim::check(|| async { Ok(()) }).seeds(0..3)
+///     .policy(tulipsim::Policy::Random).ignore_env().outcome().unwrap();
+/// assert_eq!(s.runs, 3);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// Runs made (twice the seeds with the determinism check on).
+    pub runs: u64,
+    /// Decisions made across the runs.
+    pub decisions: u64,
+}
+
+/// The test a check runs in, to print a command that reruns just it.
+#[derive(Clone, Debug)]
+pub(crate) struct TestName {
+    /// `--test NAME`, `--lib`, `--example NAME`, or nothing when unknown.
+    target: Option<String>,
+    /// The libtest test path (its thread name), if running under libtest.
+    name: Option<String>,
+}
+
+impl TestName {
+    pub(crate) fn capture(site: &'static Location<'static>) -> TestName {
+        let file = site.file().replace('\\', "/");
+        let stem = |prefix: &str| {
+            file.find(prefix).map(|i| {
+                let rest = &file[i + prefix.len()..];
+                let first = rest.split('/').next().unwrap_or(rest);
+                first.trim_end_matches(".rs").to_string()
+            })
+        };
+        let target = if let Some(t) = stem("tests/") {
+            Some(format!("--test {t}"))
+        } else if let Some(e) = stem("examples/") {
+            Some(format!("--example {e}"))
+        } else if file.contains("src/") {
+            Some("--lib".to_string())
+        } else {
+            None
+        };
+        let name = std::thread::current()
+            .name()
+            .filter(|n| *n != "main")
+            .map(str::to_string);
+        TestName { target, name }
+    }
+}
+
+/// A failing run, as a check reports it: what failed, how to replay it, its shrunk schedule,
+/// and the tail of its trace. Its `Display` is the report a failing test prints.
+///
+/// See [`check`](crate::check) for an example.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// The seed of the failing run.
+    pub seed: u64,
+    /// The policy it ran under.
+    pub policy: String,
+    pub(crate) index: usize,
+    pub(crate) total: usize,
+    /// What went wrong (a panic, an error the program returned, a deadlock, a limit).
+    pub message: String,
+    /// How it went wrong, for comparing failures.
+    pub signature: Signature,
+    /// The failing run's choices.
+    pub schedule: Schedule,
+    pub(crate) decisions: u64,
+    pub(crate) time: f64,
+    /// The failing run's trace.
+    pub trace: Trace,
+    pub(crate) divergence: Option<String>,
+    /// A shorter schedule failing the same way, and its trace, if minimisation found one.
+    pub minimized: Option<(Schedule, Trace)>,
+    pub(crate) test: TestName,
+}
+
+impl Failure {
+    pub(crate) fn config(message: String) -> Failure {
+        Failure {
+            seed: 0,
+            policy: String::new(),
+            index: 0,
+            total: 0,
+            message: format!("bad configuration: {message}"),
+            signature: Signature::Error("configuration".into()),
+            schedule: Schedule::fifo(),
+            decisions: 0,
+            time: 0.0,
+            trace: Trace::default(),
+            divergence: None,
+            minimized: None,
+            test: TestName {
+                target: None,
+                name: None,
+            },
+        }
+    }
+
+    /// The shortest failing schedule known: the shrunk one, else the original.
+    ///
+    /// See [`check`](crate::check) for an example.
+    pub fn best_schedule(&self) -> &Schedule {
+        self.minimized.as_ref().map_or(&self.schedule, |(s, _)| s)
+    }
+
+    /// The shell command that replays the failure exactly (the shortest schedule known).
+    ///
+    /// See [`check`](crate::check) for an example.
+    pub fn replay_command(&self) -> String {
+        self.command_for(self.best_schedule())
+    }
+
+    fn command_for(&self, schedule: &Schedule) -> String {
+        let mut cmd = format!(
+            "TULIPSIM_SEED={} TULIPSIM_POLICY={} TULIPSIM_REPLAY='{}' cargo test",
+            self.seed, self.policy, schedule
+        );
+        if let Some(t) = &self.test.target {
+            cmd.push(' ');
+            cmd.push_str(t);
+        }
+        if let Some(n) = &self.test.name {
+            cmd.push_str(&format!(" {n} -- --exact"));
+        }
+        cmd
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "tulipsim: run {} of {} failed (seed {}, policy {}, virtual time {:.6}s)",
+            self.index + 1,
+            self.total.max(1),
+            self.seed,
+            self.policy,
+            self.time
+        )?;
+        writeln!(f, "  failure: {}", self.message.replace('\n', "\n    "))?;
+        writeln!(
+            f,
+            "  schedule: '{}' ({} deviation(s) from FIFO over {} decisions)",
+            self.schedule,
+            self.schedule.len(),
+            self.decisions
+        )?;
+        if let Some(d) = &self.divergence {
+            writeln!(f, "  the replay diverged: {d}")?;
+        }
+        writeln!(f, "  replay: {}", self.command_for(&self.schedule))?;
+        let (trace, label) = match &self.minimized {
+            Some((s, t)) => {
+                writeln!(f, "  minimised schedule: '{s}' ({} deviation(s))", s.len())?;
+                writeln!(f, "  replay minimised: {}", self.command_for(s))?;
+                (t, "the minimised run")
+            }
+            None => (&self.trace, "the run"),
+        };
+        const TAIL: usize = 40;
+        writeln!(f, "  trace of {label} (last {TAIL} lines):")?;
+        for line in trace.tail(TAIL).lines() {
+            writeln!(f, "    {line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Compares two runs of one seed: `None` if they agree, else where they first differ.
+pub(crate) fn nondeterminism(a: &RunResult, b: &RunResult) -> Option<String> {
+    if a.trace.hash() == b.trace.hash() && a.schedule == b.schedule {
+        return None;
+    }
+    let decision = a
+        .schedule
+        .deviations()
+        .iter()
+        .zip(b.schedule.deviations())
+        .find(|(x, y)| x != y)
+        .map(|(x, y)| format!("first differing decision: {x:?} vs {y:?}; "))
+        .unwrap_or_default();
+    let line = match a.trace.first_difference(&b.trace) {
+        Some((n, x, y)) => format!("trace line {n}: {x:?} vs {y:?}"),
+        None => "the traces agree, the schedules do not".to_string(),
+    };
+    Some(format!(
+        "the same seed gave two different runs (nondeterminism in the program: a clock, a \
+         thread, a HashMap order?): {decision}{line}"
+    ))
+}
