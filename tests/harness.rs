@@ -50,7 +50,7 @@ fn a_failure_prints_a_replay_command_that_fails_the_same_way() {
     let report = failure.to_string();
     assert!(report.contains("an update was lost"), "{report}");
     assert!(failure.best_schedule().len() <= failure.schedule.len());
-    assert!(failure.best_schedule().len() >= 1);
+    assert!(!failure.best_schedule().is_empty());
     let command = failure.replay_command();
     assert!(command.contains("cargo test --test harness"), "{command}");
     // Run what the command runs: this test binary, the named test, with its environment.
