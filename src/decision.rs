@@ -15,7 +15,8 @@ use crate::base_events::{Entry, LoopInner};
 use crate::config::LoopConfig;
 use crate::faults::FaultConfig;
 use crate::scheduler::{
-    Candidate, ChoicePoint, Eligibility, EntryKind, FaultKind, FaultRng, Schedule, Scheduler,
+    Candidate, ChoicePoint, Eligibility, EntryKind, FaultKind, FaultPlan, FaultRng, Schedule,
+    Scheduler,
 };
 use crate::tasks::TaskRun;
 use crate::trace::{Event, Outcome, Trace, TraceLevel};
@@ -49,7 +50,12 @@ pub(crate) struct Decide {
     seed: u64,
     faults: FaultConfig,
     fault_rng: RefCell<FaultRng>,
+    /// How much a fault does (a jitter's delay): a stream of its own, drawn once per query
+    /// whether the scheduler or a fault plan decides, so that replaying a plan keeps amounts.
+    amount_rng: RefCell<FaultRng>,
     buggify_sites: RefCell<BTreeMap<(&'static str, u32, u32), bool>>,
+    fault_queries: Cell<u64>,
+    fired: RefCell<FaultPlan>,
     pub(crate) trace_level: Cell<TraceLevel>,
     pub(crate) trace: RefCell<Trace>,
 }
@@ -68,7 +74,13 @@ impl Decide {
             seed,
             faults: config.faults.clone(),
             fault_rng: RefCell::new(FaultRng::seeded(seed)),
+            amount_rng: RefCell::new(FaultRng(crate::scheduler::seeded_stream(
+                seed,
+                crate::scheduler::AMOUNT_STREAM,
+            ))),
             buggify_sites: RefCell::new(BTreeMap::new()),
+            fault_queries: Cell::new(0),
+            fired: RefCell::new(FaultPlan::default()),
             trace_level: Cell::new(config.trace),
             trace: RefCell::new(Trace::default()),
         }
@@ -113,6 +125,10 @@ impl Decide {
 
     pub(crate) fn schedule(&self) -> Schedule {
         self.schedule.borrow().clone()
+    }
+
+    pub(crate) fn fired(&self) -> FaultPlan {
+        self.fired.borrow().clone()
     }
 
     #[inline]
@@ -205,6 +221,8 @@ impl LoopInner {
             return false;
         }
         let d = &self.decide;
+        let query = d.fault_queries.get();
+        d.fault_queries.set(query + 1);
         let scheduler = d.scheduler.borrow_mut().take();
         let happens = {
             let mut rng = d.fault_rng.borrow_mut();
@@ -217,6 +235,9 @@ impl LoopInner {
                 None => rng.chance(p),
             }
         };
+        if happens {
+            d.fired.borrow_mut().push(query);
+        }
         if happens && d.tracing(TraceLevel::Decisions) {
             let detail = detail();
             d.trace
@@ -234,7 +255,7 @@ impl LoopInner {
             return when;
         }
         let max = f.max_jitter_ns.max(1) as u64;
-        let extra = self.decide.fault_rng.borrow_mut().below(max) as i64 + 1;
+        let extra = self.decide.amount_rng.borrow_mut().below(max) as i64 + 1;
         let jittered = when.saturating_add(extra);
         if self.fault(FaultKind::TimerJitter, f.timer_jitter, || {
             format!(

@@ -461,6 +461,17 @@ impl LoopHandle {
         self.inner.decide.schedule()
     }
 
+    /// The fault queries that fired so far: replaying them with
+    /// [`Replay::with_faults`](crate::scheduler::Replay::with_faults) repeats the faults.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// assert!(lp.fired_faults().queries().is_empty());
+    /// ```
+    pub fn fired_faults(&self) -> crate::scheduler::FaultPlan {
+        self.inner.decide.fired()
+    }
+
     /// How many decisions (points with two or more eligible entries) a scheduler was asked.
     ///
     /// ```

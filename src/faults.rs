@@ -92,6 +92,15 @@ impl FaultConfig {
         self
     }
 
+    /// The early-timeout probability.
+    ///
+    /// ```
+    /// assert_eq!(tulipsim::FaultConfig::default().early_timeout(0.5).early_timeout_probability(), 0.5);
+    /// ```
+    pub fn early_timeout_probability(&self) -> f64 {
+        self.early_timeout
+    }
+
     /// True if any fault can happen.
     ///
     /// ```

@@ -62,6 +62,8 @@ mod panics;
 pub mod queues;
 mod runners;
 pub mod scheduler;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 pub mod taskgroups;
 pub mod tasks;
 pub mod timeouts;
@@ -78,6 +80,19 @@ pub use runners::run;
 pub use taskgroups::{task_group, TaskGroup};
 pub use timeouts::{timeout, timeout_at, Timeout};
 pub use trace::{Trace, TraceLevel};
+/// Runs an `async fn` as a test under the harness, over many seeds: see [`check`].
+///
+/// ```
+/// # use tulipsim::Error;
+/// #[tulipsim::test(seeds = 16, policy = "random")]
+/// async fn sleeps_add_up() -> Result<(), Error> {
+///     let lp = tulipsim::get_running_loop()?;
+///     tulipsim::sleep(2).await?;
+///     assert_eq!(lp.time(), 2.0);
+///     Ok(())
+/// }
+/// ```
+pub use tulipsim_macros::test;
 // sync primitives re-exports (locks.rs, queues.rs)
 pub use locks::{
     BoundedSemaphore, BoundedSemaphoreGuard, Condition, ConditionGuard, Event, Lock, LockGuard,

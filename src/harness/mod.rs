@@ -49,7 +49,7 @@ use std::sync::{Arc, Mutex};
 use crate::exceptions::Error;
 use crate::faults::FaultConfig;
 use crate::scheduler::{
-    Delay, Eligibility, Fifo, Pct, Portfolio, Random, Replay, Schedule, Scheduler,
+    Delay, Eligibility, FaultPlan, Fifo, Pct, Portfolio, Random, Replay, Schedule, Scheduler,
 };
 use crate::trace::TraceLevel;
 
@@ -186,6 +186,7 @@ where
         determinism: false,
         threads: 0,
         replay: None,
+        fault_plan: None,
         shard: None,
         use_env: true,
         site: Location::caller(),
@@ -205,6 +206,7 @@ pub struct Check<F> {
     determinism: bool,
     threads: usize,
     replay: Option<Schedule>,
+    fault_plan: Option<FaultPlan>,
     shard: Option<(u64, u64)>,
     use_env: bool,
     site: &'static Location<'static>,
@@ -331,6 +333,25 @@ where
         self
     }
 
+    /// With [`replay`](Self::replay): fire exactly the fault queries `plan` lists (of the
+    /// kinds [`faults`](Self::faults) turns on), instead of drawing them by probability.
+    ///
+    /// ```
+    /// use tulipsim::{check, scheduler::FaultPlan, sleep, timeout, Error, FaultConfig};
+    /// let f = check(|| async { timeout(60).run(sleep(1)).await })
+    ///     .faults(FaultConfig::default().early_timeout(1e-9)) // asked, but the plan decides
+    ///     .replay(Default::default())
+    ///     .fault_plan(FaultPlan::from_queries(vec![0]))
+    ///     .ignore_env()
+    ///     .outcome()
+    ///     .unwrap_err();
+    /// assert!(f.message.contains("TimeoutError"));
+    /// ```
+    pub fn fault_plan(mut self, plan: FaultPlan) -> Self {
+        self.fault_plan = Some(plan);
+        self
+    }
+
     /// Run only the `index`-th of `count` disjoint slices of the seeds (as `TULIPSIM_SHARD`).
     ///
     /// ```
@@ -380,7 +401,10 @@ where
         let test = report::TestName::capture(self.site);
         if let Some(schedule) = self.replay.clone() {
             let seed = self.seeds.start;
-            let replay = Replay::new(schedule).with_eligibility(self.policy.eligibility());
+            let mut replay = Replay::new(schedule).with_eligibility(self.policy.eligibility());
+            if let Some(plan) = self.fault_plan.clone() {
+                replay = replay.with_faults(plan);
+            }
             let (r, _) = run_once(&self.body, seed, Box::new(replay), TraceLevel::Full, &cfg);
             return match r.failure {
                 None => Ok(Summary {

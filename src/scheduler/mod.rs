@@ -204,6 +204,7 @@ impl FaultRng {
 
 pub(crate) const SCHEDULE_STREAM: u64 = 0;
 pub(crate) const FAULT_STREAM: u64 = 1;
+pub(crate) const AMOUNT_STREAM: u64 = 2;
 
 /// The ChaCha8 stream `stream` of `seed`: independent streams of one seed.
 pub(crate) fn seeded_stream(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -441,5 +442,107 @@ impl FromStr for Schedule {
             deviations.push((d, o));
         }
         Ok(Schedule::from_deviations(deviations))
+    }
+}
+
+/// Fuzzer input as a schedule: a sparse list of deviations, as `cargo fuzz` targets take them.
+///
+/// ```
+/// use arbitrary::{Arbitrary, Unstructured};
+/// let s = tulipsim::scheduler::Schedule::arbitrary(&mut Unstructured::new(&[1, 2, 3, 4, 5])).unwrap();
+/// assert!(s.len() <= 5);
+/// ```
+impl<'a> arbitrary::Arbitrary<'a> for Schedule {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Schedule> {
+        let deviations: Vec<(u16, u8)> = u.arbitrary()?;
+        Ok(Schedule::from_deviations(
+            deviations
+                .into_iter()
+                .map(|(d, o)| (u64::from(d), u32::from(o % 4)))
+                .collect(),
+        ))
+    }
+}
+
+/// Which fault queries fire: a run asks "does this fault happen?" at each fault point of a
+/// kind that is on (probability above 0), in order; the plan lists the numbers of the queries
+/// that fire. Like a [`Schedule`], dropping one entry leaves the others in place, so plans
+/// shrink well (proptest shrinks them toward no fault). [`Replay::with_faults`] follows one,
+/// ignoring the probabilities. A plan says which faults happen; how much a jittered timer is
+/// delayed still comes from the run's fault stream, so replay a plan with the same seed.
+///
+/// ```
+/// use tulipsim::scheduler::FaultPlan;
+/// let p: FaultPlan = "2,9".parse().unwrap();
+/// assert!(p.fires(9) && !p.fires(3));
+/// assert_eq!(p.to_string(), "2,9");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FaultPlan {
+    fire: Vec<u64>,
+}
+
+impl FaultPlan {
+    /// A plan firing exactly these queries.
+    ///
+    /// ```
+    /// let p = tulipsim::scheduler::FaultPlan::from_queries(vec![5, 1, 5]);
+    /// assert_eq!(p.to_string(), "1,5");
+    /// ```
+    pub fn from_queries(mut fire: Vec<u64>) -> FaultPlan {
+        fire.sort_unstable();
+        fire.dedup();
+        FaultPlan { fire }
+    }
+
+    /// True if query `index` fires.
+    ///
+    /// See [`FaultPlan`] for an example.
+    pub fn fires(&self, index: u64) -> bool {
+        self.fire.binary_search(&index).is_ok()
+    }
+
+    /// The queries that fire.
+    ///
+    /// ```
+    /// assert!(tulipsim::scheduler::FaultPlan::default().queries().is_empty());
+    /// ```
+    pub fn queries(&self) -> &[u64] {
+        &self.fire
+    }
+
+    pub(crate) fn push(&mut self, index: u64) {
+        self.fire.push(index);
+    }
+}
+
+impl fmt::Display for FaultPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, q) in self.fire.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{q}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for FaultPlan {
+    type Err = ScheduleParseError;
+
+    fn from_str(text: &str) -> Result<FaultPlan, ScheduleParseError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(FaultPlan::default());
+        }
+        text.split(',')
+            .map(|q| {
+                q.trim()
+                    .parse::<u64>()
+                    .map_err(|_| ScheduleParseError(text.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(FaultPlan::from_queries)
     }
 }

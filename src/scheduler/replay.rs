@@ -1,6 +1,6 @@
 //! `Replay`: follow a recorded schedule.
 
-use super::{ChoicePoint, Eligibility, Schedule, Scheduler};
+use super::{ChoicePoint, Eligibility, FaultKind, FaultPlan, FaultRng, Schedule, Scheduler};
 
 /// Takes the choices a [`Schedule`] records (FIFO wherever it has no deviation), so that a run
 /// printed by a failure report happens again. A run that diverges (a recorded index past the
@@ -18,6 +18,8 @@ pub struct Replay {
     schedule: Schedule,
     eligibility: Eligibility,
     divergence: Option<String>,
+    faults: Option<FaultPlan>,
+    fault_queries: u64,
 }
 
 impl Replay {
@@ -29,7 +31,22 @@ impl Replay {
             schedule,
             eligibility: Eligibility::Causal,
             divergence: None,
+            faults: None,
+            fault_queries: 0,
         }
+    }
+
+    /// Also follow a [`FaultPlan`]: fault query `i` fires iff the plan lists it, whatever the
+    /// probabilities (a kind still needs a probability above 0 to be asked at all).
+    ///
+    /// ```
+    /// use tulipsim::scheduler::{FaultPlan, Replay};
+    /// let r = Replay::new(Default::default()).with_faults(FaultPlan::from_queries(vec![0]));
+    /// # drop(r);
+    /// ```
+    pub fn with_faults(mut self, plan: FaultPlan) -> Replay {
+        self.faults = Some(plan);
+        self
     }
 
     /// Replays a schedule recorded under [`Eligibility::Chaos`].
@@ -69,6 +86,16 @@ impl Scheduler for Replay {
 
     fn begin_run(&mut self, _: u64) {
         self.divergence = None;
+        self.fault_queries = 0;
+    }
+
+    fn fault(&mut self, _: FaultKind, p: f64, rng: &mut FaultRng) -> bool {
+        let index = self.fault_queries;
+        self.fault_queries += 1;
+        match &self.faults {
+            Some(plan) => plan.fires(index),
+            None => rng.chance(p),
+        }
     }
 
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {

@@ -1,0 +1,76 @@
+//! `#[tulipsim::test]` turns an `async fn` into a test run by the harness.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use tulipsim::{create_task, gather, sleep, Error};
+
+/// Counts the runs of `counted`: 16 seeds under a random policy mean 16 runs.
+static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+#[tulipsim::test(seeds = 16, policy = "random")]
+/// Doc comments and attributes of the function stay on the test.
+async fn counted() -> Result<(), Error> {
+    RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let lp = tulipsim::get_running_loop()?;
+    sleep(1).await?;
+    assert_eq!(lp.time(), 1.0);
+    Ok(())
+}
+
+#[test]
+fn the_attribute_ran_counted_for_every_seed() {
+    // `counted` may run before or after this test; run it here as libtest would.
+    let before = RUNS.load(std::sync::atomic::Ordering::Relaxed);
+    counted();
+    let after = RUNS.load(std::sync::atomic::Ordering::Relaxed);
+    // Under TULIPSIM_SEED the harness runs one seed; otherwise the 16 of the attribute.
+    let expected = if std::env::var_os("TULIPSIM_SEED").is_some() {
+        1
+    } else {
+        16
+    };
+    // The calibration (FIFO) run counts too.
+    assert_eq!(after - before, expected + 1);
+}
+
+#[tulipsim::test]
+async fn defaults_explore_a_correct_program_without_complaint() -> Result<(), Error> {
+    let counter = Rc::new(Cell::new(0));
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let c = counter.clone();
+            create_task(async move {
+                sleep(0).await?;
+                c.set(c.get() + 1); // read and write in one step: no lost update
+                Ok(())
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    gather(tasks).await?;
+    assert_eq!(counter.get(), 4);
+    Ok(())
+}
+
+#[tulipsim::test(seeds = 8, max_steps = 10_000, determinism = true)]
+async fn all_arguments() -> Result<(), Error> {
+    sleep(0.5).await
+}
+
+#[tulipsim::test(seeds = 100, policy = "random")]
+#[should_panic(expected = "an update was lost")]
+async fn a_failing_test_panics_with_the_report() -> Result<(), Error> {
+    let counter = Rc::new(Cell::new(0));
+    let bump = |c: Rc<Cell<u32>>| async move {
+        let v = c.get();
+        sleep(0).await?;
+        c.set(v + 1);
+        Ok(())
+    };
+    let a = create_task(bump(counter.clone()))?;
+    sleep(0).await?;
+    let b = create_task(bump(counter.clone()))?;
+    gather(vec![a, b]).await?;
+    assert_eq!(counter.get(), 2, "an update was lost");
+    Ok(())
+}
