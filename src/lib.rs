@@ -110,3 +110,8 @@ pub use tasks::{
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// docs/exploration.md's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/exploration.md")]
+struct ExplorationDoctests;
