@@ -32,8 +32,10 @@
 //!
 //! Environment (read by [`Check::run`] unless [`Check::ignore_env`]): `TULIPSIM_SEED` (one
 //! seed), `TULIPSIM_SEEDS` (a count `N` or a range `A..B`), `TULIPSIM_POLICY` (a
-//! [`Policy`] name), `TULIPSIM_REPLAY` (a schedule to replay, with `TULIPSIM_SEED`), and
-//! `TULIPSIM_SHARD=i/n` (this process runs the i-th of n disjoint slices of the seeds).
+//! [`Policy`] name), `TULIPSIM_REPLAY` (a schedule to replay, with `TULIPSIM_SEED`),
+//! `TULIPSIM_SHARD=i/n` (this process runs the i-th of n disjoint slices of the seeds) and
+//! `TULIPSIM_DETERMINISM=1` (run every seed twice and compare, as
+//! [`Check::determinism_check`]).
 
 mod explore;
 mod minimize;
@@ -601,6 +603,9 @@ where
         }
         if let Some(r) = var("TULIPSIM_REPLAY") {
             self.replay = Some(r.parse().map_err(|e| format!("TULIPSIM_REPLAY: {e}"))?);
+        }
+        if let Some(d) = var("TULIPSIM_DETERMINISM") {
+            self.determinism = matches!(d.trim(), "1" | "true" | "yes" | "on");
         }
         if let Some(sh) = var("TULIPSIM_SHARD") {
             let (i, n) = sh
