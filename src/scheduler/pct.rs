@@ -93,6 +93,12 @@ impl Scheduler for Pct {
     }
 
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
+        let group = |c: &Candidate| match c.task {
+            Some(t) => Group::Task(t),
+            None => Group::Entry(c.origin),
+        };
+        let first = group(&point.candidates[0]);
+        let counts = point.candidates.iter().any(|c| group(c) != first);
         let mut best = 0;
         let mut best_priority = 0;
         for (i, c) in point.candidates.iter().enumerate() {
@@ -102,17 +108,16 @@ impl Scheduler for Pct {
                 best_priority = p;
             }
         }
+        if !counts {
+            return best; // one group: not a step of PCT's
+        }
         let step = self.points;
         self.points += 1;
-        let chosen = &point.candidates[best];
-        let group = match chosen.task {
-            Some(t) => Group::Task(t),
-            None => Group::Entry(chosen.origin),
-        };
+        let chosen = group(&point.candidates[best]);
         for (i, &cp) in self.change_points.iter().enumerate() {
             if cp == step {
                 let low = u64::from(self.depth).saturating_sub(1 + i as u64);
-                self.priorities.insert(group, low);
+                self.priorities.insert(chosen, low);
             }
         }
         best
