@@ -2,7 +2,7 @@
 //!
 //! Each test here runs the same program as `tests/oracle/NAME.py` and asserts the log that
 //! CPython's asyncio printed for it (`tests/oracle/NAME.expected`). The Python programs run on
-//! `tests/oracle/vloop.py`, asyncio's own `BaseEventLoop` with a virtual clock, and the test
+//! `sim/python/vloop.py`, asyncio's own `BaseEventLoop` with a virtual clock, and the test
 //! `cpython_still_prints_the_expected_logs` re-runs them so the expected files cannot drift.
 
 mod common;
@@ -486,14 +486,15 @@ fn cpython_still_prints_the_expected_logs() {
     let mut scripts: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "py") && !p.ends_with("vloop.py"))
+        .filter(|p| p.extension().is_some_and(|x| x == "py"))
         .collect();
     scripts.sort();
     assert!(scripts.len() >= 12, "oracle scripts missing: {scripts:?}");
+    let vloop = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/python");
     for script in scripts {
         let out = Command::new("python3")
             .arg(&script)
-            .env("PYTHONPATH", &dir)
+            .env("PYTHONPATH", &vloop)
             .output()
             .unwrap();
         assert!(

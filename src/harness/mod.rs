@@ -56,6 +56,7 @@ use crate::scheduler::{
 use crate::trace::TraceLevel;
 
 pub use explore::{exhaustive, Enumeration, Exhaustive};
+pub use minimize::shrink_schedule;
 pub use report::{Failure, Summary};
 pub use run::Signature;
 
@@ -109,7 +110,15 @@ impl Policy {
         }
     }
 
-    fn scheduler(&self) -> Box<dyn Scheduler> {
+    /// A fresh scheduler for this policy, not yet warmed: see
+    /// [`warmed_scheduler`](Self::warmed_scheduler). [`Policy::DelayBounding`] is an explorer,
+    /// not a scheduler: its runs each follow one schedule, so this gives [`Fifo`].
+    ///
+    /// ```
+    /// use tulipsim::Policy;
+    /// assert_eq!(Policy::Pct(3).scheduler().name(), "pct3");
+    /// ```
+    pub fn scheduler(&self) -> Box<dyn Scheduler> {
         match self {
             Policy::Fifo | Policy::DelayBounding(_) => Box::new(Fifo),
             Policy::Random => Box::new(Random::new()),
@@ -121,7 +130,31 @@ impl Policy {
         }
     }
 
-    fn eligibility(&self) -> Eligibility {
+    /// A scheduler for one run, warmed as [`check`] warms each seed's: a learning policy (PCT's
+    /// and delay's estimate of the run length) learns from `fifo_decisions`, the decision count
+    /// of one FIFO run of the same program. Each run then depends on its seed alone, which is
+    /// what makes a printed seed replay on its own.
+    ///
+    /// ```
+    /// use tulipsim::Policy;
+    /// let s = Policy::Random.warmed_scheduler(40);
+    /// assert_eq!(s.name(), "random");
+    /// ```
+    pub fn warmed_scheduler(&self, fifo_decisions: u64) -> Box<dyn Scheduler> {
+        let mut s = self.scheduler();
+        s.begin_run(0);
+        s.end_run(fifo_decisions);
+        s
+    }
+
+    /// Which entries this policy may reorder: what a [`Replay`] of its schedules must use.
+    ///
+    /// ```
+    /// use tulipsim::{scheduler::Eligibility, Policy};
+    /// assert_eq!(Policy::Chaos.eligibility(), Eligibility::Chaos);
+    /// assert_eq!(Policy::Random.eligibility(), Eligibility::Causal);
+    /// ```
+    pub fn eligibility(&self) -> Eligibility {
         match self {
             Policy::Chaos => Eligibility::Chaos,
             Policy::Custom(make) => make().eligibility(),
@@ -459,14 +492,6 @@ where
         self.sweep(&seeds, calibration, &cfg, &test)
     }
 
-    /// A fresh scheduler for one run, warmed by the calibration.
-    fn scheduler(&self, calibration: u64) -> Box<dyn Scheduler> {
-        let mut s = self.policy.scheduler();
-        s.begin_run(0);
-        s.end_run(calibration);
-        s
-    }
-
     fn sweep(
         &self,
         seeds: &[u64],
@@ -496,12 +521,22 @@ where
                         break;
                     }
                     let seed = seeds[i];
-                    let (mut r, _) =
-                        run_once(&self.body, seed, self.scheduler(calibration), trace, cfg);
+                    let (mut r, _) = run_once(
+                        &self.body,
+                        seed,
+                        self.policy.warmed_scheduler(calibration),
+                        trace,
+                        cfg,
+                    );
                     decisions.fetch_add(r.decisions, Ordering::Relaxed);
                     if self.determinism && r.failure.is_none() {
-                        let (again, _) =
-                            run_once(&self.body, seed, self.scheduler(calibration), trace, cfg);
+                        let (again, _) = run_once(
+                            &self.body,
+                            seed,
+                            self.policy.warmed_scheduler(calibration),
+                            trace,
+                            cfg,
+                        );
                         if let Some(diff) = report::nondeterminism(&r, &again) {
                             r.failure = Some((Signature::Error("nondeterminism".into()), diff));
                         }
