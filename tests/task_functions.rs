@@ -284,3 +284,33 @@ fn wait_for_returns_a_result_the_inner_produces_after_refusing_the_cancellation(
     assert_eq!(r, Ok("finished anyway"));
     assert_eq!(lp.time(), 2.5, "wait_for waited for the inner to finish");
 }
+
+// CPython 3.11 prints this order (sim/regressions/gather_refuses_cancel.json re-checks it):
+// the gather refuses T0's cancellation (its only child is done), so T0 wakes only when the
+// gather completes, one iteration after the canceller's own cancelled sleep has ended.
+#[test]
+fn a_task_whose_gather_refuses_the_cancel_wakes_when_the_gather_completes() {
+    let lp = EventLoop::new();
+    let log = Log::new();
+    let (l1, l2) = (log.clone(), log.clone());
+    let r = lp.run_until_complete(async move {
+        let main = tulipsim::current_task().expect("inside a task");
+        let done = create_task(async { Ok(()) })?;
+        create_task(async move {
+            main.cancel();
+            let me = tulipsim::current_task().expect("inside a task");
+            me.cancel();
+            let r = sleep(0.5).await;
+            l1.push(format!("canceller: {}", r.is_err()));
+            r
+        })?;
+        let r = gather(vec![done]).await;
+        l2.push(format!(
+            "main: {}",
+            r.as_ref().is_err_and(Error::is_cancelled)
+        ));
+        r.map(|_| ())
+    });
+    assert!(r.is_err_and(|e| e.is_cancelled()));
+    assert_eq!(log.lines(), ["canceller: true", "main: true"]);
+}

@@ -24,6 +24,10 @@ class Deadlock(Exception):
     pass
 
 
+# Set by a program that met a RecursionError (worker.py resets it before each program).
+RECURSED = False
+
+
 class _VirtualSelector:
     def __init__(self, loop):
         self._loop = loop

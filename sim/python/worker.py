@@ -1,10 +1,11 @@
 """Runs tulipsim-sim's emitted programs: one JSON object per stdin line ({"program": source,
 "pure": bool, "deviations": [names]}), one JSON object per stdout line ({"lines": [...],
-"handler_exceptions": [type names]} or {"error": traceback}).
+"handler_exceptions": [type names], "recursed": bool} or {"error": traceback}).
 
 "deviations" turns on vloop's patches that make asyncio behave like tulipsim where tulipsim
 differs on purpose (vloop.DEVIATIONS); "handler_exceptions" names the exceptions the loop's
-exception handler received (errors inside callbacks, which asyncio only logs).
+exception handler received (errors inside callbacks, which asyncio only logs); "recursed" says
+whether a RecursionError happened anywhere, even one a task caught or wrapped.
 
 With "pure", asyncio's pure-Python Future and Task (_PyFuture, _PyTask) replace the C ones for
 that run: the two implementations differ in a few corner cases, and tulipsim follows the
@@ -52,11 +53,16 @@ for request in sys.stdin:
         request = json.loads(request)
         use(PURE_IMPLEMENTATION if request.get("pure") else C_IMPLEMENTATION)
         vloop.use_deviations(request.get("deviations", []))
+        vloop.RECURSED = False
         namespace = {"__name__": "scenario"}
         exec(compile(request["program"], "scenario.py", "exec"), namespace)
         lines = namespace["run"]()
         handled = namespace["loop"].handler_exceptions
-        reply = {"lines": lines, "handler_exceptions": [type(e).__name__ for e in handled if e]}
+        reply = {
+            "lines": lines,
+            "handler_exceptions": [type(e).__name__ for e in handled if e],
+            "recursed": vloop.RECURSED or any(isinstance(e, RecursionError) for e in handled),
+        }
     except BaseException:
         reply = {"error": traceback.format_exc()}
     finally:

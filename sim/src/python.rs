@@ -30,6 +30,20 @@ def emit(who, what):
     LOG.append(f"{loop.time():.3f} {who} {what}")
 
 
+def note(e):
+    """Remembers whether `e` is or carries a RecursionError (CPython's own failure mode)."""
+    seen, stack = set(), [e]
+    while stack:
+        x = stack.pop()
+        if x is None or id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, RecursionError):
+            vloop.RECURSED = True
+        stack.extend(getattr(x, "exceptions", ()))
+        stack += [x.__cause__, x.__context__]
+
+
 def tname(e):
     return type(e).__name__
 
@@ -70,6 +84,7 @@ async def step(who, desc, aw, show=fmt):
     try:
         v = await aw
     except BaseException as e:
+        note(e)
         emit(who, f"{desc} -> raised {tname(e)}")
         raise
     emit(who, f"{desc} -> {show(v)}")
@@ -112,6 +127,7 @@ async def task_T{i}():
     try:
         v = await body_T{i}()
     except BaseException as e:
+        note(e)
         emit("T{i}", f"end raised {{tname(e)}}")
         raise
     emit("T{i}", f"end -> {{fmt(v)}}")
@@ -136,6 +152,7 @@ def run():
     except vloop.Deadlock:
         emit("main", "deadlock")
     except BaseException as e:
+        note(e)
         emit("main", f"raised {{tname(e)}}")
     for i, f in enumerate(F):
         emit(f"F{{i}}", state(f))
@@ -357,6 +374,7 @@ impl Emitter<'_> {
         self.line(depth + 2, "pass");
         body(self, depth + 2);
         self.line(depth, "except BaseException as e:");
+        self.line(depth + 1, "note(e)");
         self.line(
             depth + 1,
             &format!("emit(who, f\"{desc} -> raised {{tname(e)}}\")"),
@@ -431,6 +449,21 @@ impl From<std::io::Error> for PythonError {
     }
 }
 
+/// The Python the oracle runs: `$TULIPSIM_PYTHON`, else `python3`.
+fn python() -> String {
+    std::env::var("TULIPSIM_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+/// Whether that Python exists and is CPython 3.11 or newer (the oracle's version).
+pub fn available() -> bool {
+    let check =
+        "import sys; print(sys.implementation.name == 'cpython' and sys.version_info >= (3, 11))";
+    Command::new(python())
+        .args(["-c", check])
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"True"))
+}
+
 /// A `python3` process that runs emitted programs, one per request.
 ///
 /// The protocol is one JSON object per line each way: `{"program", "pure"}` in, `{"lines"}`
@@ -444,8 +477,7 @@ pub struct Worker {
 impl Worker {
     /// Starts `python3` (or `$TULIPSIM_PYTHON`).
     pub fn start() -> Result<Worker, PythonError> {
-        let python = std::env::var("TULIPSIM_PYTHON").unwrap_or_else(|_| "python3".to_string());
-        let mut child = Command::new(python)
+        let mut child = Command::new(python())
             .arg("-u")
             .arg("-c")
             .arg(WORKER)
@@ -513,6 +545,10 @@ pub struct PythonTrace {
     /// The type names of the exceptions the loop's exception handler received: errors raised
     /// inside callbacks, which asyncio logs and otherwise ignores.
     pub handler_exceptions: Vec<String>,
+    /// Whether CPython hit a `RecursionError` anywhere: in a callback, or inside a task
+    /// (where it may surface wrapped, in an `ExceptionGroup` or as another error's cause).
+    #[serde(default)]
+    pub recursed: bool,
 }
 
 /// How CPython runs a program: which implementation, with which of tulipsim's deliberate

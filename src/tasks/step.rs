@@ -289,14 +289,16 @@ impl<T: 'static> TaskInner<T> {
         h.num_cancels_requested
             .set(h.num_cancels_requested.get() + 1);
         let run: Rc<dyn TaskRun> = self.clone();
+        let has_waiter = !h.waiters.borrow().is_empty();
         if h.cancel_waiters(&msg, &run) {
             return true;
         }
         h.must_cancel.set(true);
         *h.cancel_msg.borrow_mut() = msg;
-        // In asyncio a step is always scheduled here. A coroutine suspended on a foreign
-        // future has no waiter to cancel and no step coming: schedule one to deliver the throw.
-        if !h.scheduled.get() && !h.running.get() {
+        // A task with a waiter that refused the cancellation (a gather whose children are all
+        // done) wakes when that waiter completes, as in asyncio. A coroutine suspended on a
+        // foreign future has no waiter and no step coming: schedule one to deliver the throw.
+        if !has_waiter && !h.scheduled.get() && !h.running.get() {
             if let Some(lp) = h.lp.upgrade() {
                 h.schedule_step(&lp, &run);
             }

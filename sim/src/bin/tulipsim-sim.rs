@@ -197,6 +197,9 @@ enum ShowAs {
     Json,
     /// The CPython 3.11 asyncio program the differential test runs.
     Python,
+    /// A regression file for sim/regressions/: the scenario, tulipsim's trace, and the verdict
+    /// of comparing it with CPython (needs python3).
+    Regression,
 }
 
 #[derive(Args)]
@@ -206,6 +209,9 @@ struct ShowArgs {
     /// What to print.
     #[arg(long = "as", value_enum, default_value_t = ShowAs::Json)]
     show_as: ShowAs,
+    /// With --as regression: what the scenario shows.
+    #[arg(long)]
+    why: Option<String>,
 }
 
 fn parse_seeds(s: &str) -> Result<Range<u64>, String> {
@@ -398,6 +404,12 @@ fn diff(args: DiffArgs) -> Result<ExitCode, String> {
                                     println!("{source}: explained ({}):\n{m}", d.name())
                                 });
                             }
+                            if sources.len() == 1 {
+                                if let Some(s) = differential::shrink(&mut worker, &m.scenario) {
+                                    let json = s.scenario.to_json();
+                                    println!("shrunk scenario, explained the same way:\n{json}");
+                                }
+                            }
                         }
                         Ok(Verdict::Mismatch(m)) => {
                             mismatches.fetch_add(1, Ordering::Relaxed);
@@ -461,10 +473,23 @@ fn trace(args: TraceArgs) -> Result<ExitCode, String> {
 }
 
 fn show(args: ShowArgs) -> Result<ExitCode, String> {
-    let (_, scenario) = load(&args.scenario)?;
+    let (source, scenario) = load(&args.scenario)?;
     match args.show_as {
         ShowAs::Json => print!("{}", scenario.to_json()),
         ShowAs::Python => print!("{}", python::emit(&scenario)),
+        ShowAs::Regression => {
+            let mut worker = Worker::start().map_err(|e| e.to_string())?;
+            let verdict =
+                differential::compare(&mut worker, &scenario).map_err(|e| e.to_string())?;
+            let mut why = args.why.clone().unwrap_or_else(|| "why it is kept".into());
+            if let Source::Random(_) = source {
+                why += &format!(" ({source})");
+            }
+            print!(
+                "{}",
+                differential::Regression::record(&why, &scenario, verdict.name()).to_json()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
