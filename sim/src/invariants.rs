@@ -262,7 +262,7 @@ pub fn check_trace(lines: &[String]) -> Vec<String> {
             continue;
         };
         let time: f64 = time.parse().unwrap_or(f64::NAN);
-        if !(time >= last_time) {
+        if time.is_nan() || time < last_time {
             violations.push(format!(
                 "time went backwards: {line:?} after {last_time:.3}"
             ));

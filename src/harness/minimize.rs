@@ -17,7 +17,7 @@ pub(crate) fn shrink(
 ) -> Option<(Schedule, Trace)> {
     shrink_schedule(schedule, |candidate| {
         let r = replay(candidate);
-        (r.failure.as_ref().map(|(s, _)| s) == Some(signature)).then(|| (r.schedule, r.trace))
+        (r.failure.as_ref().map(|(s, _)| s) == Some(signature)).then_some((r.schedule, r.trace))
     })
 }
 
