@@ -257,13 +257,6 @@ impl TaskGroup {
             }
         }
         let mut propagate_cancellation = exc.clone().filter(Error::is_cancelled);
-        if inner.parent_cancel_requested.get() {
-            // The group cancelled the parent itself: withdraw that request.
-            let parent = inner.parent_task.borrow().clone();
-            if parent.is_some_and(|p| p.uncancel() == 0) {
-                propagate_cancellation = None;
-            }
-        }
         if exc.is_some() && !inner.aborting.get() {
             self.abort();
         }
@@ -279,6 +272,15 @@ impl TaskGroup {
                 }
             }
             inner.on_completed.borrow_mut().take();
+        }
+        if inner.parent_cancel_requested.get() {
+            // The group cancelled the parent itself: withdraw that request, once every task is
+            // done, so that a failure during the wait above is withdrawn too (Python 3.12's
+            // order; 3.11 leaves it counted, docs/semantics.md).
+            let parent = inner.parent_task.borrow().clone();
+            if parent.is_some_and(|p| p.uncancel() == 0) {
+                propagate_cancellation = None;
+            }
         }
         // The tasks are done: nothing may create more, and the callback's work is over.
         inner.on_task_done.borrow_mut().take();

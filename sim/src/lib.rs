@@ -14,3 +14,4 @@ pub mod interp;
 pub mod invariants;
 pub mod python;
 pub mod scenario;
+pub mod workload;
