@@ -384,22 +384,40 @@ pub fn node() -> impl Strategy<Value = Node> {
 
 /// An env: FIFO, Random or PCT (depth 1 to 3), any seed, and each fault off or on at a small
 /// probability. Shrinks toward FIFO and no faults.
-pub fn env() -> impl Strategy<Value = Env> {
-    let policy = prop_oneof![
-        Just(Policy::Fifo),
-        Just(Policy::Random),
-        (1u32..=3).prop_map(Policy::Pct),
-    ];
-    let p = || prop_oneof![3 => Just(0.0), 1 => Just(0.05), 1 => Just(0.2)];
-    (policy, any::<u64>(), p(), p(), p()).prop_map(|(policy, seed, e, j, s)| Env {
-        policy,
-        seed,
-        faults: Faults {
-            early_timeout: e,
-            timer_jitter: j,
-            spurious_cancel: s,
-        },
-    })
+///
+/// `TULIPSIM_ENV` narrows it, for sweeps that report each kind apart: `fifo`, `random` or `pct`
+/// fix the policy (faults still vary); `faults` turns every fault on (at 5% or 20%).
+pub fn env() -> BoxedStrategy<Env> {
+    let only = std::env::var("TULIPSIM_ENV").unwrap_or_default();
+    let policy = match only.as_str() {
+        "fifo" => Just(Policy::Fifo).boxed(),
+        "random" => Just(Policy::Random).boxed(),
+        "pct" => (1u32..=3).prop_map(Policy::Pct).boxed(),
+        _ => prop_oneof![
+            Just(Policy::Fifo),
+            Just(Policy::Random),
+            (1u32..=3).prop_map(Policy::Pct),
+        ]
+        .boxed(),
+    };
+    let p = move || {
+        if only == "faults" {
+            prop_oneof![Just(0.05), Just(0.2)].boxed()
+        } else {
+            prop_oneof![3 => Just(0.0), 1 => Just(0.05), 1 => Just(0.2)].boxed()
+        }
+    };
+    (policy, any::<u64>(), p(), p(), p())
+        .prop_map(|(policy, seed, e, j, s)| Env {
+            policy,
+            seed,
+            faults: Faults {
+                early_timeout: e,
+                timer_jitter: j,
+                spurious_cancel: s,
+            },
+        })
+        .boxed()
 }
 
 /// [`env`] without spurious cancellations (for properties about who cancels what).

@@ -2,7 +2,7 @@
 //! asyncio (on `sim/python/vloop.py`'s virtual clock) must print the same trace, line for line,
 //! or differ for a reason `docs/semantics.md` writes down.
 //!
-//! `TULIPSIM_DIFF_CASES` sets how many random scenarios run (default 1,200);
+//! `TULIPSIM_DIFF_CASES` sets how many random scenarios run (default 3,000);
 //! `TULIPSIM_DIFF_FIRST` where they start (default 0). Without python3 >= 3.11 these tests
 //! skip, unless `TULIPSIM_REQUIRE_PYTHON` is set (CI sets it). A long run is
 //! `cargo run --release -p tulipsim-sim -- diff --random 100000`.
@@ -40,7 +40,7 @@ fn random_scenarios_print_what_cpython_prints() {
     if !python_or_skip() {
         return;
     }
-    let cases = env_u64("TULIPSIM_DIFF_CASES", 1_200);
+    let cases = env_u64("TULIPSIM_DIFF_CASES", 3_000);
     let first = env_u64("TULIPSIM_DIFF_FIRST", 0);
     let next = AtomicU64::new(first);
     let failures: Mutex<Vec<String>> = Mutex::default();

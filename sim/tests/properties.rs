@@ -492,6 +492,9 @@ fn a_node_that_catches_cancellation_is_not_cancelled() {
 #[test]
 fn envs_cover_every_policy_and_fault() {
     use proptest::strategy::ValueTree;
+    if std::env::var_os("TULIPSIM_ENV").is_some() {
+        return; // a sweep narrowed the envs on purpose
+    }
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let envs: Vec<Env> = (0..200)
         .map(|_| env().new_tree(&mut runner).unwrap().current())
