@@ -56,6 +56,7 @@ pub mod events;
 pub mod exceptions;
 mod faults;
 pub mod futures;
+pub mod fuzz;
 pub mod harness;
 pub mod locks;
 mod panics;

@@ -217,13 +217,19 @@ impl fmt::Display for Violation {
     }
 }
 
-/// What a run broke: its invariant violations, plus a runaway or a panic.
+/// What a run broke: its invariant violations, plus a runaway, a panic or a leak.
 pub fn problems(run: &Run) -> Vec<String> {
     let mut out = run.violations.clone();
     match &run.ending {
         Ending::Runaway(e) => out.push(format!("runaway: {e}")),
         Ending::Panic(e) => out.push(format!("tulipsim panicked: {e}")),
         Ending::Finished | Ending::Deadlock => {}
+    }
+    if run.leaked > 0 {
+        out.push(format!(
+            "leak: {} reference(s) to the program outlived its closed loop",
+            run.leaked
+        ));
     }
     out
 }

@@ -469,6 +469,9 @@ pub struct Run {
     pub divergence: Option<String>,
     /// The loop's own trace, at the level the options asked for.
     pub trace: Trace,
+    /// How many references to the scenario's state (held by its coroutines and callbacks)
+    /// were still alive after the loop was closed and dropped: 0 unless something leaks.
+    pub leaked: usize,
 }
 
 /// The step limit of a run: far above what any generated scenario takes.
@@ -540,18 +543,20 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Run {
     let mut violations = ctx.violations.borrow().clone();
     violations.extend(invariants::check_trace(&lines));
     let scheduler = lp.take_scheduler();
-    let run = Run {
-        lines,
-        ending,
-        violations,
-        schedule: lp.schedule(),
-        decisions: lp.decisions(),
-        divergence: scheduler.and_then(|s| s.divergence()),
-        trace: lp.take_trace(),
-    };
+    let (schedule, decisions, trace) = (lp.schedule(), lp.decisions(), lp.take_trace());
     // Break the cycle ctx -> tasks -> coroutines -> ctx before the loop frees the rest.
     ctx.tasks.borrow_mut().clear();
     let _ = lp.close();
     let _ = lp.take_reports();
-    run
+    drop(lp);
+    Run {
+        lines,
+        ending,
+        violations,
+        schedule,
+        decisions,
+        divergence: scheduler.and_then(|s| s.divergence()),
+        trace,
+        leaked: Rc::strong_count(&ctx) - 1,
+    }
 }

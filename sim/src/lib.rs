@@ -9,6 +9,7 @@
 
 pub mod differential;
 pub mod explore;
+pub mod fuzzing;
 pub mod generate;
 pub mod interp;
 pub mod invariants;
