@@ -259,6 +259,47 @@ fn progress(total: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// Runs `job` on every index of `0..n` on worker threads, each starting with its own state
+/// from `init` (a Python worker, say) and taking the next index until none is left, `stop()`
+/// says so, or an error came back. Shows a progress bar; prints and gives the errors.
+fn in_parallel<S>(
+    n: usize,
+    threads_asked: Option<usize>,
+    init: impl Fn() -> Result<S, String> + Sync,
+    stop: impl Fn() -> bool + Sync,
+    job: impl Fn(&mut S, usize, &ProgressBar) -> Result<(), String> + Sync,
+) -> Vec<String> {
+    let bar = progress(n as u64, "scenarios");
+    let next = AtomicU64::new(0);
+    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads(threads_asked, n) {
+            scope.spawn(|| {
+                let mut state = match init() {
+                    Ok(s) => s,
+                    Err(e) => return errors.lock().unwrap().push(e),
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    if i >= n || stop() || !errors.lock().unwrap().is_empty() {
+                        break;
+                    }
+                    if let Err(e) = job(&mut state, i, &bar) {
+                        errors.lock().unwrap().push(e);
+                    }
+                    bar.inc(1);
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let errors = errors.into_inner().unwrap();
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    errors
+}
+
 fn explore(args: ExploreArgs) -> Result<ExitCode, String> {
     let sources = args.scenarios.sources()?;
     let cfg = Explore {
@@ -268,40 +309,25 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, String> {
         determinism: args.determinism,
     };
     let started = Instant::now();
-    let bar = progress(sources.len() as u64, "scenarios");
-    let next = AtomicU64::new(0);
     let (runs, deadlocks) = (AtomicU64::new(0), AtomicU64::new(0));
-    let found: Mutex<Vec<(usize, Violation)>> = Mutex::new(Vec::new());
-    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..threads(args.threads, sources.len()) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                let full = found.lock().unwrap().len() >= args.max_violations;
-                if i >= sources.len() || full {
-                    break;
-                }
-                match sources[i].load() {
-                    Err(e) => errors.lock().unwrap().push(e),
-                    Ok(scenario) => {
-                        let out = cfg.scenario(&sources[i], &scenario);
-                        runs.fetch_add(out.runs, Ordering::Relaxed);
-                        deadlocks.fetch_add(out.deadlocks, Ordering::Relaxed);
-                        for v in out.violations {
-                            bar.suspend(|| println!("{v}\n"));
-                            found.lock().unwrap().push((i, v));
-                        }
-                    }
-                }
-                bar.inc(1);
-            });
-        }
-    });
-    bar.finish_and_clear();
-    let errors = errors.into_inner().unwrap();
-    for e in &errors {
-        eprintln!("error: {e}");
-    }
+    let found: Mutex<Vec<Violation>> = Mutex::new(Vec::new());
+    let errors = in_parallel(
+        sources.len(),
+        args.threads,
+        || Ok(()),
+        || found.lock().unwrap().len() >= args.max_violations,
+        |(), i, bar| {
+            let scenario = sources[i].load()?;
+            let out = cfg.scenario(&sources[i], &scenario);
+            runs.fetch_add(out.runs, Ordering::Relaxed);
+            deadlocks.fetch_add(out.deadlocks, Ordering::Relaxed);
+            for v in out.violations {
+                bar.suspend(|| println!("{v}\n"));
+                found.lock().unwrap().push(v);
+            }
+            Ok(())
+        },
+    );
     let found = found.into_inner().unwrap();
     let runs = runs.into_inner();
     let secs = started.elapsed().as_secs_f64();
@@ -369,69 +395,49 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
 fn diff(args: DiffArgs) -> Result<ExitCode, String> {
     let sources = args.scenarios.sources()?;
     let started = Instant::now();
-    let bar = progress(sources.len() as u64, "scenarios");
-    let next = AtomicU64::new(0);
     let matched = AtomicU64::new(0);
     let explained: Mutex<std::collections::BTreeMap<&'static str, u64>> = Mutex::default();
     let mismatches = AtomicU64::new(0);
-    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..threads(args.threads, sources.len()) {
-            scope.spawn(|| {
-                let mut worker = match Worker::start() {
-                    Ok(w) => w,
-                    Err(e) => return errors.lock().unwrap().push(e.to_string()),
-                };
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                    let full = mismatches.load(Ordering::Relaxed) >= args.max_mismatches as u64;
-                    if i >= sources.len() || full || !errors.lock().unwrap().is_empty() {
-                        break;
-                    }
-                    let source = &sources[i];
-                    let verdict = source.load().and_then(|s| {
-                        differential::compare(&mut worker, &s).map_err(|e| e.to_string())
-                    });
-                    match verdict {
-                        Err(e) => errors.lock().unwrap().push(format!("{source}: {e}")),
-                        Ok(Verdict::Match) => {
-                            matched.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Ok(Verdict::Explained(d, m)) => {
-                            *explained.lock().unwrap().entry(d.name()).or_default() += 1;
-                            if args.verbose || sources.len() == 1 {
-                                bar.suspend(|| {
-                                    println!("{source}: explained ({}):\n{m}", d.name())
-                                });
-                            }
-                            if sources.len() == 1 {
-                                if let Some(s) = differential::shrink(&mut worker, &m.scenario) {
-                                    let json = s.scenario.to_json();
-                                    println!("shrunk scenario, explained the same way:\n{json}");
-                                }
-                            }
-                        }
-                        Ok(Verdict::Mismatch(m)) => {
-                            mismatches.fetch_add(1, Ordering::Relaxed);
-                            let shrunk = differential::shrink(&mut worker, &m.scenario);
-                            bar.suspend(|| {
-                                println!("{source}: MISMATCH\n{m}");
-                                if let Some(s) = shrunk {
-                                    println!("shrunk scenario:\n{}\n{s}", s.scenario.to_json());
-                                }
-                            });
-                        }
-                    }
-                    bar.inc(1);
+    let errors = in_parallel(
+        sources.len(),
+        args.threads,
+        || Worker::start().map_err(|e| e.to_string()),
+        || mismatches.load(Ordering::Relaxed) >= args.max_mismatches as u64,
+        |worker, i, bar| {
+            let source = &sources[i];
+            let scenario = source.load()?;
+            let verdict =
+                differential::compare(worker, &scenario).map_err(|e| format!("{source}: {e}"))?;
+            match verdict {
+                Verdict::Match => {
+                    matched.fetch_add(1, Ordering::Relaxed);
                 }
-            });
-        }
-    });
-    bar.finish_and_clear();
-    let errors = errors.into_inner().unwrap();
-    for e in &errors {
-        eprintln!("error: {e}");
-    }
+                Verdict::Explained(d, m) => {
+                    *explained.lock().unwrap().entry(d.name()).or_default() += 1;
+                    if args.verbose || sources.len() == 1 {
+                        bar.suspend(|| println!("{source}: explained ({}):\n{m}", d.name()));
+                    }
+                    if sources.len() == 1 {
+                        if let Some(s) = differential::shrink(worker, &m.scenario) {
+                            let json = s.scenario.to_json();
+                            println!("shrunk scenario, explained the same way:\n{json}");
+                        }
+                    }
+                }
+                Verdict::Mismatch(m) => {
+                    mismatches.fetch_add(1, Ordering::Relaxed);
+                    let shrunk = differential::shrink(worker, &m.scenario);
+                    bar.suspend(|| {
+                        println!("{source}: MISMATCH\n{m}");
+                        if let Some(s) = shrunk {
+                            println!("shrunk scenario:\n{}\n{s}", s.scenario.to_json());
+                        }
+                    });
+                }
+            }
+            Ok(())
+        },
+    );
     let explained = explained.into_inner().unwrap();
     let mismatches = mismatches.into_inner();
     let compared = matched.load(Ordering::Relaxed) + explained.values().sum::<u64>() + mismatches;
