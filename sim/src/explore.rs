@@ -82,11 +82,18 @@ pub fn random_scenario(k: u64) -> Scenario {
     let mut seed = [0u8; 32];
     seed[..8].copy_from_slice(&k.to_le_bytes());
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed);
-    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
-    generate::scenario()
-        .new_tree(&mut runner)
-        .expect("the scenario strategy never rejects")
-        .current()
+    thread_local! {
+        // Building the recursive strategy, and proptest's default config (it reads the
+        // environment), cost more than drawing a scenario: make them once per thread.
+        static STRATEGY: (proptest::strategy::BoxedStrategy<Scenario>, Config) =
+            (generate::scenario(), Config::default());
+    }
+    STRATEGY.with(|(s, config)| {
+        let mut runner = TestRunner::new_with_rng(config.clone(), rng);
+        s.new_tree(&mut runner)
+            .expect("the scenario strategy never rejects")
+            .current()
+    })
 }
 
 /// The faults an exploration injects, as the CLI's flags give them.
