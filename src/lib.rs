@@ -76,7 +76,7 @@ pub use events::{EventLoop, Handle, IntoDelay, LoopHandle, TimerHandle};
 pub use exceptions::{CancelledError, DeadlockError, Error, LimitError, PanicError, WaitingTask};
 pub use faults::{buggify, FaultConfig};
 pub use futures::{DoneCallback, Future, Wait};
-pub use harness::{check, exhaustive, Check, Enumeration, Failure, Policy, Summary};
+pub use harness::{check, exhaustive, Check, Enumeration, Failure, Policy, Summary, Survey};
 pub use runners::run;
 pub use taskgroups::{task_group, TaskGroup};
 pub use timeouts::{timeout, timeout_at, Timeout};

@@ -7,6 +7,7 @@
 //!
 //! The differential test (`tests/differential.rs`) and the `tulipsim-sim` CLI are built on these.
 
+pub mod bugs;
 pub mod differential;
 pub mod explore;
 pub mod fuzzing;

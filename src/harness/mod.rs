@@ -57,7 +57,7 @@ use crate::trace::TraceLevel;
 
 pub use explore::{exhaustive, Enumeration, Exhaustive};
 pub use minimize::shrink_schedule;
-pub use report::{Failure, Summary};
+pub use report::{Failure, Summary, Survey};
 pub use run::Signature;
 
 use run::{run_once, RunConfig, RunResult};
@@ -499,6 +499,32 @@ where
         cfg: &RunConfig,
         test: &report::TestName,
     ) -> Result<Summary, Box<Failure>> {
+        let (decisions, failures) = self.run_seeds(seeds, calibration, cfg, true);
+        match failures.into_iter().next() {
+            None => Ok(Summary {
+                runs: seeds.len() as u64 * if self.determinism { 2 } else { 1 },
+                decisions,
+            }),
+            Some((i, r)) => Err(Box::new(self.failure(
+                r,
+                seeds[i],
+                i,
+                seeds.len(),
+                cfg,
+                test,
+            ))),
+        }
+    }
+
+    /// Runs `seeds` on worker threads; gives the decisions made and the failing runs by seed
+    /// index, in order. With `stop_early`, seeds past the lowest failure are skipped.
+    fn run_seeds(
+        &self,
+        seeds: &[u64],
+        calibration: u64,
+        cfg: &RunConfig,
+        stop_early: bool,
+    ) -> (u64, Vec<(usize, RunResult)>) {
         let threads = match self.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -517,7 +543,8 @@ where
             for _ in 0..threads {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                    if i >= seeds.len() || i as u64 > lowest_failure.load(Ordering::Relaxed) {
+                    let past_failure = i as u64 > lowest_failure.load(Ordering::Relaxed);
+                    if i >= seeds.len() || (stop_early && past_failure) {
                         break;
                     }
                     let seed = seeds[i];
@@ -553,20 +580,65 @@ where
         });
         let mut failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
         failures.sort_by_key(|(i, _)| *i);
-        match failures.into_iter().next() {
-            None => Ok(Summary {
-                runs: seeds.len() as u64 * if self.determinism { 2 } else { 1 },
-                decisions: decisions.into_inner(),
-            }),
-            Some((i, r)) => Err(Box::new(self.failure(
-                r,
-                seeds[i],
-                i,
-                seeds.len(),
-                cfg,
-                test,
-            ))),
+        (decisions.into_inner(), failures)
+    }
+
+    /// Runs every seed, without stopping at the first failure or shrinking: how often the
+    /// program fails under this policy. Replays and [`Policy::DelayBounding`] are not seeded
+    /// sweeps: they give a configuration error.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use tulipsim::{check, create_task, gather, sleep, Policy};
+    /// let survey = check(|| async {
+    ///     let c = Rc::new(Cell::new(0));
+    ///     let bump = |c: Rc<Cell<u32>>| async move { let v = c.get(); sleep(0).await?; c.set(v + 1); Ok(()) };
+    ///     let a = create_task(bump(c.clone()))?;
+    ///     sleep(0).await?;
+    ///     let b = create_task(bump(c.clone()))?;
+    ///     gather(vec![a, b]).await?;
+    ///     assert_eq!(c.get(), 2);
+    ///     Ok(())
+    /// })
+    /// .policy(Policy::Random)
+    /// .seeds(0..200)
+    /// .ignore_env()
+    /// .survey()
+    /// .unwrap();
+    /// assert_eq!(survey.runs, 200);
+    /// assert!(survey.failure_share() > 0.0 && survey.failure_share() < 1.0);
+    /// ```
+    pub fn survey(mut self) -> Result<Survey, Box<Failure>> {
+        if self.use_env {
+            self.apply_env().map_err(|e| Box::new(Failure::config(e)))?;
         }
+        if self.replay.is_some() || matches!(self.policy, Policy::DelayBounding(_)) {
+            return Err(Box::new(Failure::config(
+                "survey() runs seeds: a replay or delay bounding is not a seeded policy".into(),
+            )));
+        }
+        let cfg = RunConfig {
+            site: self.site,
+            faults: self.faults.clone(),
+            max_steps: self.max_steps,
+            max_time: self.max_time,
+        };
+        let mut seeds: Vec<u64> = self.seeds.clone().collect();
+        if matches!(self.policy, Policy::Fifo) {
+            seeds.truncate(1);
+        }
+        let (fifo, _) = run_once(
+            &self.body,
+            self.seeds.start,
+            Box::new(Fifo),
+            TraceLevel::Off,
+            &cfg,
+        );
+        let (_, failures) = self.run_seeds(&seeds, fifo.decisions, &cfg, false);
+        Ok(Survey {
+            runs: seeds.len() as u64,
+            failing_seeds: failures.into_iter().map(|(i, _)| seeds[i]).collect(),
+        })
     }
 
     /// Builds the report of a failing run: its trace, its replay command, and (unless off)

@@ -22,6 +22,40 @@ pub struct Summary {
     pub decisions: u64,
 }
 
+/// What [`Check::survey`](crate::Check::survey) found: how many seeds ran, and which failed.
+///
+/// See [`Check::survey`](crate::Check::survey) for an example.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Survey {
+    /// Runs made (one per seed).
+    pub runs: u64,
+    /// The seeds whose run failed, in order.
+    pub failing_seeds: Vec<u64>,
+}
+
+impl Survey {
+    /// The share of runs that failed.
+    ///
+    /// ```
+    /// let s = tulipsim::Survey { runs: 4, failing_seeds: vec![2] };
+    /// assert_eq!(s.failure_share(), 0.25);
+    /// ```
+    pub fn failure_share(&self) -> f64 {
+        self.failing_seeds.len() as f64 / self.runs.max(1) as f64
+    }
+
+    /// How many runs until the first failure (the first failing seed's position, from 1), if
+    /// any failed.
+    ///
+    /// ```
+    /// let s = tulipsim::Survey { runs: 4, failing_seeds: vec![2, 3] };
+    /// assert_eq!(s.runs_to_first_failure(0), Some(3));
+    /// ```
+    pub fn runs_to_first_failure(&self, first_seed: u64) -> Option<u64> {
+        self.failing_seeds.first().map(|s| s - first_seed + 1)
+    }
+}
+
 /// The test a check runs in, to print a command that reruns just it.
 #[derive(Clone, Debug)]
 pub(crate) struct TestName {
@@ -106,6 +140,20 @@ impl Failure {
                 name: None,
             },
         }
+    }
+
+    /// Which run of the check failed, counting from 1 (for the delay-bounding explorer, how
+    /// many executions it took to find the failure).
+    ///
+    /// ```
+    /// let f = tulipsim::check(|| async { Err::<(), _>(tulipsim::Error::msg("no")) })
+    ///     .ignore_env()
+    ///     .outcome()
+    ///     .unwrap_err();
+    /// assert_eq!(f.run_number(), 1);
+    /// ```
+    pub fn run_number(&self) -> usize {
+        self.index + 1
     }
 
     /// The shortest failing schedule known: the shrunk one, else the original.
