@@ -420,7 +420,7 @@ pub fn env() -> BoxedStrategy<Env> {
         .boxed()
 }
 
-/// [`env`] without spurious cancellations (for properties about who cancels what).
+/// [`env()`] without spurious cancellations (for properties about who cancels what).
 pub fn env_without_spurious_cancels() -> impl Strategy<Value = Env> {
     env().prop_map(|mut e| {
         e.faults.spurious_cancel = 0.0;
