@@ -15,7 +15,10 @@
 //!
 //! let mut runner = TestRunner::deterministic();
 //! let n: Node = node().new_tree(&mut runner).unwrap().current();
-//! let run = Env::fifo().run(move || async move { n.spawn("n")?.await });
+//! let run = Env::fifo().run(move || {
+//!     let n = n.clone();
+//!     async move { n.spawn("n")?.await }
+//! });
 //! assert!(run.lp.time() >= 0.0);
 //! ```
 
@@ -142,7 +145,10 @@ impl Node {
     /// ```
     /// use tulipsim_sim::workload::{Env, Node};
     /// let n = Node::sleeper(2, 7);
-    /// let run = Env::fifo().run(move || async move { n.spawn("n")?.await });
+    /// let run = Env::fifo().run(move || {
+    ///     let n = n.clone();
+    ///     async move { n.spawn("n")?.await }
+    /// });
     /// assert_eq!(run.result, Ok(7));
     /// assert_eq!(run.lp.time(), 1.0);
     /// ```
