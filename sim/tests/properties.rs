@@ -125,7 +125,7 @@ proptest! {
     #[test]
     fn gather_(children in prop::collection::vec(node(), 1..=4), return_exceptions in any::<bool>(),
                at in when(), hit_outer in any::<bool>(), env in env_without_spurious_cancels()) {
-        type Handles = (Vec<Task<i64>>, Task<i64>, Record, Rc<RefCell<Vec<bool>>>);
+        type Handles = (Vec<Task<i64>>, Task<i64>, Record, Rc<dyn Fn() -> (bool, bool)>);
         let handles: Slot<Handles> = slot();
         let h = handles.clone();
         let n = children.len();
@@ -139,14 +139,20 @@ proptest! {
                     .enumerate()
                     .map(|(i, c)| c.spawn_recorded(&format!("c{i}"), &rec))
                     .collect::<Result<_, _>>()?;
-                let (outer_cancel, caller): (Rc<dyn Fn() -> bool>, Task<i64>) = if return_exceptions {
+                // The outer, seen through closures (its type depends on return_exceptions):
+                // cancel it if pending, and read (cancelled(), its outcome is Ok).
+                let (outer_cancel, outer_state, caller): (Rc<dyn Fn() -> bool>, Rc<dyn Fn() -> (bool, bool)>, Task<i64>) = if return_exceptions {
                     let g = gather_return_exceptions(kids.clone());
-                    let g2 = g.clone();
-                    (Rc::new(move || !g2.done() && { g2.cancel(); true }), create_task_named("caller", async move { g.await.map(|_| 0) })?)
+                    let (g2, g3) = (g.clone(), g.clone());
+                    (Rc::new(move || !g2.done() && { g2.cancel(); true }),
+                     Rc::new(move || (g3.cancelled(), g3.result().is_ok())),
+                     create_task_named("caller", async move { g.await.map(|_| 0) })?)
                 } else {
                     let g = gather(kids.clone());
-                    let g2 = g.clone();
-                    (Rc::new(move || !g2.done() && { g2.cancel(); true }), create_task_named("caller", async move { g.await.map(|_| 0) })?)
+                    let (g2, g3) = (g.clone(), g.clone());
+                    (Rc::new(move || !g2.done() && { g2.cancel(); true }),
+                     Rc::new(move || (g3.cancelled(), g3.result().is_ok())),
+                     create_task_named("caller", async move { g.await.map(|_| 0) })?)
                 };
                 // Which children were pending when the outer was cancelled.
                 let pending_at_cancel = Rc::new(RefCell::new(Vec::new()));
@@ -168,15 +174,22 @@ proptest! {
                         }
                     })?;
                 }
-                *h.borrow_mut() = Some((kids, caller, rec, pending_at_cancel));
+                *h.borrow_mut() = Some((kids, caller, rec, outer_state));
                 Ok(())
             }
         });
-        let Some((kids, caller, rec, _pending)) = handles.borrow_mut().take() else { return Ok(()) };
+        let Some((kids, caller, rec, outer_state)) = handles.borrow_mut().take() else { return Ok(()) };
         let mut all = kids.clone();
         all.push(caller.clone());
         prop_assert!(run.settle(&all));
         let outer_cancelled = at.is_some() && hit_outer;
+        if !outer_cancelled {
+            // A child's cancellation (the canceller's, when it hits a child) never cancels the
+            // outer; with return_exceptions the outer still completes with every outcome.
+            let (cancelled, ok) = outer_state();
+            prop_assert!(!cancelled, "the outer was cancelled");
+            prop_assert!(!return_exceptions || ok, "gather(return_exceptions) failed");
+        }
         match caller.result() {
             Ok(_) => {
                 // Results in argument order: checked through the values the caller saw.
