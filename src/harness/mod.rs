@@ -427,12 +427,7 @@ where
         if self.use_env {
             self.apply_env().map_err(|e| Box::new(Failure::config(e)))?;
         }
-        let cfg = RunConfig {
-            site: self.site,
-            faults: self.faults.clone(),
-            max_steps: self.max_steps,
-            max_time: self.max_time,
-        };
+        let cfg = self.run_config();
         let test = report::TestName::capture(self.site);
         if let Some(schedule) = self.replay.clone() {
             let seed = self.seeds.start;
@@ -456,26 +451,8 @@ where
                 },
             );
         }
-        let mut seeds: Vec<u64> = self.seeds.clone().collect();
-        if matches!(self.policy, Policy::Fifo) {
-            seeds.truncate(1); // every seed gives the same run
-        }
-        if let Some((i, n)) = self.shard {
-            seeds = seeds
-                .into_iter()
-                .enumerate()
-                .filter(|(k, _)| *k as u64 % n == i)
-                .map(|(_, s)| s)
-                .collect();
-        }
-        // Calibration: the FIFO run's decision count warms every run's scheduler the same way.
-        let (fifo, _) = run_once(
-            &self.body,
-            self.seeds.start,
-            Box::new(Fifo),
-            TraceLevel::Off,
-            &cfg,
-        );
+        let seeds = self.seed_list();
+        let fifo = self.calibrate(&cfg);
         let calibration = fifo.decisions;
         if fifo.failure.is_some() && !seeds.is_empty() {
             let (r, _) = run_once(
@@ -490,6 +467,46 @@ where
             return Err(Box::new(failure));
         }
         self.sweep(&seeds, calibration, &cfg, &test)
+    }
+
+    fn run_config(&self) -> RunConfig {
+        RunConfig {
+            site: self.site,
+            faults: self.faults.clone(),
+            max_steps: self.max_steps,
+            max_time: self.max_time,
+        }
+    }
+
+    /// The seeds this process runs: one for FIFO (every seed gives the same run), this
+    /// shard's slice when sharded.
+    fn seed_list(&self) -> Vec<u64> {
+        let mut seeds: Vec<u64> = self.seeds.clone().collect();
+        if matches!(self.policy, Policy::Fifo) {
+            seeds.truncate(1);
+        }
+        if let Some((i, n)) = self.shard {
+            seeds = seeds
+                .into_iter()
+                .enumerate()
+                .filter(|(k, _)| *k as u64 % n == i)
+                .map(|(_, s)| s)
+                .collect();
+        }
+        seeds
+    }
+
+    /// The calibration run: the FIFO run's decision count warms every run's scheduler the
+    /// same way, so each seed's run depends on its seed alone.
+    fn calibrate(&self, cfg: &RunConfig) -> RunResult {
+        run_once(
+            &self.body,
+            self.seeds.start,
+            Box::new(Fifo),
+            TraceLevel::Off,
+            cfg,
+        )
+        .0
     }
 
     fn sweep(
@@ -583,8 +600,8 @@ where
         (decisions.into_inner(), failures)
     }
 
-    /// Runs every seed, without stopping at the first failure or shrinking: how often the
-    /// program fails under this policy. Replays and [`Policy::DelayBounding`] are not seeded
+    /// Runs every seed (of this shard, if sharded), without stopping at the first failure or
+    /// shrinking: how often the program fails under this policy. Replays and [`Policy::DelayBounding`] are not seeded
     /// sweeps: they give a configuration error.
     ///
     /// ```
@@ -617,23 +634,9 @@ where
                 "survey() runs seeds: a replay or delay bounding is not a seeded policy".into(),
             )));
         }
-        let cfg = RunConfig {
-            site: self.site,
-            faults: self.faults.clone(),
-            max_steps: self.max_steps,
-            max_time: self.max_time,
-        };
-        let mut seeds: Vec<u64> = self.seeds.clone().collect();
-        if matches!(self.policy, Policy::Fifo) {
-            seeds.truncate(1);
-        }
-        let (fifo, _) = run_once(
-            &self.body,
-            self.seeds.start,
-            Box::new(Fifo),
-            TraceLevel::Off,
-            &cfg,
-        );
+        let cfg = self.run_config();
+        let seeds = self.seed_list();
+        let fifo = self.calibrate(&cfg);
         let (_, failures) = self.run_seeds(&seeds, fifo.decisions, &cfg, false);
         Ok(Survey {
             runs: seeds.len() as u64,
