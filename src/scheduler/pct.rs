@@ -15,8 +15,9 @@ use super::{seeded_stream, Candidate, ChoicePoint, Scheduler, SCHEDULE_STREAM};
 /// Adapted to an event loop: each task is one priority group (its steps and wakeups); a plain
 /// callback or a timer is a group of its own, for its one step. Only decisions between two or
 /// more groups count as steps. `k` is not known in advance: it is learnt across runs, as the
-/// largest number of decisions seen so far (starting from 64; the harness warms every run's
-/// scheduler from the same calibration, so a seed's run does not depend on other seeds).
+/// largest number of decisions seen so far (64 before the first run ends; the harness warms
+/// every run's scheduler from the same calibration run, so a seed's run does not depend on
+/// other seeds, and `k` fits the program instead of a guess).
 ///
 /// ```
 /// use tulipsim::scheduler::{Pct, Scheduler};
@@ -28,6 +29,8 @@ use super::{seeded_stream, Candidate, ChoicePoint, Scheduler, SCHEDULE_STREAM};
 pub struct Pct {
     depth: u32,
     k: u64,
+    /// Whether `k` was learnt from a run yet (until then it is the default guess).
+    learnt: bool,
     rng: ChaCha8Rng,
     priorities: BTreeMap<Group, u64>,
     change_points: Vec<u64>,
@@ -48,6 +51,7 @@ impl Pct {
         Pct {
             depth: depth.max(1),
             k: 64,
+            learnt: false,
             rng: seeded_stream(0, SCHEDULE_STREAM),
             priorities: BTreeMap::new(),
             change_points: Vec::new(),
@@ -124,6 +128,9 @@ impl Scheduler for Pct {
     }
 
     fn end_run(&mut self, decisions: u64) {
-        self.k = self.k.max(decisions);
+        // The first run replaces the guess: with k far above a small program's length, most
+        // change points would fall after its end and PCT-d would act as PCT-1.
+        self.k = if self.learnt { self.k.max(decisions) } else { decisions.max(1) };
+        self.learnt = true;
     }
 }
