@@ -130,7 +130,11 @@ impl Scheduler for Pct {
     fn end_run(&mut self, decisions: u64) {
         // The first run replaces the guess: with k far above a small program's length, most
         // change points would fall after its end and PCT-d would act as PCT-1.
-        self.k = if self.learnt { self.k.max(decisions) } else { decisions.max(1) };
+        self.k = if self.learnt {
+            self.k.max(decisions)
+        } else {
+            decisions.max(1)
+        };
         self.learnt = true;
     }
 }
