@@ -1,0 +1,235 @@
+//! `tulipsim-bench`: tulipsim against tokio's current-thread runtime with paused time, and
+//! against a bare executor, in one run (`docs/performance.md`).
+//!
+//! ```text
+//! cargo run --release -p tulipsim-bench             # the whole table, 5 repetitions each
+//! cargo run --release -p tulipsim-bench -- --quick  # sizes / 10, 3 repetitions: a smoke run
+//! cargo run --release -p tulipsim-bench -- --reps 9
+//! ```
+//!
+//! Each workload runs on every side, repetitions interleaved (tokio, tulipsim FIFO, Random,
+//! traced, then again), and the table gives medians. Checksums must agree across sides.
+
+use std::process::Command;
+use std::time::Instant;
+
+use tulipsim_bench::workloads::on_tulipsim::{self, Mode};
+use tulipsim_bench::workloads::{floor, on_tokio, Workload};
+
+struct Options {
+    reps: usize,
+    scale: u64,
+}
+
+fn options() -> Result<Options, String> {
+    let mut o = Options { reps: 5, scale: 1 };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quick" => {
+                o.reps = 3;
+                o.scale = 10;
+            }
+            "--reps" => {
+                o.reps = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("--reps takes a positive number")?;
+            }
+            "--memory-child" => {
+                let side = args
+                    .next()
+                    .ok_or("--memory-child takes a side and a count")?;
+                let n = args.next().and_then(|n| n.parse().ok()).ok_or("a count")?;
+                memory_child(&side, n);
+                std::process::exit(0);
+            }
+            "-h" | "--help" => {
+                println!("usage: tulipsim-bench [--quick] [--reps N]");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    Ok(o)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn timed(f: impl FnOnce() -> u64) -> (f64, u64) {
+    let started = Instant::now();
+    let sum = f();
+    (started.elapsed().as_secs_f64(), sum)
+}
+
+/// Median seconds of each side: tokio, then tulipsim in each mode.
+struct Measured {
+    tokio: f64,
+    modes: Vec<(Mode, f64)>,
+}
+
+fn measure(w: Workload, modes: &[Mode], reps: usize) -> Measured {
+    let mut tokio = Vec::new();
+    let mut ours: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
+    for _ in 0..reps {
+        let (t, expected) = timed(|| on_tokio::run(w));
+        tokio.push(t);
+        for (i, &mode) in modes.iter().enumerate() {
+            let (t, sum) = timed(|| on_tulipsim::run(w, mode).expect("the workload runs"));
+            assert_eq!(
+                sum, expected,
+                "{w:?} in {mode:?}: checksums differ from tokio's"
+            );
+            ours[i].push(t);
+        }
+    }
+    Measured {
+        tokio: median(tokio),
+        modes: modes
+            .iter()
+            .copied()
+            .zip(ours.into_iter().map(median))
+            .collect(),
+    }
+}
+
+fn rate(units: u64, secs: f64) -> String {
+    let r = units as f64 / secs;
+    if r >= 1e6 {
+        format!("{:.2} M/s", r / 1e6)
+    } else {
+        format!("{:.0} k/s", r / 1e3)
+    }
+}
+
+fn main() {
+    let o = match options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("tulipsim-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let s = o.scale;
+    println!(
+        "# tulipsim-bench: medians of {} repetitions{}\n",
+        o.reps,
+        if s > 1 { ", sizes / 10 (--quick)" } else { "" }
+    );
+    let workloads = [
+        Workload::SpawnJoin(100_000 / s),
+        Workload::YieldStorm {
+            tasks: 1_000,
+            yields: 1_000 / s,
+        },
+        Workload::Timers(100_000 / s),
+        Workload::PingPong(1_000_000 / s),
+        Workload::Timeouts(100_000 / s),
+        Workload::Cancellation(100_000 / s),
+        Workload::TinyRuns(100_000 / s),
+    ];
+    let modes = [Mode::Fifo, Mode::Random, Mode::Traced];
+    println!("| workload | unit | tokio | tulipsim FIFO | × tokio | Random | Random cost | traced | trace cost |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut yield_fifo = 0.0;
+    for w in workloads {
+        let m = measure(w, &modes, o.reps);
+        let (name, unit) = w.label();
+        let n = w.units();
+        let fifo = m.modes[0].1;
+        let (random, traced) = (m.modes[1].1, m.modes[2].1);
+        if matches!(w, Workload::YieldStorm { .. }) {
+            yield_fifo = fifo;
+        }
+        println!(
+            "| {name} | {unit} | {} | {} | {:.2}× | {} | {:+.0}% | {} | {:.2}× |",
+            rate(n, m.tokio),
+            rate(n, fifo),
+            m.tokio / fifo,
+            rate(n, random),
+            (random / fifo - 1.0) * 100.0,
+            rate(n, traced),
+            traced / fifo
+        );
+    }
+
+    let (tasks, yields) = (1_000, 1_000 / s);
+    let floor_secs = median(
+        (0..o.reps)
+            .map(|_| {
+                let (t, sum) = timed(|| floor::yield_storm(tasks, yields));
+                assert_eq!(sum, tasks * yields);
+                t
+            })
+            .collect(),
+    );
+    let steps = (tasks * yields) as f64;
+    println!(
+        "\nW0 floor (a bare VecDeque executor, the yield storm): {} ({:.1} ns a poll); \
+         tulipsim FIFO {:.1} ns a step, {:.2}× the floor\n",
+        rate(tasks * yields, floor_secs),
+        floor_secs * 1e9 / steps,
+        yield_fifo * 1e9 / steps,
+        yield_fifo / floor_secs
+    );
+
+    println!("## W8 scaling: ns per task as the task count grows\n");
+    println!("| workload | tasks | tokio ns/task | tulipsim ns/task | × tokio |");
+    println!("|---|---|---|---|---|");
+    for n in [1_000u64, 10_000, 100_000, 1_000_000] {
+        let n = (n / s).max(100);
+        for w in [Workload::SpawnJoin(n), Workload::Timers(n)] {
+            let m = measure(w, &[Mode::Fifo], o.reps);
+            println!(
+                "| {} | {n} | {:.0} | {:.0} | {:.2}× |",
+                w.label().0,
+                m.tokio * 1e9 / n as f64,
+                m.modes[0].1 * 1e9 / n as f64,
+                m.tokio / m.modes[0].1
+            );
+        }
+    }
+
+    let pending = 1_000_000 / s;
+    println!("\n## Memory: {pending} tasks pending on a sleep\n");
+    let per_task = |side: &str| -> Option<f64> {
+        let exe = std::env::current_exe().ok()?;
+        let out = Command::new(exe)
+            .args(["--memory-child", side, &pending.to_string()])
+            .output()
+            .ok()?;
+        String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+    };
+    match (per_task("tokio"), per_task("tulipsim")) {
+        (Some(tokio), Some(ours)) => println!(
+            "resident bytes per pending task: tokio {tokio:.0}, tulipsim {ours:.0} ({:.2}× tokio)",
+            ours / tokio
+        ),
+        _ => println!("memory: could not read /proc/self/status (Linux only)"),
+    }
+}
+
+/// The resident set size in bytes, from `/proc/self/status`.
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// In a fresh process: prints the resident bytes per task with `n` tasks pending.
+fn memory_child(side: &str, n: u64) {
+    let before = rss_bytes().unwrap_or(0);
+    let report = move || {
+        let during = rss_bytes().unwrap_or(0);
+        println!("{}", during.saturating_sub(before) as f64 / n as f64);
+    };
+    match side {
+        "tokio" => on_tokio::pending(n, report),
+        _ => on_tulipsim::pending(n, report).expect("the pending tasks run"),
+    }
+}
