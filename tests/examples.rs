@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn run_example(name: &str) -> String {
+    run_example_with(name, &[])
+}
+
+fn run_example_with(name: &str, args: &[&str]) -> String {
     let exe = std::env::current_exe().unwrap();
     let dir: PathBuf = exe.parent().unwrap().parent().unwrap().join("examples");
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
@@ -15,7 +19,7 @@ fn run_example(name: &str) -> String {
         "{} was not built; `cargo test` builds examples (run it without --test filters)",
         path.display()
     );
-    let out = Command::new(&path).output().unwrap();
+    let out = Command::new(&path).args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{name} failed: {}",
@@ -60,4 +64,32 @@ fn the_future_examples_print_future_is_done() {
         "Future is done!\n"
     );
     assert_eq!(run_example("future_run_forever"), "Future is done!\n");
+}
+
+#[test]
+fn timeline_prints_mermaid_or_writes_an_svg() {
+    let mermaid = run_example("timeline");
+    assert!(mermaid.starts_with("sequenceDiagram\n"), "{mermaid}");
+    for line in [
+        "    participant T2 as watchdog\n",
+        "    participant T3 as print_sum\n",
+        "    Note over T3: awaits sleep\n",
+        "    Note over Loop,T3: t = 1 s\n",
+        "    T3-->>Loop: done: result\n",
+        "    T2-->>Loop: done: cancelled\n",
+    ] {
+        assert!(mermaid.contains(line), "{line:?} in\n{mermaid}");
+    }
+    let dir = std::env::temp_dir().join(format!("tulipsim-timeline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("out.svg");
+    assert_eq!(run_example_with("timeline", &[file.to_str().unwrap()]), "");
+    let svg = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg""#),
+        "{svg}"
+    );
+    assert!(svg.contains(r#"<g class="lane" data-task="2">"#), "{svg}");
+    assert!(svg.contains(r#"<g class="cancelled""#), "{svg}");
 }

@@ -133,6 +133,32 @@ fn json_traces_are_one_object_per_line() {
 }
 
 #[test]
+fn svg_traces_are_a_standalone_svg_document() {
+    let o = cli(&["trace", "random:43", "--format", "svg"]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        out.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg""#),
+        "{out}"
+    );
+    assert!(out.contains(r#"<g class="lane" data-task="1">"#), "{out}");
+    assert!(out.trim_end().ends_with("</svg>"), "{out}");
+}
+
+#[test]
+fn mermaid_traces_are_a_sequence_diagram() {
+    let o = cli(&["trace", "random:43", "--format", "mermaid"]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.starts_with("sequenceDiagram\n"), "{out}");
+    assert!(
+        out.contains("\n    participant Loop as event loop\n"),
+        "{out}"
+    );
+    assert!(out.contains("\n    participant T1 as "), "{out}");
+}
+
+#[test]
 fn show_prints_a_scenario_that_reads_back() {
     let o = cli(&["show", "random:365"]);
     let back = Scenario::from_json(&stdout(&o)).expect("show's JSON reads back");

@@ -44,8 +44,9 @@ enum Command {
     /// Run scenarios on tulipsim (FIFO) and on CPython 3.11 (python3) and compare their traces
     /// line for line. Exits 1 on a mismatch not explained by a documented difference.
     Diff(DiffArgs),
-    /// Export one run's loop trace as text, JSON lines, or Chrome trace events (open those in
-    /// https://ui.perfetto.dev as a timeline of tasks).
+    /// Export one run's loop trace as text, JSON lines, Chrome trace events (open those in
+    /// https://ui.perfetto.dev as a timeline of tasks), a Mermaid sequence diagram or an SVG
+    /// timeline.
     Trace(TraceArgs),
     /// Print a scenario as JSON (to save it as a file) or as its Python program.
     Show(ShowArgs),
@@ -177,6 +178,10 @@ enum Format {
     Json,
     /// Chrome trace events, for Perfetto or chrome://tracing.
     Chrome,
+    /// A Mermaid sequence diagram: one participant per task, plus the loop.
+    Mermaid,
+    /// A standalone SVG timeline: one lane per task.
+    Svg,
 }
 
 #[derive(Args)]
@@ -463,6 +468,8 @@ fn trace(args: TraceArgs) -> Result<ExitCode, String> {
         Format::Text => run.trace.to_string(),
         Format::Json => run.trace.to_json_lines(),
         Format::Chrome => run.trace.to_chrome_json(),
+        Format::Mermaid => run.trace.to_mermaid(),
+        Format::Svg => run.trace.to_svg(),
     };
     match &args.output {
         Some(path) => {
