@@ -9,7 +9,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::mem;
 use std::panic::Location;
@@ -24,6 +24,7 @@ use crate::events::{self, nanos_to_secs, Handle, HandleInner, TimerHandle};
 use crate::exceptions::{DeadlockError, Error, LimitError, LimitKind, PanicError};
 use crate::futures::AnyFuture;
 use crate::panics::{self, Caught};
+use crate::ready::ReadyQueue;
 use crate::scheduler::EntryKind;
 use crate::tasks::{TaskRef, TaskRun};
 
@@ -278,7 +279,7 @@ type Handler = Rc<dyn Fn(&ExceptionContext)>;
 
 /// The state of one loop, shared by its handles, futures and tasks.
 pub(crate) struct LoopInner {
-    pub(crate) ready: RefCell<VecDeque<Ready>>,
+    pub(crate) ready: RefCell<ReadyQueue>,
     timers: RefCell<BinaryHeap<Timer>>,
     now: Cell<i64>,
     timer_seq: Cell<u64>,
@@ -308,7 +309,7 @@ impl LoopInner {
     pub(crate) fn new(config: LoopConfig) -> Rc<LoopInner> {
         panics::install_hook();
         Rc::new(LoopInner {
-            ready: RefCell::new(VecDeque::new()),
+            ready: RefCell::new(ReadyQueue::default()),
             timers: RefCell::new(BinaryHeap::new()),
             now: Cell::new(0),
             timer_seq: Cell::new(0),
@@ -705,14 +706,14 @@ impl LoopInner {
             return Ok(());
         }
         loop {
-            let ready = mem::take(&mut *self.ready.borrow_mut());
+            let mut ready = mem::take(&mut *self.ready.borrow_mut());
             let timers = mem::take(&mut *self.timers.borrow_mut());
             let tasks = mem::take(&mut *self.tasks.borrow_mut()).sorted();
             let futures = mem::take(&mut *self.callback_futures.borrow_mut());
             if ready.is_empty() && timers.is_empty() && tasks.is_empty() && futures.is_empty() {
                 break;
             }
-            ready.into_iter().for_each(|r| r.entry.discard());
+            ready.take_all().for_each(|r| r.entry.discard());
             timers.into_vec().into_iter().for_each(Timer::discard);
             for task in tasks {
                 task.destroy(self);

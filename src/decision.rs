@@ -15,8 +15,8 @@ use crate::base_events::{Entry, LoopInner};
 use crate::config::LoopConfig;
 use crate::faults::FaultConfig;
 use crate::scheduler::{
-    Candidate, ChoicePoint, Eligibility, EntryKind, FaultKind, FaultPlan, FaultRng, Schedule,
-    Scheduler,
+    Candidate, Candidates, ChoicePoint, Eligibility, EntryKind, FaultKind, FaultPlan, FaultRng,
+    Schedule, Scheduler,
 };
 use crate::tasks::TaskRun;
 use crate::trace::{Event, Outcome, Trace, TraceLevel};
@@ -29,6 +29,18 @@ pub(crate) struct Ready {
 }
 
 impl Ready {
+    /// What a policy sees of this entry.
+    pub(crate) fn candidate(&self) -> Candidate {
+        let task = self.task();
+        Candidate {
+            kind: self.kind,
+            task: task.map(|t| t.header().id),
+            spawned_at: task.map(|t| t.header().spawned_at),
+            origin: self.origin,
+            run: task.cloned(),
+        }
+    }
+
     fn task(&self) -> Option<&Rc<dyn TaskRun>> {
         match &self.entry {
             Entry::Step(t) | Entry::Wakeup(t) | Entry::SleepDone(t, _) => Some(t),
@@ -149,49 +161,33 @@ impl LoopInner {
 
     fn pick_scheduled(&self) -> Option<Ready> {
         let d = &self.decide;
-        let (positions, candidates) = {
-            let ready = self.ready.borrow();
+        let chaos = d.eligibility.get() == Eligibility::Chaos;
+        // Taken out while the policy decides, so that a policy touching the loop cannot find
+        // the queue borrowed; anything it schedules meanwhile is appended afterwards.
+        let mut queue = {
+            let mut ready = self.ready.borrow_mut();
             if ready.is_empty() {
                 return None;
             }
-            let chaos = d.eligibility.get() == Eligibility::Chaos;
-            let positions: Vec<usize> = (0..ready.len())
-                .filter(|&i| chaos || i == 0 || ready[i - 1].origin != ready[i].origin)
-                .collect();
-            if positions.len() == 1 {
-                drop(ready);
-                return self.ready.borrow_mut().pop_front();
+            ready.index(Some(chaos));
+            if ready.eligible() == 1 {
+                return ready.pop_front();
             }
-            let candidates: Vec<Candidate> = positions
-                .iter()
-                .map(|&i| {
-                    let r = &ready[i];
-                    let task = r.task();
-                    Candidate {
-                        kind: r.kind,
-                        task: task.map(|t| t.header().id),
-                        spawned_at: task.map(|t| t.header().spawned_at),
-                        origin: r.origin,
-                        run: task.cloned(),
-                    }
-                })
-                .collect();
-            (positions, candidates)
+            std::mem::take(&mut *ready)
         };
+        let eligible = queue.eligible();
         let index = d.decisions.get();
-        // Taken out while it decides, so that a policy touching the loop cannot find it
-        // borrowed.
         let scheduler = d.scheduler.borrow_mut().take();
         let choice = match scheduler {
             Some(mut s) => {
                 let point = ChoicePoint {
                     index,
-                    candidates: &candidates,
+                    candidates: Candidates::of_queue(&queue),
                     time_ns: self.now(),
                 };
                 let c = s.choose(&point);
                 *d.scheduler.borrow_mut() = Some(s);
-                if c < positions.len() {
+                if c < eligible {
                     c
                 } else {
                     0
@@ -199,7 +195,14 @@ impl LoopInner {
             }
             None => 0,
         };
-        drop(candidates);
+        let chosen = queue.remove_eligible(choice);
+        {
+            let mut ready = self.ready.borrow_mut();
+            let pushed = std::mem::replace(&mut *ready, queue);
+            if !pushed.is_empty() {
+                ready.append(pushed);
+            }
+        }
         d.decisions.set(index + 1);
         d.schedule.borrow_mut().push(index, choice as u32);
         if d.tracing(TraceLevel::Decisions) {
@@ -208,11 +211,11 @@ impl LoopInner {
                 Event::Decision {
                     index,
                     chosen: choice as u32,
-                    of: positions.len() as u32,
+                    of: eligible as u32,
                 },
             );
         }
-        self.ready.borrow_mut().remove(positions[choice])
+        Some(chosen)
     }
 
     /// Asks whether fault `kind` happens now (probability `p`); records it if it does.

@@ -61,6 +61,7 @@ pub mod harness;
 pub mod locks;
 mod panics;
 pub mod queues;
+mod ready;
 mod runners;
 pub mod scheduler;
 #[cfg(feature = "proptest")]

@@ -45,8 +45,20 @@ fn options() -> Result<Options, String> {
                 memory_child(&side, n);
                 std::process::exit(0);
             }
+            "--profile" => {
+                // One workload on one side, for `valgrind --tool=callgrind` or `perf record`.
+                let w = args.next().ok_or("--profile takes W1..W7 and a side")?;
+                let side = args
+                    .next()
+                    .ok_or("--profile takes a side: tokio|fifo|random|traced")?;
+                profile(&w, &side)?;
+                std::process::exit(0);
+            }
             "-h" | "--help" => {
-                println!("usage: tulipsim-bench [--quick] [--reps N]");
+                println!(
+                    "usage: tulipsim-bench [--quick] [--reps N]\n       \
+                     tulipsim-bench --profile W1..W7 tokio|fifo|random|traced"
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -211,6 +223,35 @@ fn main() {
         ),
         _ => println!("memory: could not read /proc/self/status (Linux only)"),
     }
+}
+
+/// Runs one workload once on one side (the full size).
+fn profile(w: &str, side: &str) -> Result<(), String> {
+    let w = match w {
+        "W1" => Workload::SpawnJoin(100_000),
+        "W2" => Workload::YieldStorm {
+            tasks: 1_000,
+            yields: 1_000,
+        },
+        "W3" => Workload::Timers(100_000),
+        "W4" => Workload::PingPong(1_000_000),
+        "W5" => Workload::Timeouts(100_000),
+        "W6" => Workload::Cancellation(100_000),
+        "W7" => Workload::TinyRuns(100_000),
+        other => return Err(format!("no workload {other:?}: W1..W7")),
+    };
+    let mode = match side {
+        "tokio" => {
+            on_tokio::run(w);
+            return Ok(());
+        }
+        "fifo" => Mode::Fifo,
+        "random" => Mode::Random,
+        "traced" => Mode::Traced,
+        other => return Err(format!("no side {other:?}: tokio|fifo|random|traced")),
+    };
+    on_tulipsim::run(w, mode).map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// The resident set size in bytes, from `/proc/self/status`.

@@ -79,7 +79,7 @@ impl EntryKind {
 ///     fn name(&self) -> String { "tasks-first".into() }
 ///     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
 ///         point.candidates.iter()
-///             .position(|c: &Candidate| c.kind == EntryKind::Step)
+///             .position(|c: Candidate| c.kind == EntryKind::Step)
 ///             .unwrap_or(0)
 ///     }
 /// }
@@ -117,9 +117,94 @@ pub struct ChoicePoint<'a> {
     /// How many decisions (points with two or more candidates) came before this one in the run.
     pub index: u64,
     /// The eligible entries, oldest first: index 0 is asyncio's FIFO choice.
-    pub candidates: &'a [Candidate],
+    pub candidates: Candidates<'a>,
     /// The virtual time, in nanoseconds.
     pub time_ns: i64,
+}
+
+/// The eligible entries of a [`ChoicePoint`], oldest first: index 0 is asyncio's FIFO choice.
+///
+/// Counting them is O(1) and fetching one O(log n), so a policy that only needs how many there
+/// are (`Random`, `Bytes`, `Delay`) decides in O(log n) however many tasks are ready; a
+/// [`Candidate`] is built only when asked for. A policy of one's own can be tested on a slice:
+///
+/// ```
+/// use tulipsim::scheduler::{Candidate, Candidates, ChoicePoint, Random, Scheduler};
+/// let none: &[Candidate] = &[];
+/// let point = ChoicePoint { index: 0, candidates: Candidates::from(none), time_ns: 0 };
+/// assert!(point.candidates.is_empty());
+/// assert_eq!(point.candidates.iter().count(), 0);
+/// assert!(point.candidates.get(0).is_none());
+/// ```
+#[derive(Clone, Copy)]
+pub struct Candidates<'a>(Source<'a>);
+
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Slice(&'a [Candidate]),
+    Queue(&'a crate::ready::ReadyQueue),
+}
+
+impl<'a> Candidates<'a> {
+    pub(crate) fn of_queue(queue: &'a crate::ready::ReadyQueue) -> Candidates<'a> {
+        Candidates(Source::Queue(queue))
+    }
+
+    /// How many there are (at least two at a decision the loop asks about).
+    ///
+    /// See [`Candidates`] for an example.
+    pub fn len(&self) -> usize {
+        match self.0 {
+            Source::Slice(s) => s.len(),
+            Source::Queue(q) => q.eligible(),
+        }
+    }
+
+    /// True if there are none.
+    ///
+    /// See [`Candidates`] for an example.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`-th, oldest first.
+    ///
+    /// See [`Candidates`] for an example.
+    pub fn get(&self, i: usize) -> Option<Candidate> {
+        match self.0 {
+            Source::Slice(s) => s.get(i).cloned(),
+            Source::Queue(q) => q.eligible_at(i).map(crate::decision::Ready::candidate),
+        }
+    }
+
+    /// All of them, oldest first (O(ready entries): for policies that weigh each one).
+    ///
+    /// See [`Candidate`] for an example.
+    pub fn iter(&self) -> impl Iterator<Item = Candidate> + 'a {
+        let (slice, queue) = match self.0 {
+            Source::Slice(s) => (Some(s.iter().cloned()), None),
+            Source::Queue(q) => (
+                None,
+                Some(q.eligible_iter().map(crate::decision::Ready::candidate)),
+            ),
+        };
+        slice
+            .into_iter()
+            .flatten()
+            .chain(queue.into_iter().flatten())
+    }
+}
+
+impl<'a> From<&'a [Candidate]> for Candidates<'a> {
+    fn from(candidates: &'a [Candidate]) -> Candidates<'a> {
+        Candidates(Source::Slice(candidates))
+    }
+}
+
+impl fmt::Debug for Candidates<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 /// A kind of injected fault, as [`Scheduler::fault`] is asked about it.

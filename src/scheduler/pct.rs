@@ -101,11 +101,14 @@ impl Scheduler for Pct {
             Some(t) => Group::Task(t),
             None => Group::Entry(c.origin),
         };
-        let first = group(&point.candidates[0]);
-        let counts = point.candidates.iter().any(|c| group(c) != first);
+        let candidates: Vec<Candidate> = point.candidates.iter().collect();
+        let Some(first) = candidates.first().map(group) else {
+            return 0;
+        };
+        let counts = candidates.iter().any(|c| group(c) != first);
         let mut best = 0;
         let mut best_priority = 0;
-        for (i, c) in point.candidates.iter().enumerate() {
+        for (i, c) in candidates.iter().enumerate() {
             let p = self.priority(c);
             if i == 0 || p > best_priority {
                 best = i;
@@ -117,7 +120,7 @@ impl Scheduler for Pct {
         }
         let step = self.points;
         self.points += 1;
-        let chosen = group(&point.candidates[best]);
+        let chosen = group(&candidates[best]);
         for (i, &cp) in self.change_points.iter().enumerate() {
             if cp == step {
                 let low = u64::from(self.depth).saturating_sub(1 + i as u64);

@@ -36,7 +36,7 @@ pub(crate) struct TaskHeader {
     pub(crate) throw: RefCell<Option<Error>>,
     /// asyncio's `_fut_waiter`: what the task awaits, so `cancel()` can cancel it. More than
     /// one only when a coroutine awaits several futures at once (`join!`).
-    pub(crate) waiters: RefCell<Vec<Waiter>>,
+    pub(crate) waiters: RefCell<Waiters>,
     /// The future of the task's current `sleep`, kept in the task instead of allocated.
     pub(crate) sleep: SleepSlot,
     /// A step or wakeup of this task is in the ready queue.
@@ -54,6 +54,73 @@ pub(crate) enum Waiter {
     Future(Rc<dyn AnyFuture>),
     /// The task's sleep slot.
     Sleep,
+}
+
+/// What a task waits on: almost always one thing, so one is kept inline and a pending task
+/// costs no allocation for it (a `Vec` cost 112 bytes a task).
+#[derive(Default)]
+pub(crate) enum Waiters {
+    #[default]
+    Empty,
+    One(Waiter),
+    Many(Vec<Waiter>),
+}
+
+impl Waiters {
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            Waiters::Empty => true,
+            Waiters::One(_) => false,
+            Waiters::Many(v) => v.is_empty(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, w: Waiter) {
+        *self = match mem::take(self) {
+            Waiters::Empty => Waiters::One(w),
+            Waiters::One(first) => Waiters::Many(vec![first, w]),
+            Waiters::Many(mut v) => {
+                v.push(w);
+                Waiters::Many(v)
+            }
+        };
+    }
+
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, Waiter> {
+        match self {
+            Waiters::Empty => [].iter(),
+            Waiters::One(w) => std::slice::from_ref(w).iter(),
+            Waiters::Many(v) => v.iter(),
+        }
+    }
+
+    pub(crate) fn remove(&mut self, i: usize) -> Option<Waiter> {
+        match self {
+            Waiters::Empty => None,
+            Waiters::One(_) if i == 0 => match mem::take(self) {
+                Waiters::One(w) => Some(w),
+                _ => None,
+            },
+            Waiters::One(_) => None,
+            Waiters::Many(v) => (i < v.len()).then(|| v.remove(i)),
+        }
+    }
+
+    /// Forgets every waiter, keeping a list's storage.
+    fn clear(&mut self) {
+        match self {
+            Waiters::Many(v) => v.clear(),
+            _ => *self = Waiters::Empty,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Waiters {
+    type Item = &'a Waiter;
+    type IntoIter = std::slice::Iter<'a, Waiter>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
 }
 
 impl TaskHeader {
@@ -101,7 +168,7 @@ impl TaskHeader {
             let mut w = self.waiters.borrow_mut();
             w.iter()
                 .position(|x| matches!(x, Waiter::Future(x) if std::ptr::addr_eq(Rc::as_ptr(x), Rc::as_ptr(fut))))
-                .map(|i| w.remove(i))
+                .and_then(|i| w.remove(i))
         };
         drop(removed);
     }
@@ -217,7 +284,7 @@ where
             must_cancel: Cell::new(false),
             cancel_msg: RefCell::new(None),
             throw: RefCell::new(None),
-            waiters: RefCell::new(Vec::new()),
+            waiters: RefCell::new(Waiters::Empty),
             sleep: SleepSlot {
                 phase: Cell::new(SleepPhase::Idle),
                 token: Cell::new(0),
