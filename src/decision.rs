@@ -61,10 +61,11 @@ pub(crate) struct Decide {
     schedule: RefCell<Schedule>,
     seed: u64,
     faults: FaultConfig,
-    fault_rng: RefCell<FaultRng>,
+    /// Seeded on first use: most runs ask no fault, and a fresh loop stays cheap.
+    fault_rng: RefCell<Option<Box<FaultRng>>>,
     /// How much a fault does (a jitter's delay): a stream of its own, drawn once per query
     /// whether the scheduler or a fault plan decides, so that replaying a plan keeps amounts.
-    amount_rng: RefCell<FaultRng>,
+    amount_rng: RefCell<Option<Box<FaultRng>>>,
     buggify_sites: RefCell<BTreeMap<(&'static str, u32, u32), bool>>,
     fault_queries: Cell<u64>,
     fired: RefCell<FaultPlan>,
@@ -85,11 +86,8 @@ impl Decide {
             schedule: RefCell::new(Schedule::fifo()),
             seed,
             faults: config.faults.clone(),
-            fault_rng: RefCell::new(FaultRng::seeded(seed)),
-            amount_rng: RefCell::new(FaultRng(crate::scheduler::seeded_stream(
-                seed,
-                crate::scheduler::AMOUNT_STREAM,
-            ))),
+            fault_rng: RefCell::new(None),
+            amount_rng: RefCell::new(None),
             buggify_sites: RefCell::new(BTreeMap::new()),
             fault_queries: Cell::new(0),
             fired: RefCell::new(FaultPlan::default()),
@@ -229,9 +227,10 @@ impl LoopInner {
         let scheduler = d.scheduler.borrow_mut().take();
         let happens = {
             let mut rng = d.fault_rng.borrow_mut();
+            let rng = rng.get_or_insert_with(|| Box::new(FaultRng::seeded(d.seed)));
             match scheduler {
                 Some(mut s) => {
-                    let h = s.fault(kind, p, &mut rng);
+                    let h = s.fault(kind, p, rng);
                     *d.scheduler.borrow_mut() = Some(s);
                     h
                 }
@@ -258,7 +257,18 @@ impl LoopInner {
             return when;
         }
         let max = f.max_jitter_ns.max(1) as u64;
-        let extra = self.decide.amount_rng.borrow_mut().below(max) as i64 + 1;
+        let extra = self
+            .decide
+            .amount_rng
+            .borrow_mut()
+            .get_or_insert_with(|| {
+                Box::new(FaultRng(crate::scheduler::seeded_stream(
+                    self.decide.seed,
+                    crate::scheduler::AMOUNT_STREAM,
+                )))
+            })
+            .below(max) as i64
+            + 1;
         let jittered = when.saturating_add(extra);
         if self.fault(FaultKind::TimerJitter, f.timer_jitter, || {
             format!(
@@ -337,8 +347,14 @@ impl LoopInner {
         }
     }
 
-    pub(crate) fn record_spawn(&self, task: u64, name: String, site: &'static Location<'static>) {
+    pub(crate) fn record_spawn(
+        &self,
+        task: u64,
+        name: impl FnOnce() -> String,
+        site: &'static Location<'static>,
+    ) {
         if self.decide.tracing(TraceLevel::Full) {
+            let name = name();
             let mut trace = self.decide.trace.borrow_mut();
             trace.name_task(task, name);
             trace.push(

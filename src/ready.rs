@@ -151,7 +151,7 @@ impl ReadyQueue {
         if self.live < self.slots.len() {
             self.slots.retain(Option::is_some);
         }
-        let capacity = (self.slots.len() * 2).max(64);
+        let capacity = (self.slots.len() * 2).max(16);
         let mut ix = Index {
             chaos,
             first: self.base,

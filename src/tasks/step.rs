@@ -314,7 +314,7 @@ where
         return Task { inner };
     }
     inner.header.slot.set(lp.register_task(run.clone()));
-    lp.record_spawn(id, inner.header.name(), site);
+    lp.record_spawn(id, || inner.header.name(), site);
     inner.header.schedule_step(lp, &run);
     Task { inner }
 }

@@ -71,6 +71,12 @@ fn cell(r: &Row) -> String {
 }
 
 fn main() {
+    if let Some(name) = std::env::args().skip_while(|a| a != "--profile").nth(1) {
+        // One tulipsim sweep of 10,000 Random seeds, for `valgrind --tool=callgrind`.
+        let p = bugs::find(&name).expect("a program of tulipsim_sim::bugs");
+        tulipsim_row(&p, Policy::Random, 10_000);
+        return;
+    }
     let n: u64 = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
