@@ -68,26 +68,30 @@ impl ReadyQueue {
         self.live == 0
     }
 
+    #[inline]
     pub(crate) fn push_back(&mut self, r: Ready) {
+        if self.index.is_none() {
+            self.slots.push_back(Some(r));
+            self.live += 1;
+            return;
+        }
+        self.push_indexed(r);
+    }
+
+    fn push_indexed(&mut self, r: Ready) {
         let seq = self.base + self.slots.len() as u64;
-        let head = match &self.index {
-            Some(ix) => ix.chaos || self.back().map_or(true, |b| b.origin != r.origin),
-            None => false,
+        let (chaos, first, capacity) = match &self.index {
+            Some(ix) => (ix.chaos, ix.first, (ix.tree.len() - 1) as u64),
+            None => return,
         };
+        let head = chaos || self.back().map_or(true, |b| b.origin != r.origin);
         self.slots.push_back(Some(r));
         self.live += 1;
-        if self.index.is_some() {
-            let fits = self
-                .index
-                .as_ref()
-                .is_some_and(|ix| seq - ix.first < (ix.tree.len() - 1) as u64);
-            if !fits {
-                let chaos = self.index.as_ref().is_some_and(|ix| ix.chaos);
-                self.build_index(chaos);
-            } else if head {
-                let ix = self.index.as_mut().expect("checked above");
-                ix.add((seq - ix.first) as usize, 1);
-            }
+        if seq - first >= capacity {
+            self.build_index(chaos);
+        } else if head {
+            let ix = self.index.as_mut().expect("checked above");
+            ix.add((seq - first) as usize, 1);
         }
     }
 
@@ -96,7 +100,19 @@ impl ReadyQueue {
     }
 
     /// The oldest entry (FIFO's choice).
+    #[inline]
     pub(crate) fn pop_front(&mut self) -> Option<Ready> {
+        if self.index.is_none() && self.live == self.slots.len() {
+            // No scheduler and no tombstone: asyncio's deque. `base` is only read relative to
+            // the slots (when an index is built), so it need not move here.
+            let r = self.slots.pop_front()?;
+            self.live -= 1;
+            return r;
+        }
+        self.pop_front_slow()
+    }
+
+    fn pop_front_slow(&mut self) -> Option<Ready> {
         if self.index.is_some() {
             return (self.live > 0).then(|| self.remove_eligible(0));
         }
