@@ -47,7 +47,7 @@ fn options() -> Result<Options, String> {
             }
             "--profile" => {
                 // One workload on one side, for `valgrind --tool=callgrind` or `perf record`.
-                let w = args.next().ok_or("--profile takes W1..W7 and a side")?;
+                let w = args.next().ok_or("--profile takes W0..W7 and a side")?;
                 let side = args
                     .next()
                     .ok_or("--profile takes a side: tokio|fifo|random|traced")?;
@@ -57,7 +57,7 @@ fn options() -> Result<Options, String> {
             "-h" | "--help" => {
                 println!(
                     "usage: tulipsim-bench [--quick] [--reps N]\n       \
-                     tulipsim-bench --profile W1..W7 tokio|fifo|random|traced"
+                     tulipsim-bench --profile W0..W7 tokio|fifo|random|traced"
                 );
                 std::process::exit(0);
             }
@@ -227,6 +227,10 @@ fn main() {
 
 /// Runs one workload once on one side (the full size).
 fn profile(w: &str, side: &str) -> Result<(), String> {
+    if w == "W0" {
+        floor::yield_storm(1_000, 1_000);
+        return Ok(());
+    }
     let w = match w {
         "W1" => Workload::SpawnJoin(100_000),
         "W2" => Workload::YieldStorm {
