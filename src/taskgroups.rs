@@ -263,7 +263,12 @@ impl TaskGroup {
         while !inner.tasks.borrow().is_empty() {
             let fut = {
                 let mut slot = inner.on_completed.borrow_mut();
-                slot.get_or_insert_with(Future::new).clone()
+                // Created at the group's own site: `Future::new` passed as a function would
+                // record a location inside `core`, which names the toolchain in traces.
+                slot.get_or_insert_with(|| {
+                    Future::bound(crate::events::current_or_thread_loop(), site)
+                })
+                .clone()
             };
             if let Err(e) = fut.wait_at(site).await {
                 if e.is_cancelled() && !inner.aborting.get() {

@@ -1,4 +1,5 @@
-//! The examples print exactly what the reference text says they print.
+//! The examples print exactly what the reference text says they print, and the guide's two
+//! programs (`retry_client`, `cache_race`) find their bugs on the seeds `docs/guide.md` names.
 //!
 //! `cargo test` builds the examples next to the test binaries (`target/<profile>/examples`);
 //! these tests run them and compare their standard output.
@@ -11,6 +12,12 @@ fn run_example(name: &str) -> String {
 }
 
 fn run_example_with(name: &str, args: &[&str]) -> String {
+    run_example_env(name, args, &[])
+}
+
+/// Runs an example with `env` and without any other `TULIPSIM_*` variable (the cache example's
+/// check reads them, so that its replay command works).
+fn run_example_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
     let exe = std::env::current_exe().unwrap();
     let dir: PathBuf = exe.parent().unwrap().parent().unwrap().join("examples");
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
@@ -19,7 +26,17 @@ fn run_example_with(name: &str, args: &[&str]) -> String {
         "{} was not built; `cargo test` builds examples (run it without --test filters)",
         path.display()
     );
-    let out = Command::new(&path).args(args).output().unwrap();
+    let mut command = Command::new(&path);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("TULIPSIM_") {
+            command.env_remove(key);
+        }
+    }
+    let out = command
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{name} failed: {}",
@@ -92,4 +109,88 @@ fn timeline_prints_mermaid_or_writes_an_svg() {
     );
     assert!(svg.contains(r#"<g class="lane" data-task="2">"#), "{svg}");
     assert!(svg.contains(r#"<g class="cancelled""#), "{svg}");
+}
+
+#[test]
+fn retry_client_finds_the_swallowed_cancellation_and_the_fix_passes() {
+    let out = run_example("retry_client");
+    assert!(
+        out.starts_with("no faults: [\"value-1\", \"value-2\", \"value-3\"]\n"),
+        "{out}"
+    );
+    for line in [
+        "buggy: seed 5 failed (run 6 of 100): task Task-1 panicked: fetch_all took 4.6 s, past its 2 s deadline at examples/retry_client.rs:",
+        "seed 5, attempt by attempt:\n",
+        // The deadline's cancellation, retried:
+        "  t=2.0 key 2 attempt 2: Err(CancelledError)\n",
+        "  t=3.2 key 2 attempt 3: Err(TimeoutError)\n",
+        ") at t=4.6 s\n",
+    ] {
+        assert!(out.contains(line), "{line:?} in\n{out}");
+    }
+    assert!(out.ends_with("fixed: 1000 runs passed\n"), "{out}");
+}
+
+#[test]
+fn cache_race_passes_fifo_fails_random_and_pct_and_the_fix_passes() {
+    let out = run_example("cache_race");
+    assert!(
+        out.starts_with(
+            "FIFO run: served [\"value of user:1\", \"value of user:1\"] by t = 1.011 s\n\
+             random: seed 0 failed\n\
+             tulipsim: run 1 of 100 failed (seed 0, policy random, virtual time 1.001000s)\n"
+        ),
+        "{out}"
+    );
+    for line in [
+        "  failure: task request-2 panicked: the entry is cached: we just checked at examples/cache_race.rs:",
+        "  schedule: '0:1,1:1,2:1' (3 deviation(s) from FIFO over 3 decisions)\n",
+        "  minimised schedule: '0:1,1:1' (2 deviation(s))\n",
+        "  replay minimised: TULIPSIM_SEED=0 TULIPSIM_POLICY=random TULIPSIM_REPLAY='0:1,1:1' cargo run --example cache_race\n",
+    ] {
+        assert!(out.contains(line), "{line:?} in\n{out}");
+    }
+    assert!(
+        out.ends_with(
+            "pct2: seed 5 failed (run 6 of 100)\n\
+             fixed, random: 1000 runs passed\n\
+             fixed, pct2: 1000 runs passed\n\
+             every schedule, racy: 4 of 64 fail (a random run fails with probability 0.3125)\n\
+             every schedule, fixed: 0 of 64 fail\n"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn cache_race_replays_the_schedule_its_report_prints() {
+    let out = run_example("cache_race");
+    let command = out
+        .lines()
+        .find_map(|l| l.strip_prefix("  replay minimised: "))
+        .expect("a replay command");
+    let (vars, rest) = command.split_at(command.find(" cargo ").unwrap());
+    assert_eq!(rest, " cargo run --example cache_race");
+    let env: Vec<(&str, &str)> = vars
+        .split_whitespace()
+        .map(|v| {
+            let (k, v) = v.split_once('=').unwrap();
+            (k, v.trim_matches('\''))
+        })
+        .collect();
+    let again = run_example_env("cache_race", &[], &env);
+    assert!(
+        again.contains(
+            "tulipsim: run 1 of 1 failed (seed 0, policy random, virtual time 1.001000s)\n"
+        ),
+        "{again}"
+    );
+    assert!(
+        again.contains("  schedule: '0:1,1:1' (2 deviation(s) from FIFO over 4 decisions)\n"),
+        "{again}"
+    );
+    assert!(
+        again.contains("the entry is cached: we just checked"),
+        "{again}"
+    );
 }

@@ -171,9 +171,19 @@ impl Failure {
     }
 
     fn command_for(&self, schedule: &Schedule) -> String {
+        // A check in an example's `main` (not in one of its tests) reruns with `cargo run`.
+        let in_example = self
+            .test
+            .target
+            .as_ref()
+            .is_some_and(|t| t.starts_with("--example "));
+        let run = in_example && self.test.name.is_none();
         let mut cmd = format!(
-            "TULIPSIM_SEED={} TULIPSIM_POLICY={} TULIPSIM_REPLAY='{}' cargo test",
-            self.seed, self.policy, schedule
+            "TULIPSIM_SEED={} TULIPSIM_POLICY={} TULIPSIM_REPLAY='{}' cargo {}",
+            self.seed,
+            self.policy,
+            schedule,
+            if run { "run" } else { "test" }
         );
         if let Some(t) = &self.test.target {
             cmd.push(' ');
