@@ -9,8 +9,10 @@ use super::{seeded_stream, ChoicePoint, Scheduler, SCHEDULE_STREAM};
 /// over (delayed) in favour of the next. Small ordering bugs usually need one or two delays, and
 /// a counterexample with few delays is easy to read.
 ///
-/// The number of decisions of a run, over which the delays are spread, is learnt across runs
-/// (the largest seen, starting from 64). For the exhaustive version, which enumerates every
+/// The number of decisions of a run, over which the delays are spread, is learnt across runs:
+/// the first run's count replaces the starting guess of 64, later runs can only raise it (as
+/// for [`Pct`](super::Pct); the harness warms every seed's policy from one FIFO calibration
+/// run, so the delays fall inside the program, not past its end). For the exhaustive version, which enumerates every
 /// schedule with 0, then 1, then 2 delays, see the harness's delay-bounding explorer.
 ///
 /// ```
@@ -21,6 +23,8 @@ use super::{seeded_stream, ChoicePoint, Scheduler, SCHEDULE_STREAM};
 pub struct Delay {
     budget: u32,
     k: u64,
+    /// Whether `k` was learnt from a run yet (until then it is the default guess).
+    learnt: bool,
     rng: ChaCha8Rng,
     delays: Vec<u64>,
 }
@@ -33,6 +37,7 @@ impl Delay {
         Delay {
             budget,
             k: 64,
+            learnt: false,
             rng: seeded_stream(0, SCHEDULE_STREAM),
             delays: Vec::new(),
         }
@@ -59,6 +64,13 @@ impl Scheduler for Delay {
     }
 
     fn end_run(&mut self, decisions: u64) {
-        self.k = self.k.max(decisions);
+        // The first run replaces the guess: with k far above a small program's length, the
+        // delays would mostly fall after its end and Delay would act as FIFO.
+        self.k = if self.learnt {
+            self.k.max(decisions)
+        } else {
+            decisions
+        };
+        self.learnt = true;
     }
 }
