@@ -196,6 +196,21 @@ impl Failure {
     }
 }
 
+/// A `Failure` is an error, so `?` takes it in a `main` or test returning
+/// `Result<(), Box<dyn std::error::Error>>`:
+///
+/// ```
+/// fn sweep() -> Result<(), Box<dyn std::error::Error>> {
+///     tulipsim::check(|| async { Err::<(), _>(tulipsim::Error::msg("no")) })
+///         .ignore_env()
+///         .outcome()?;
+///     Ok(())
+/// }
+/// let e = sweep().unwrap_err();
+/// assert!(e.to_string().contains("failed"));
+/// ```
+impl std::error::Error for Failure {}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
