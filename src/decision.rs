@@ -66,6 +66,9 @@ pub(crate) struct Decide {
     /// How much a fault does (a jitter's delay): a stream of its own, drawn once per query
     /// whether the scheduler or a fault plan decides, so that replaying a plan keeps amounts.
     amount_rng: RefCell<Option<Box<FaultRng>>>,
+    /// The code under test's draws: a stream of the seed's own, so that drawing moves neither
+    /// the schedule nor the faults. Seeded on first use.
+    user_rng: RefCell<Option<Box<rand_chacha::ChaCha8Rng>>>,
     buggify_sites: RefCell<BTreeMap<(&'static str, u32, u32), bool>>,
     fault_queries: Cell<u64>,
     fired: RefCell<FaultPlan>,
@@ -88,6 +91,7 @@ impl Decide {
             faults: config.faults.clone(),
             fault_rng: RefCell::new(None),
             amount_rng: RefCell::new(None),
+            user_rng: RefCell::new(None),
             buggify_sites: RefCell::new(BTreeMap::new()),
             fault_queries: Cell::new(0),
             fired: RefCell::new(FaultPlan::default()),
@@ -127,6 +131,20 @@ impl Decide {
         self.has_scheduler.set(false);
         s.end_run(self.decisions.get());
         Some(s)
+    }
+
+    /// The next draw of the user stream.
+    pub(crate) fn user_u64(&self) -> u64 {
+        use rand::RngCore;
+        self.user_rng
+            .borrow_mut()
+            .get_or_insert_with(|| {
+                Box::new(crate::scheduler::seeded_stream(
+                    self.seed,
+                    crate::scheduler::USER_STREAM,
+                ))
+            })
+            .next_u64()
     }
 
     pub(crate) fn decisions(&self) -> u64 {

@@ -61,6 +61,7 @@ pub mod harness;
 pub mod locks;
 mod panics;
 pub mod queues;
+mod random;
 mod ready;
 mod runners;
 pub mod scheduler;
@@ -78,6 +79,7 @@ pub use exceptions::{CancelledError, DeadlockError, Error, LimitError, PanicErro
 pub use faults::{buggify, FaultConfig};
 pub use futures::{DoneCallback, Future, Wait};
 pub use harness::{check, exhaustive, Check, Enumeration, Failure, Policy, Summary, Survey};
+pub use random::{random_bool, random_f64, random_range, random_u64};
 pub use runners::run;
 pub use taskgroups::{task_group, TaskGroup};
 pub use timeouts::{timeout, timeout_at, Timeout};

@@ -197,3 +197,71 @@ fn traces_export_as_json_lines() {
     }
     assert!(json.contains("\"event\":\"decision\""));
 }
+
+/// The code under test's random numbers come from the seed, on a stream of their own.
+mod user_random {
+    use tulipsim::{random_range, random_u64, sleep, EventLoop, LoopConfig};
+
+    fn draws(seed: u64, n: usize) -> Vec<u64> {
+        let lp = EventLoop::with_config(LoopConfig::default().seed(seed));
+        lp.run_until_complete(async move { (0..n).map(|_| random_u64()).collect() })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_seed_gives_the_same_numbers_and_another_seed_others() {
+        assert_eq!(draws(3, 20), draws(3, 20));
+        assert_ne!(draws(3, 20), draws(4, 20));
+    }
+
+    #[test]
+    fn drawing_does_not_move_the_schedule() {
+        // The same seed and policy make the same decisions whether or not the program draws.
+        let schedule = |draw: bool, seed: u64| {
+            let lp = EventLoop::with_config(LoopConfig::default().seed(seed));
+            lp.set_scheduler(tulipsim::scheduler::Random::new());
+            lp.run_until_complete(async move {
+                let t = tulipsim::create_task(async move {
+                    if draw {
+                        random_u64()?;
+                    }
+                    sleep(0).await
+                })?;
+                let u = tulipsim::create_task(sleep(0))?;
+                sleep(0).await?;
+                t.await?;
+                u.await
+            })
+            .unwrap();
+            lp.schedule().to_string()
+        };
+        let with: Vec<String> = (0..20).map(|s| schedule(true, s)).collect();
+        let without: Vec<String> = (0..20).map(|s| schedule(false, s)).collect();
+        assert_eq!(with, without);
+        assert!(
+            with.iter().any(|s| !s.is_empty()),
+            "no seed deviated: {with:?}"
+        );
+    }
+
+    #[test]
+    fn random_range_stays_in_range_and_reaches_both_ends() {
+        let lp = EventLoop::with_config(LoopConfig::default().seed(1));
+        let xs: Vec<u64> = lp
+            .run_until_complete(async { (0..2000).map(|_| random_range(10..14)).collect() })
+            .unwrap();
+        assert!(xs.iter().all(|x| (10..14).contains(x)));
+        for v in 10..14 {
+            let share = xs.iter().filter(|&&x| x == v).count() as f64 / 2000.0;
+            assert!((share - 0.25).abs() < 0.05, "{v}: {share}");
+        }
+    }
+
+    #[test]
+    fn misuse_is_an_error_not_a_panic() {
+        assert!(random_u64().is_err(), "outside a loop");
+        let lp = EventLoop::new();
+        let r = lp.run_until_complete(async { random_range(5..5) });
+        assert!(r.unwrap_err().to_string().contains("empty"));
+    }
+}

@@ -290,6 +290,8 @@ impl FaultRng {
 pub(crate) const SCHEDULE_STREAM: u64 = 0;
 pub(crate) const FAULT_STREAM: u64 = 1;
 pub(crate) const AMOUNT_STREAM: u64 = 2;
+/// The code under test's own draws (`tulipsim::random_u64` and friends).
+pub(crate) const USER_STREAM: u64 = 3;
 
 /// The ChaCha8 stream `stream` of `seed`: independent streams of one seed.
 pub(crate) fn seeded_stream(seed: u64, stream: u64) -> ChaCha8Rng {
