@@ -303,6 +303,8 @@ pub(crate) struct LoopInner {
     callback_futures_compacted: Cell<usize>,
     /// The decision point, faults and trace (see `decision.rs`).
     pub(crate) decide: Decide,
+    /// The simulated network of `streams`, made on first use; `close()` takes it.
+    pub(crate) network: RefCell<Option<Rc<crate::streams::network::NetworkInner>>>,
 }
 
 impl LoopInner {
@@ -332,6 +334,7 @@ impl LoopInner {
             callback_futures_compacted: Cell::new(0),
             decide: Decide::new(&config),
             config,
+            network: RefCell::new(None),
         })
     }
 
@@ -710,8 +713,18 @@ impl LoopInner {
             let timers = mem::take(&mut *self.timers.borrow_mut());
             let tasks = mem::take(&mut *self.tasks.borrow_mut()).sorted();
             let futures = mem::take(&mut *self.callback_futures.borrow_mut());
-            if ready.is_empty() && timers.is_empty() && tasks.is_empty() && futures.is_empty() {
+            let network = self.network.borrow_mut().take();
+            if ready.is_empty()
+                && timers.is_empty()
+                && tasks.is_empty()
+                && futures.is_empty()
+                && network.is_none()
+            {
                 break;
+            }
+            // Its servers' handlers may hold anything, their own server included.
+            if let Some(network) = network {
+                network.shutdown();
             }
             ready.take_all().for_each(|r| r.entry.discard());
             timers.into_vec().into_iter().for_each(Timer::discard);

@@ -64,6 +64,23 @@ pub enum Error {
     /// Python's `ExceptionGroup`, as a `TaskGroup` raises it: the errors of its tasks (and of
     /// its body), in the order they happened.
     Group(Rc<[Error]>),
+    /// asyncio's `IncompleteReadError`: the stream ended before `readexactly` or `readuntil`
+    /// had what it asked for; it carries the bytes that were read.
+    IncompleteRead(Rc<IncompleteReadError>),
+    /// asyncio's `LimitOverrunError`: `readuntil` found no separator within the stream's limit.
+    LimitOverrun(Rc<LimitOverrunError>),
+    /// Python's `ConnectionRefusedError`: nothing listens at the address `open_connection`
+    /// tried.
+    ConnectionRefused(Rc<str>),
+    /// Python's `ConnectionResetError`: the peer reset the connection, or `drain()` was called
+    /// on a connection that is already lost (`"Connection lost"`, as asyncio says).
+    ConnectionReset(Rc<str>),
+    /// Python's `BrokenPipeError`: writing to a connection whose peer is gone. The simulated
+    /// network of [`streams`](crate::streams) does not raise it yet (a reset arrives as
+    /// [`Error::ConnectionReset`]); it is here for transports and faults that will.
+    BrokenPipe(Rc<str>),
+    /// Python's `OSError` for the other socket-level failures: an address already in use.
+    Os(Rc<str>),
     /// Any other error, raised by user code.
     User(Rc<dyn StdError + 'static>),
 }
@@ -122,6 +139,29 @@ impl Error {
         Error::Runtime(msg.into())
     }
 
+    pub(crate) fn incomplete_read(partial: Vec<u8>, expected: Option<usize>) -> Error {
+        Error::IncompleteRead(Rc::new(IncompleteReadError { partial, expected }))
+    }
+
+    pub(crate) fn limit_overrun(message: &'static str, consumed: usize) -> Error {
+        Error::LimitOverrun(Rc::new(LimitOverrunError { message, consumed }))
+    }
+
+    /// True for the errors Python groups under `ConnectionError`:
+    /// [`Error::ConnectionRefused`], [`Error::ConnectionReset`] and [`Error::BrokenPipe`].
+    ///
+    /// ```
+    /// use tulipsim::Error;
+    /// assert!(Error::ConnectionReset("Connection lost".into()).is_connection_error());
+    /// assert!(!Error::Timeout.is_connection_error());
+    /// ```
+    pub fn is_connection_error(&self) -> bool {
+        matches!(
+            self,
+            Error::ConnectionRefused(_) | Error::ConnectionReset(_) | Error::BrokenPipe(_)
+        )
+    }
+
     /// True for [`Error::Cancelled`].
     ///
     /// ```
@@ -176,8 +216,9 @@ impl Error {
 
     /// asyncio's name for this kind of error: `"CancelledError"`, `"TimeoutError"`,
     /// `"InvalidStateError"`, `"RuntimeError"`, `"ValueError"`, `"QueueEmpty"`, `"QueueFull"`,
-    /// `"ExceptionGroup"`, `"Panic"`, `"Deadlock"`, `"LimitExceeded"`, or `"Error"` for user
-    /// errors. Traces print it.
+    /// `"ExceptionGroup"`, `"Panic"`, `"Deadlock"`, `"LimitExceeded"`, `"IncompleteReadError"`,
+    /// `"LimitOverrunError"`, `"ConnectionRefusedError"`, `"ConnectionResetError"`,
+    /// `"BrokenPipeError"`, `"OSError"`, or `"Error"` for user errors. Traces print it.
     ///
     /// ```
     /// assert_eq!(tulipsim::Error::Timeout.kind_name(), "TimeoutError");
@@ -195,6 +236,12 @@ impl Error {
             Error::QueueEmpty => "QueueEmpty",
             Error::QueueFull => "QueueFull",
             Error::Group(_) => "ExceptionGroup",
+            Error::IncompleteRead(_) => "IncompleteReadError",
+            Error::LimitOverrun(_) => "LimitOverrunError",
+            Error::ConnectionRefused(_) => "ConnectionRefusedError",
+            Error::ConnectionReset(_) => "ConnectionResetError",
+            Error::BrokenPipe(_) => "BrokenPipeError",
+            Error::Os(_) => "OSError",
             Error::User(_) => "Error",
         }
     }
@@ -215,6 +262,12 @@ impl PartialEq for Error {
             (Error::Value(a), Error::Value(b)) => a == b,
             (Error::QueueEmpty, Error::QueueEmpty) | (Error::QueueFull, Error::QueueFull) => true,
             (Error::Group(a), Error::Group(b)) => a == b,
+            (Error::IncompleteRead(a), Error::IncompleteRead(b)) => a == b,
+            (Error::LimitOverrun(a), Error::LimitOverrun(b)) => a == b,
+            (Error::ConnectionRefused(a), Error::ConnectionRefused(b))
+            | (Error::ConnectionReset(a), Error::ConnectionReset(b))
+            | (Error::BrokenPipe(a), Error::BrokenPipe(b))
+            | (Error::Os(a), Error::Os(b)) => a == b,
             (Error::User(a), Error::User(b)) => Rc::ptr_eq(a, b),
             _ => false,
         }
@@ -246,6 +299,12 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Error::IncompleteRead(e) => write!(f, "IncompleteReadError: {e}"),
+            Error::LimitOverrun(e) => write!(f, "LimitOverrunError: {}", e.message),
+            Error::ConnectionRefused(m) => write!(f, "ConnectionRefusedError: {m}"),
+            Error::ConnectionReset(m) => write!(f, "ConnectionResetError: {m}"),
+            Error::BrokenPipe(m) => write!(f, "BrokenPipeError: {m}"),
+            Error::Os(m) => write!(f, "OSError: {m}"),
             Error::User(e) => fmt::Display::fmt(e, f),
         }
     }
@@ -559,5 +618,101 @@ impl fmt::Display for LimitError {
                 self.time, self.steps
             ),
         }
+    }
+}
+
+/// The payload of [`Error::IncompleteRead`]: the stream ended after `partial` bytes, before the
+/// `expected` count (`None` when a separator was awaited, as by `readuntil`).
+///
+/// ```
+/// use tulipsim::streams::{open_connection, start_server};
+/// use tulipsim::{Error, EventLoop};
+///
+/// let lp = EventLoop::new();
+/// let err = lp.run_until_complete(async {
+///     let _server = start_server(|_r, w| async move {
+///         w.write(b"abc")?;
+///         w.close();
+///         Ok(())
+///     }, "server", 80).await?;
+///     let (reader, _writer) = open_connection("server", 80).await?;
+///     Ok(reader.readexactly(5).await.unwrap_err())
+/// }).unwrap();
+/// let Error::IncompleteRead(e) = err else { panic!("{err}") };
+/// assert_eq!(e.partial(), b"abc");
+/// assert_eq!(e.expected(), Some(5));
+/// assert_eq!(e.to_string(), "3 bytes read on a total of 5 expected bytes");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncompleteReadError {
+    pub(crate) partial: Vec<u8>,
+    pub(crate) expected: Option<usize>,
+}
+
+impl IncompleteReadError {
+    /// The bytes read before the end of the stream.
+    ///
+    /// See [`IncompleteReadError`] for an example.
+    pub fn partial(&self) -> &[u8] {
+        &self.partial
+    }
+
+    /// How many bytes were asked for, or `None` if the read looked for a separator.
+    ///
+    /// See [`IncompleteReadError`] for an example.
+    pub fn expected(&self) -> Option<usize> {
+        self.expected
+    }
+}
+
+impl fmt::Display for IncompleteReadError {
+    /// CPython's text: `3 bytes read on a total of 5 expected bytes` (`undefined` expected).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes read on a total of ", self.partial.len())?;
+        match self.expected {
+            Some(n) => write!(f, "{n} expected bytes"),
+            None => f.write_str("undefined expected bytes"),
+        }
+    }
+}
+
+/// The payload of [`Error::LimitOverrun`]: `readuntil` gave up after `consumed` bytes without
+/// finding its separator within the stream's limit, or found it beyond the limit. The bytes stay
+/// in the reader's buffer.
+///
+/// ```
+/// use tulipsim::streams::{open_connection, start_server};
+/// use tulipsim::{Error, EventLoop};
+///
+/// let lp = EventLoop::new();
+/// let err = lp.run_until_complete(async {
+///     let _server = start_server(|_r, w| async move { w.write(b"0123456789;") }, "server", 80)
+///         .await?;
+///     let (reader, _writer) = open_connection("server", 80).limit(4).await?;
+///     Ok(reader.readuntil(b";").await.unwrap_err())
+/// }).unwrap();
+/// let Error::LimitOverrun(e) = err else { panic!("{err}") };
+/// assert_eq!(e.consumed(), 10);
+/// assert_eq!(e.message(), "Separator is found, but chunk is longer than limit");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitOverrunError {
+    pub(crate) message: &'static str,
+    pub(crate) consumed: usize,
+}
+
+impl LimitOverrunError {
+    /// CPython's message: which of the two overruns happened.
+    ///
+    /// See [`LimitOverrunError`] for an example.
+    pub fn message(&self) -> &str {
+        self.message
+    }
+
+    /// How many bytes `readuntil` would have to consume (asyncio's `consumed`).
+    ///
+    /// See [`LimitOverrunError`] for an example.
+    pub fn consumed(&self) -> usize {
+        self.consumed
     }
 }

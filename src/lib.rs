@@ -31,7 +31,8 @@
 //! Names follow asyncio's, module by module: [`futures`] (`Future`), [`tasks`] (`Task`,
 //! `sleep`, `create_task`), [`events`] (the loop, `EventLoop`, and its handles), [`base_events`]
 //! (`ExceptionContext`; the loop's machinery is private),
-//! [`exceptions`] (`Error`). `docs/semantics.md` lists every place where tulipsim differs from
+//! [`exceptions`] (`Error`), [`streams`] (`open_connection`, `start_server`, on a simulated
+//! network). `docs/semantics.md` lists every place where tulipsim differs from
 //! CPython 3.11's asyncio, and why.
 //!
 //! ## Coroutines are `async` blocks returning `Result<T, Error>`
@@ -67,6 +68,7 @@ mod runners;
 pub mod scheduler;
 #[cfg(feature = "proptest")]
 pub mod strategies;
+pub mod streams;
 pub mod taskgroups;
 pub mod tasks;
 pub mod timeouts;
@@ -75,7 +77,10 @@ pub mod trace;
 pub use base_events::ExceptionContext;
 pub use config::{LoopConfig, PanicPolicy};
 pub use events::{EventLoop, Handle, IntoDelay, LoopHandle, TimerHandle};
-pub use exceptions::{CancelledError, DeadlockError, Error, LimitError, PanicError, WaitingTask};
+pub use exceptions::{
+    CancelledError, DeadlockError, Error, IncompleteReadError, LimitError, LimitOverrunError,
+    PanicError, WaitingTask,
+};
 pub use faults::{buggify, FaultConfig};
 pub use futures::{DoneCallback, Future, Wait};
 pub use harness::{check, exhaustive, Check, Enumeration, Failure, Policy, Summary, Survey};
@@ -103,6 +108,8 @@ pub use locks::{
     Semaphore, SemaphoreGuard,
 };
 pub use queues::{LifoQueue, PriorityQueue, Queue};
+// asyncio.open_connection, asyncio.start_server, ... (streams/)
+pub use streams::{open_connection, start_server, Server, StreamReader, StreamWriter};
 pub use tasks::{
     all_tasks, as_completed, create_task, create_task_named, current_task, ensure_future, gather,
     gather_return_exceptions, get_running_loop, shield, sleep, sleep_with, wait, wait_for,

@@ -1,0 +1,607 @@
+//! The simulated network under [`streams`](super): hosts, listeners, links, and the packets of
+//! each connection.
+//!
+//! # The model
+//!
+//! - **Hosts are names** (`"server"`, `"db-1"`), not IP addresses; an address is a host and a
+//!   port ([`Address`]). A server listens at one address; a connection's client end gets an
+//!   ephemeral port of its host, counted from 49152 in the order connections are made.
+//! - **Links.** Every pair of hosts is joined by a link with a one-way **latency** (default
+//!   1 ms) and a **bandwidth** in bytes per second (default 10 MB/s), the same in both
+//!   directions; [`Network::set_link`] changes one pair, [`Network::set_default_link`] the rest.
+//!   A host talking to itself uses the link `(host, host)`.
+//! - **The wire.** Each direction of a connection has a wire that carries one *segment* at a
+//!   time: at most [`segment_size`](Network::segment_size) bytes (default 16 KiB), taken from the
+//!   front of the sender's write buffer when the wire is idle. A segment of `n` bytes occupies the
+//!   wire for `n / bandwidth` seconds and arrives `latency` seconds after it has left it. So a
+//!   chunk written at `t` on an idle wire arrives at `t + n / bandwidth + latency`, and nothing
+//!   overtakes: the packets of one direction arrive in the order they were sent.
+//! - **The write buffer** of a transport is what has been written but not yet taken by the
+//!   wire; asyncio's flow control (high and low water marks, `drain()`) watches its size. See
+//!   [`transport`](super::transport).
+//! - **Receive window.** When a reader pauses its transport (its buffer passed twice its
+//!   limit), the sender's wire stops taking segments at once, and starts again when the reader
+//!   resumes: the backpressure of a slow reader reaches the writer. Segments already on their
+//!   way are held by the receiving end until it reads again. No acknowledgement traffic is
+//!   simulated.
+//! - **Delivery is a timer.** Every packet (connection request, data, end of stream, reset) is
+//!   one `call_at` timer at its arrival time, so the virtual clock moves to it and the loop's
+//!   decision point sees it like any other timer. A delivery timer delivers the oldest packet
+//!   of its direction, so even timers that a policy or a fault fires late keep the order.
+//! - **Connecting** takes one round trip: the request reaches the listener after one latency
+//!   (the server's handler starts then), the answer returns after another. With nothing
+//!   listening, the answer is a refusal, and `open_connection` fails with
+//!   [`Error::ConnectionRefused`].
+//! - **Closing** sends the end of stream after the data already written. Data that reaches an
+//!   end whose socket is closed is answered with a reset, which the sender sees as
+//!   [`Error::ConnectionReset`].
+//!
+//! The network belongs to its event loop: [`network()`] gives the running loop's,
+//! [`Network::of`] any loop's. Closing the loop frees it, with its listeners and their
+//! handlers.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::mem;
+use std::rc::{Rc, Weak};
+
+use super::reader::ReaderState;
+use super::server::ServerInner;
+use super::transport::TransportState;
+use super::writer::FlowState;
+use crate::base_events::LoopInner;
+use crate::events::{IntoDelay, LoopHandle};
+use crate::exceptions::Error;
+use crate::futures::Future;
+
+type Site = &'static std::panic::Location<'static>;
+
+const DEFAULT_LATENCY_NS: i64 = 1_000_000;
+const DEFAULT_BANDWIDTH: u64 = 10_000_000;
+const DEFAULT_SEGMENT: usize = 16 * 1024;
+const FIRST_EPHEMERAL_PORT: u16 = 49152;
+
+/// A host name and a port: what asyncio gives as a `(host, port)` tuple for `"peername"` and
+/// `"sockname"`.
+///
+/// It prints as Python prints the tuple, and compares equal to a `(&str, u16)` pair.
+///
+/// ```
+/// use tulipsim::streams::Address;
+/// let a = Address::new("server", 8888);
+/// assert_eq!(a, ("server", 8888));
+/// assert_eq!(a.to_string(), "('server', 8888)");
+/// assert_eq!((a.host(), a.port()), ("server", 8888));
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Address {
+    host: Rc<str>,
+    port: u16,
+}
+
+impl Address {
+    /// The address of `port` on `host`.
+    ///
+    /// See [`Address`] for an example.
+    pub fn new(host: &str, port: u16) -> Address {
+        Address {
+            host: host.into(),
+            port,
+        }
+    }
+
+    /// The host name.
+    ///
+    /// See [`Address`] for an example.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    ///
+    /// See [`Address`] for an example.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "('{}', {})", self.host, self.port)
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl PartialEq<(&str, u16)> for Address {
+    fn eq(&self, other: &(&str, u16)) -> bool {
+        &*self.host == other.0 && self.port == other.1
+    }
+}
+
+/// The settings of a link between two hosts: one-way latency and bandwidth.
+///
+/// ```
+/// let lp = tulipsim::EventLoop::new();
+/// let net = tulipsim::streams::Network::of(&lp);
+/// let link = net.link("a", "b");
+/// assert_eq!(link.latency(), 0.001); // the defaults
+/// assert_eq!(link.bandwidth(), 10_000_000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Link {
+    latency_ns: i64,
+    bandwidth: u64,
+}
+
+impl Link {
+    /// The one-way latency in seconds.
+    ///
+    /// See [`Link`] for an example.
+    pub fn latency(&self) -> f64 {
+        crate::events::nanos_to_secs(self.latency_ns)
+    }
+
+    /// The one-way latency in nanoseconds.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// assert_eq!(tulipsim::streams::Network::of(&lp).link("a", "a").latency_ns(), 1_000_000);
+    /// ```
+    pub fn latency_ns(&self) -> i64 {
+        self.latency_ns
+    }
+
+    /// The bandwidth in bytes per second.
+    ///
+    /// See [`Link`] for an example.
+    pub fn bandwidth(&self) -> u64 {
+        self.bandwidth
+    }
+
+    /// How long `len` bytes occupy the wire, in nanoseconds, rounded up.
+    pub(crate) fn transmit_ns(&self, len: usize) -> i64 {
+        let ns = (len as u128 * 1_000_000_000).div_ceil(u128::from(self.bandwidth));
+        i64::try_from(ns).unwrap_or(i64::MAX)
+    }
+
+    fn checked(latency: impl IntoDelay, bandwidth: u64) -> Result<Link, Error> {
+        let latency_ns = latency.into_nanos();
+        if latency_ns < 0 {
+            return Err(Error::value("latency must be >= 0"));
+        }
+        if bandwidth == 0 {
+            return Err(Error::value("bandwidth must be > 0 bytes per second"));
+        }
+        Ok(Link {
+            latency_ns,
+            bandwidth,
+        })
+    }
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Link {
+            latency_ns: DEFAULT_LATENCY_NS,
+            bandwidth: DEFAULT_BANDWIDTH,
+        }
+    }
+}
+
+/// Two host names, the smaller first: a link's key.
+type HostPair = (Rc<str>, Rc<str>);
+
+/// One loop's network: its links, its listeners, the ports it handed out.
+pub(crate) struct NetworkInner {
+    default_link: Cell<Link>,
+    links: RefCell<BTreeMap<HostPair, Link>>,
+    segment: Cell<usize>,
+    pub(crate) listeners: RefCell<BTreeMap<Address, Rc<ServerInner>>>,
+    next_port: RefCell<BTreeMap<Rc<str>, u16>>,
+    /// The loop closed: nothing listens any more.
+    pub(crate) closed: Cell<bool>,
+}
+
+impl NetworkInner {
+    fn new(closed: bool) -> NetworkInner {
+        NetworkInner {
+            default_link: Cell::new(Link::default()),
+            links: RefCell::new(BTreeMap::new()),
+            segment: Cell::new(DEFAULT_SEGMENT),
+            listeners: RefCell::new(BTreeMap::new()),
+            next_port: RefCell::new(BTreeMap::new()),
+            closed: Cell::new(closed),
+        }
+    }
+
+    /// The loop's network, made on first use. A closed loop gets a detached, closed one, so
+    /// that nothing is stored in a loop that will not free it again.
+    pub(crate) fn of(lp: &Rc<LoopInner>) -> Rc<NetworkInner> {
+        if lp.is_closed() {
+            return Rc::new(NetworkInner::new(true));
+        }
+        lp.network
+            .borrow_mut()
+            .get_or_insert_with(|| Rc::new(NetworkInner::new(false)))
+            .clone()
+    }
+
+    /// The loop is closing: every listener stops and drops its handler, which may hold
+    /// anything (its own server included).
+    pub(crate) fn shutdown(&self) {
+        self.closed.set(true);
+        let listeners = mem::take(&mut *self.listeners.borrow_mut());
+        for server in listeners.values() {
+            server.shut();
+        }
+        drop(listeners);
+    }
+
+    fn key(a: &str, b: &str) -> HostPair {
+        if a <= b {
+            (a.into(), b.into())
+        } else {
+            (b.into(), a.into())
+        }
+    }
+
+    pub(crate) fn link(&self, a: &str, b: &str) -> Link {
+        let links = self.links.borrow();
+        if links.is_empty() {
+            return self.default_link.get();
+        }
+        links
+            .get(&Self::key(a, b))
+            .copied()
+            .unwrap_or_else(|| self.default_link.get())
+    }
+
+    pub(crate) fn segment(&self) -> usize {
+        self.segment.get()
+    }
+
+    /// The next ephemeral port of `host` that nothing listens on.
+    pub(crate) fn ephemeral_port(&self, host: &Rc<str>) -> u16 {
+        let mut ports = self.next_port.borrow_mut();
+        let next = ports.entry(host.clone()).or_insert(FIRST_EPHEMERAL_PORT);
+        let listeners = self.listeners.borrow();
+        loop {
+            let port = *next;
+            *next = if port == u16::MAX {
+                FIRST_EPHEMERAL_PORT
+            } else {
+                port + 1
+            };
+            if !listeners.contains_key(&Address {
+                host: host.clone(),
+                port,
+            }) {
+                return port;
+            }
+        }
+    }
+}
+
+/// A handle to an event loop's simulated network, to configure its links.
+///
+/// [`network()`] gives the running loop's; [`Network::of`] gives any loop's, for setting
+/// links up before the loop runs. Every handle of a loop is the same network.
+///
+/// ```
+/// use tulipsim::streams::{open_connection, start_server, Network};
+/// use tulipsim::EventLoop;
+///
+/// let lp = EventLoop::new();
+/// // 50 ms each way between "laptop" and "server": connecting takes one round trip.
+/// Network::of(&lp).set_link("laptop", "server", 0.05, 1_000_000).unwrap();
+/// lp.run_until_complete(async {
+///     let _server = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+///     let (_reader, writer) = open_connection("server", 80).local_host("laptop").await?;
+///     writer.close();
+///     Ok(())
+/// })
+/// .unwrap();
+/// assert_eq!(lp.time(), 0.1);
+/// ```
+#[derive(Clone)]
+pub struct Network {
+    inner: Rc<NetworkInner>,
+}
+
+impl fmt::Debug for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<Network listeners={:?}>", self.listeners())
+    }
+}
+
+/// The running loop's [`Network`]; `Err(Runtime)` outside a running loop.
+///
+/// ```
+/// let lp = tulipsim::EventLoop::new();
+/// let latency = lp.run_until_complete(async {
+///     let net = tulipsim::streams::network()?;
+///     net.set_default_link(0.02, 1_000_000)?;
+///     Ok(net.link("a", "b").latency())
+/// });
+/// assert_eq!(latency.unwrap(), 0.02);
+/// assert!(tulipsim::streams::network().is_err()); // no loop is running here
+/// ```
+pub fn network() -> Result<Network, Error> {
+    let lp =
+        crate::events::running_loop().ok_or_else(|| Error::runtime("no running event loop"))?;
+    Ok(Network {
+        inner: NetworkInner::of(&lp),
+    })
+}
+
+impl Network {
+    /// The network of `lp` (made on first use).
+    ///
+    /// See [`Network`] for an example.
+    pub fn of(lp: &LoopHandle) -> Network {
+        Network {
+            inner: NetworkInner::of(&lp.inner),
+        }
+    }
+
+    /// Sets the link between hosts `a` and `b`, both ways: one-way `latency` (seconds, or a
+    /// `Duration`) and `bandwidth` in bytes per second. `Err(Value)` for a negative latency or
+    /// a zero bandwidth. Packets already sent keep their arrival times; later ones use the new
+    /// link.
+    ///
+    /// See [`Network`] for an example.
+    pub fn set_link(
+        &self,
+        a: &str,
+        b: &str,
+        latency: impl IntoDelay,
+        bandwidth: u64,
+    ) -> Result<(), Error> {
+        let link = Link::checked(latency, bandwidth)?;
+        self.inner
+            .links
+            .borrow_mut()
+            .insert(NetworkInner::key(a, b), link);
+        Ok(())
+    }
+
+    /// Sets the link of every pair of hosts that has none of its own.
+    ///
+    /// See [`network()`] for an example.
+    pub fn set_default_link(&self, latency: impl IntoDelay, bandwidth: u64) -> Result<(), Error> {
+        self.inner
+            .default_link
+            .set(Link::checked(latency, bandwidth)?);
+        Ok(())
+    }
+
+    /// The link between `a` and `b`.
+    ///
+    /// See [`Link`] for an example.
+    pub fn link(&self, a: &str, b: &str) -> Link {
+        self.inner.link(a, b)
+    }
+
+    /// Sets how many bytes the wire takes from a write buffer at once (default 16 KiB);
+    /// `Err(Value)` for 0.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let net = tulipsim::streams::Network::of(&lp);
+    /// net.set_segment_size(1460).unwrap();
+    /// assert_eq!(net.segment_size(), 1460);
+    /// ```
+    pub fn set_segment_size(&self, bytes: usize) -> Result<(), Error> {
+        if bytes == 0 {
+            return Err(Error::value("segment size must be > 0"));
+        }
+        self.inner.segment.set(bytes);
+        Ok(())
+    }
+
+    /// How many bytes the wire takes from a write buffer at once.
+    ///
+    /// See [`set_segment_size`](Self::set_segment_size) for an example.
+    pub fn segment_size(&self) -> usize {
+        self.inner.segment()
+    }
+
+    /// The addresses servers listen at, in order.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// lp.run_until_complete(async {
+    ///     let _s = tulipsim::streams::start_server(|_r, _w| async { Ok(()) }, "db", 5432).await?;
+    ///     assert_eq!(tulipsim::streams::network()?.listeners(), [("db", 5432)]);
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn listeners(&self) -> Vec<Address> {
+        self.inner.listeners.borrow().keys().cloned().collect()
+    }
+}
+
+/// What travels on a connection.
+pub(crate) enum Packet {
+    /// A connection request, to the listener.
+    Syn,
+    /// The listener accepted.
+    SynAck,
+    /// Nothing listens there.
+    Refused,
+    /// Bytes.
+    Data(Vec<u8>),
+    /// The end of the stream (the sender shut down writing, or closed).
+    Fin,
+    /// The connection is reset.
+    Rst,
+}
+
+/// The client end's index in [`Conn::ends`]; the server's is 1.
+pub(crate) const CLIENT: usize = 0;
+
+/// One connection: two ends, each with its transport, its reader and its protocol state.
+pub(crate) struct Conn {
+    pub(crate) lp: Weak<LoopInner>,
+    pub(crate) net: Weak<NetworkInner>,
+    pub(crate) ends: [End; 2],
+}
+
+/// One end of a connection.
+pub(crate) struct End {
+    pub(crate) sockname: Address,
+    pub(crate) transport: RefCell<TransportState>,
+    pub(crate) reader: ReaderState,
+    pub(crate) flow: FlowState,
+    /// Set when the connection is lost (`wait_closed` awaits it).
+    pub(crate) closed: Future<()>,
+    /// The packets on their way to this end, oldest first.
+    inflight: RefCell<VecDeque<Packet>>,
+    last_arrival: Cell<i64>,
+    /// The server whose connection this is (a server end, once accepted).
+    pub(crate) server: RefCell<Option<Rc<ServerInner>>>,
+    /// `open_connection`'s future, until the listener answers (the client end).
+    pub(crate) connect_waiter: RefCell<Option<Future<()>>>,
+}
+
+impl End {
+    fn new(lp: &Rc<LoopInner>, sockname: Address, limit: usize, site: Site) -> End {
+        End {
+            sockname,
+            transport: RefCell::new(TransportState::default()),
+            reader: ReaderState::new(limit),
+            flow: FlowState::default(),
+            closed: Future::bound(Rc::downgrade(lp), site),
+            inflight: RefCell::new(VecDeque::new()),
+            last_arrival: Cell::new(i64::MIN),
+            server: RefCell::new(None),
+            connect_waiter: RefCell::new(None),
+        }
+    }
+}
+
+impl Conn {
+    /// A connection from `local` to `remote`, not yet requested, by `open_connection` at
+    /// `site` (where its futures say they were created).
+    pub(crate) fn new(
+        lp: &Rc<LoopInner>,
+        net: &Rc<NetworkInner>,
+        (local, remote): (Address, Address),
+        limit: usize,
+        site: Site,
+    ) -> Rc<Conn> {
+        Rc::new(Conn {
+            lp: Rc::downgrade(lp),
+            net: Rc::downgrade(net),
+            ends: [
+                End::new(lp, local, limit, site),
+                End::new(lp, remote, limit, site),
+            ],
+        })
+    }
+}
+
+/// One end of a connection, as the handles ([`StreamReader`](super::StreamReader),
+/// [`StreamWriter`](super::StreamWriter), [`Transport`](super::Transport)) hold it.
+#[derive(Clone)]
+pub(crate) struct EndRef {
+    pub(crate) conn: Rc<Conn>,
+    pub(crate) side: usize,
+}
+
+impl EndRef {
+    pub(crate) fn new(conn: &Rc<Conn>, side: usize) -> EndRef {
+        EndRef {
+            conn: conn.clone(),
+            side,
+        }
+    }
+
+    pub(crate) fn end(&self) -> &End {
+        &self.conn.ends[self.side]
+    }
+
+    pub(crate) fn peer(&self) -> EndRef {
+        EndRef::new(&self.conn, 1 - self.side)
+    }
+
+    pub(crate) fn peer_end(&self) -> &End {
+        &self.conn.ends[1 - self.side]
+    }
+
+    /// The loop, while it is open.
+    pub(crate) fn loop_inner(&self) -> Option<Rc<LoopInner>> {
+        self.conn.lp.upgrade().filter(|lp| !lp.is_closed())
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.conn.lp.upgrade().map_or(0, |lp| lp.now())
+    }
+
+    /// The link this connection runs over, as it is set now.
+    pub(crate) fn link(&self) -> Link {
+        let (a, b) = (&self.conn.ends[0].sockname, &self.conn.ends[1].sockname);
+        self.conn
+            .net
+            .upgrade()
+            .map_or_else(Link::default, |net| net.link(&a.host, &b.host))
+    }
+
+    pub(crate) fn segment(&self) -> usize {
+        self.conn
+            .net
+            .upgrade()
+            .map_or(DEFAULT_SEGMENT, |net| net.segment())
+    }
+
+    /// Runs `f` on this end at the next iteration (asyncio's `call_soon`).
+    pub(crate) fn call_soon(&self, f: impl FnOnce(&EndRef) + 'static) {
+        if let Some(lp) = self.loop_inner() {
+            let me = self.clone();
+            lp.call_soon_handle(Box::new(move || f(&me)));
+        }
+    }
+
+    /// Sends `packet` to the peer, to arrive at `arrival`, or with the peer's previous packet if
+    /// that one arrives later. One timer per packet; each delivers the oldest packet of this
+    /// direction, so the order holds even if a timer fires late.
+    pub(crate) fn send(&self, packet: Packet, arrival: i64) {
+        let Some(lp) = self.loop_inner() else {
+            return;
+        };
+        let to = self.peer_end();
+        let arrival = arrival.max(to.last_arrival.get());
+        to.last_arrival.set(arrival);
+        to.inflight.borrow_mut().push_back(packet);
+        let peer = self.peer();
+        lp.call_at_nanos(arrival, Box::new(move || peer.deliver()));
+    }
+
+    /// Sends `packet` after one latency.
+    pub(crate) fn send_after_latency(&self, packet: Packet) {
+        let arrival = self.now().saturating_add(self.link().latency_ns());
+        self.send(packet, arrival);
+    }
+
+    /// A delivery timer fired at this end: take the oldest packet on its way here.
+    fn deliver(&self) {
+        let packet = self.end().inflight.borrow_mut().pop_front();
+        let Some(packet) = packet else {
+            return;
+        };
+        match packet {
+            Packet::Syn => super::server::accept(self),
+            Packet::SynAck => super::server::connected(self),
+            Packet::Refused => super::server::refused(self),
+            Packet::Rst => self.reset_received(),
+            data_or_fin => self.receive(data_or_fin),
+        }
+    }
+}
