@@ -274,19 +274,7 @@ impl LoopInner {
         if f.timer_jitter <= 0.0 {
             return when;
         }
-        let max = f.max_jitter_ns.max(1) as u64;
-        let extra = self
-            .decide
-            .amount_rng
-            .borrow_mut()
-            .get_or_insert_with(|| {
-                Box::new(FaultRng(crate::scheduler::seeded_stream(
-                    self.decide.seed,
-                    crate::scheduler::AMOUNT_STREAM,
-                )))
-            })
-            .below(max) as i64
-            + 1;
+        let extra = self.fault_amount(f.max_jitter_ns);
         let jittered = when.saturating_add(extra);
         if self.fault(FaultKind::TimerJitter, f.timer_jitter, || {
             format!(
@@ -299,6 +287,58 @@ impl LoopInner {
         } else {
             when
         }
+    }
+
+    /// How much a fault does: 1 to `max` nanoseconds, from the amount stream. Drawn for every
+    /// query, fired or not, so that a replayed fault plan keeps the amounts.
+    fn fault_amount(&self, max: i64) -> i64 {
+        self.decide
+            .amount_rng
+            .borrow_mut()
+            .get_or_insert_with(|| {
+                Box::new(FaultRng(crate::scheduler::seeded_stream(
+                    self.decide.seed,
+                    crate::scheduler::AMOUNT_STREAM,
+                )))
+            })
+            .below(max.max(1) as u64) as i64
+            + 1
+    }
+
+    /// The net-delay fault for a packet due at `arrival`: its arrival, perhaps later.
+    pub(crate) fn net_delay(&self, arrival: i64, what: impl FnOnce() -> String) -> i64 {
+        let f = &self.decide.faults;
+        if f.net_delay <= 0.0 {
+            return arrival;
+        }
+        let extra = self.fault_amount(f.net_delay_max_ns);
+        if self.fault(FaultKind::NetDelay, f.net_delay, || {
+            format!("{} arrives {:.6}s late", what(), extra as f64 / 1e9)
+        }) {
+            arrival.saturating_add(extra)
+        } else {
+            arrival
+        }
+    }
+
+    /// The net-reset fault, asked as a data packet reaches an open connection end.
+    pub(crate) fn net_reset(&self, what: impl FnOnce() -> String) -> bool {
+        let p = self.decide.faults.net_reset;
+        p > 0.0 && self.fault(FaultKind::NetReset, p, what)
+    }
+
+    /// The net-partition fault, asked as a packet reaches an end over an uncut link: how
+    /// long the link is cut for, if it is.
+    pub(crate) fn net_partition(&self, what: impl FnOnce(f64) -> String) -> Option<i64> {
+        let f = &self.decide.faults;
+        if f.net_partition <= 0.0 {
+            return None;
+        }
+        let duration = f.net_partition_ns.max(1);
+        self.fault(FaultKind::NetPartition, f.net_partition, || {
+            what(duration as f64 / 1e9)
+        })
+        .then_some(duration)
     }
 
     /// The early-timeout fault: should a timeout arm as if its deadline were now?

@@ -30,11 +30,18 @@ pub struct FaultConfig {
     pub(crate) spurious_cancel: f64,
     pub(crate) buggify_enable: f64,
     pub(crate) buggify_fire: f64,
+    pub(crate) net_delay: f64,
+    pub(crate) net_delay_max_ns: i64,
+    pub(crate) net_reset: f64,
+    pub(crate) net_partition: f64,
+    pub(crate) net_partition_ns: i64,
 }
 
 impl FaultConfig {
     /// Every fault at probability `p` (timer jitter up to 1 s; buggify sites enabled with
-    /// probability `p` and firing with probability `p`).
+    /// probability `p` and firing with probability `p`; the network faults with packets
+    /// delayed up to 1 s and partitions of 1 s). The network faults are asked only of programs
+    /// that use [`streams`](crate::streams).
     ///
     /// ```
     /// let all = tulipsim::FaultConfig::all(0.05);
@@ -46,6 +53,9 @@ impl FaultConfig {
             .timer_jitter(p, 1.0)
             .spurious_cancel(p)
             .buggify(p, p)
+            .net_delay(p, 1.0)
+            .net_reset(p)
+            .net_partition(p, 1.0)
     }
 
     /// With probability `p`, a `wait_for` or `timeout` scope's deadline fires now instead of
@@ -92,6 +102,94 @@ impl FaultConfig {
         self
     }
 
+    /// With probability `p`, a packet of a [`streams`](crate::streams) connection (data, a
+    /// connection request or answer, the end of the stream) arrives up to `max_extra` seconds
+    /// later than the link would bring it (the amount is drawn on a stream of its own, as
+    /// timer jitter's is). Nothing overtakes it: the packets sent after it on the same
+    /// direction of the connection arrive after it, so the bytes stay in order.
+    ///
+    /// ```
+    /// use tulipsim::streams::{open_connection, start_server};
+    /// use tulipsim::{EventLoop, FaultConfig, LoopConfig};
+    ///
+    /// let faults = FaultConfig::default().net_delay(1.0, 0.5); // every packet, up to 0.5 s
+    /// let lp = EventLoop::with_config(LoopConfig::default().seed(1).faults(faults));
+    /// let echoed = lp.run_until_complete(async {
+    ///     let _s = start_server(|r, w| async move {
+    ///         w.write(r.readline().await?)?;
+    ///         w.drain().await
+    ///     }, "server", 7).await?;
+    ///     let (r, w) = open_connection("server", 7).await?;
+    ///     w.write(b"ping\n")?;
+    ///     r.readline().await
+    /// });
+    /// assert_eq!(echoed.unwrap(), b"ping\n");
+    /// assert!(lp.time() > 0.004); // four packets of 1 ms each, all of them late
+    /// assert!(lp.fired_faults().queries().len() >= 4);
+    /// ```
+    pub fn net_delay(mut self, p: f64, max_extra: impl crate::IntoDelay) -> Self {
+        self.net_delay = p;
+        self.net_delay_max_ns = max_extra.into_nanos().max(1);
+        self
+    }
+
+    /// With probability `p`, asked once for each data packet that reaches an open connection
+    /// end: the connection is reset instead. The packet is lost; the end it was going to sees
+    /// `ConnectionResetError` at once (its reads and `drain()` fail), and the other end when
+    /// the reset reaches it, one latency later. What a reader had received before stays
+    /// readable in its buffer order: a reset connection delivers a prefix of what was written.
+    ///
+    /// ```
+    /// use tulipsim::streams::{open_connection, start_server};
+    /// use tulipsim::{Error, EventLoop, FaultConfig, LoopConfig, TraceLevel};
+    ///
+    /// let faults = FaultConfig::default().net_reset(1.0);
+    /// let lp = EventLoop::with_config(
+    ///     LoopConfig::default().faults(faults).trace(TraceLevel::Decisions),
+    /// );
+    /// let r = lp.run_until_complete(async {
+    ///     let _s = start_server(|r, _w| async move { r.read(-1).await.map(drop) }, "server", 7)
+    ///         .await?;
+    ///     let (r, w) = open_connection("server", 7).await?;
+    ///     w.write(b"hello")?; // the server's end is reset when it arrives
+    ///     r.read(-1).await
+    /// });
+    /// assert!(matches!(r, Err(Error::ConnectionReset(_))));
+    /// assert!(lp.trace().to_string().contains("fault net-reset"));
+    /// ```
+    pub fn net_reset(mut self, p: f64) -> Self {
+        self.net_reset = p;
+        self
+    }
+
+    /// With probability `p`, asked once for each packet that reaches a connection end over a
+    /// link that is not cut already: the link between the two hosts is cut for `duration`
+    /// seconds, both ways. The packets that reach it meanwhile, this one included, are held,
+    /// not lost, and arrive in order when the partition heals. Connections are not reset by a
+    /// partition, however long (no keep-alive is simulated): only the program's own timeouts
+    /// notice it.
+    ///
+    /// ```
+    /// use tulipsim::streams::{open_connection, start_server};
+    /// use tulipsim::{EventLoop, FaultConfig, LoopConfig};
+    ///
+    /// let faults = FaultConfig::default().net_partition(1.0, 2.0);
+    /// let lp = EventLoop::with_config(LoopConfig::default().faults(faults));
+    /// lp.run_until_complete(async {
+    ///     let _s = start_server(|_r, _w| async { Ok(()) }, "server", 7).await?;
+    ///     let (_r, w) = open_connection("server", 7).await?; // the request waits 2 s
+    ///     w.close();
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// assert!(lp.time() >= 2.0);
+    /// ```
+    pub fn net_partition(mut self, p: f64, duration: impl crate::IntoDelay) -> Self {
+        self.net_partition = p;
+        self.net_partition_ns = duration.into_nanos().max(1);
+        self
+    }
+
     /// The early-timeout probability.
     ///
     /// ```
@@ -111,6 +209,9 @@ impl FaultConfig {
             || self.timer_jitter > 0.0
             || self.spurious_cancel > 0.0
             || self.buggify_enable > 0.0
+            || self.net_delay > 0.0
+            || self.net_reset > 0.0
+            || self.net_partition > 0.0
     }
 }
 

@@ -194,3 +194,46 @@ fn cache_race_replays_the_schedule_its_report_prints() {
         "{again}"
     );
 }
+
+#[test]
+fn kv_retry_finds_the_duplicated_incr_and_the_deduping_client_passes() {
+    let out = run_example("kv_retry");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "no faults: counter 9 after 9 calls", "{out}");
+    assert_eq!(lines[1], "buggy: seed 9 failed (run 10 of 200)", "{out}");
+    assert!(
+        lines[2].starts_with("tulipsim: run 10 of 200 failed (seed 9, policy random"),
+        "{out}"
+    );
+    assert_eq!(
+        lines[3], "  failure: returned Error: the counter is 10 after 9 successful INCRs",
+        "{out}"
+    );
+    assert_eq!(
+        lines[4],
+        "  replay: TULIPSIM_SEED=9 TULIPSIM_POLICY=random TULIPSIM_REPLAY='' cargo run --example kv_retry",
+        "{out}"
+    );
+    // The answer to an applied INCR came late: the client timed out and sent it again.
+    assert!(
+        out.contains("fault net-delay: 2 bytes from ('kv', 6379) to ('client', "),
+        "{out}"
+    );
+    assert!(out.ends_with("fixed: 500 runs passed\n"), "{out}");
+    assert_eq!(run_example("kv_retry"), out, "the output is deterministic");
+}
+
+#[test]
+fn kv_retry_replays_the_failure_its_report_prints() {
+    let env = [
+        ("TULIPSIM_SEED", "9"),
+        ("TULIPSIM_POLICY", "random"),
+        ("TULIPSIM_REPLAY", ""),
+    ];
+    let out = run_example_env("kv_retry", &[], &env);
+    assert!(out.contains("tulipsim: run 1 of 1 failed (seed 9"), "{out}");
+    assert!(
+        out.contains("the counter is 10 after 9 successful INCRs"),
+        "{out}"
+    );
+}

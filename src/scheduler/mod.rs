@@ -222,6 +222,12 @@ pub enum FaultKind {
     BuggifyEnable,
     /// An enabled `buggify!()` call site fires.
     BuggifyFire,
+    /// A packet of a stream connection arrives late (its order kept).
+    NetDelay,
+    /// A stream connection is reset as a data packet reaches one of its ends.
+    NetReset,
+    /// The link between two hosts stops delivering for a while.
+    NetPartition,
 }
 
 impl FaultKind {
@@ -237,6 +243,9 @@ impl FaultKind {
             FaultKind::SpuriousCancel => "spurious-cancel",
             FaultKind::BuggifyEnable => "buggify-enable",
             FaultKind::BuggifyFire => "buggify-fire",
+            FaultKind::NetDelay => "net-delay",
+            FaultKind::NetReset => "net-reset",
+            FaultKind::NetPartition => "net-partition",
         }
     }
 }

@@ -36,12 +36,20 @@
 //!   end whose socket is closed is answered with a reset, which the sender sees as
 //!   [`Error::ConnectionReset`].
 //!
+//! - **Faults.** A partition ([`Network::partition`], or the seeded
+//!   [`FaultConfig::net_partition`](crate::FaultConfig::net_partition)) or an unresponsive host
+//!   ([`Network::set_unresponsive`]) holds the packets that reach an end over the link: they
+//!   stay in flight, in order, and arrive when it heals; nothing is reset or lost.
+//!   [`Network::reset_connections`] and the seeded
+//!   [`net_reset`](crate::FaultConfig::net_reset) reset connections;
+//!   [`net_delay`](crate::FaultConfig::net_delay) makes packets late, their order kept.
+//!
 //! The network belongs to its event loop: [`network()`] gives the running loop's,
 //! [`Network::of`] any loop's. Closing the loop frees it, with its listeners and their
 //! handlers.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::mem;
 use std::rc::{Rc, Weak};
@@ -206,11 +214,24 @@ pub(crate) struct NetworkInner {
     next_port: RefCell<BTreeMap<Rc<str>, u16>>,
     /// The loop closed: nothing listens any more.
     pub(crate) closed: Cell<bool>,
+    lp: Weak<LoopInner>,
+    /// Cut links: until when (a partition fault), or `None` until healed (a scripted one).
+    partitions: RefCell<BTreeMap<HostPair, Option<i64>>>,
+    unresponsive: RefCell<BTreeSet<Rc<str>>>,
+    /// Deliveries held by a cut link or an unresponsive host, in the order they were due.
+    held: RefCell<Vec<EndRef>>,
+    /// Every connection made, to find those between two hosts.
+    conns: RefCell<Vec<Weak<Conn>>>,
 }
 
 impl NetworkInner {
-    fn new(closed: bool) -> NetworkInner {
+    fn new(closed: bool, lp: Weak<LoopInner>) -> NetworkInner {
         NetworkInner {
+            lp,
+            partitions: RefCell::new(BTreeMap::new()),
+            unresponsive: RefCell::new(BTreeSet::new()),
+            held: RefCell::new(Vec::new()),
+            conns: RefCell::new(Vec::new()),
             default_link: Cell::new(Link::default()),
             links: RefCell::new(BTreeMap::new()),
             segment: Cell::new(DEFAULT_SEGMENT),
@@ -224,11 +245,11 @@ impl NetworkInner {
     /// that nothing is stored in a loop that will not free it again.
     pub(crate) fn of(lp: &Rc<LoopInner>) -> Rc<NetworkInner> {
         if lp.is_closed() {
-            return Rc::new(NetworkInner::new(true));
+            return Rc::new(NetworkInner::new(true, Weak::new()));
         }
         lp.network
             .borrow_mut()
-            .get_or_insert_with(|| Rc::new(NetworkInner::new(false)))
+            .get_or_insert_with(|| Rc::new(NetworkInner::new(false, Rc::downgrade(lp))))
             .clone()
     }
 
@@ -241,6 +262,83 @@ impl NetworkInner {
             server.shut();
         }
         drop(listeners);
+        let held = mem::take(&mut *self.held.borrow_mut());
+        drop(held);
+        self.conns.borrow_mut().clear();
+        self.partitions.borrow_mut().clear();
+    }
+
+    fn now(&self) -> i64 {
+        self.lp.upgrade().map_or(0, |lp| lp.now())
+    }
+
+    /// The link between `a` and `b` is cut, or one of them does not respond.
+    fn blocked(&self, a: &str, b: &str) -> bool {
+        let unresponsive = self.unresponsive.borrow();
+        if !unresponsive.is_empty() && (unresponsive.contains(a) || unresponsive.contains(b)) {
+            return true;
+        }
+        let partitions = self.partitions.borrow();
+        if partitions.is_empty() {
+            return false;
+        }
+        match partitions.get(&Self::key(a, b)) {
+            Some(None) => true,
+            Some(Some(until)) => self.now() < *until,
+            None => false,
+        }
+    }
+
+    /// Cuts the link `a`-`b`, until `until` (or until healed). A cut until healed stays so.
+    fn cut(self: &Rc<Self>, a: &str, b: &str, until: Option<i64>) {
+        let mut partitions = self.partitions.borrow_mut();
+        let entry = partitions.entry(Self::key(a, b)).or_insert(until);
+        if entry.is_some() {
+            *entry = until;
+        }
+        drop(partitions);
+        if let (Some(until), Some(lp)) = (until, self.lp.upgrade()) {
+            let net = Rc::downgrade(self);
+            lp.call_at_nanos(
+                until,
+                Box::new(move || {
+                    if let Some(net) = net.upgrade() {
+                        net.release();
+                    }
+                }),
+            );
+        }
+    }
+
+    /// Delivers, on the next iteration and in order, what is held and no longer blocked.
+    fn release(&self) {
+        let now = self.now();
+        self.partitions
+            .borrow_mut()
+            .retain(|_, until| !matches!(until, Some(u) if now >= *u));
+        let held = mem::take(&mut *self.held.borrow_mut());
+        let (still, free): (Vec<EndRef>, Vec<EndRef>) = held.into_iter().partition(|end| {
+            let (a, b) = end.hosts();
+            self.blocked(a, b)
+        });
+        self.held.borrow_mut().extend(still);
+        for end in free {
+            // Released packets are not asked the partition fault again: each is asked once.
+            end.call_soon(|end| end.deliver_packet(false));
+        }
+    }
+
+    /// The connections between hosts `a` and `b`, either way round.
+    fn conns_between(&self, a: &str, b: &str) -> Vec<Rc<Conn>> {
+        self.conns
+            .borrow()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|c| {
+                let (x, y) = (&*c.ends[0].sockname.host, &*c.ends[1].sockname.host);
+                (x == a && y == b) || (x == b && y == a)
+            })
+            .collect()
     }
 
     fn key(a: &str, b: &str) -> HostPair {
@@ -426,6 +524,151 @@ impl Network {
     pub fn listeners(&self) -> Vec<Address> {
         self.inner.listeners.borrow().keys().cloned().collect()
     }
+
+    /// Cuts the link between hosts `a` and `b`, both ways, until [`heal`](Self::heal). Packets
+    /// that reach either end meanwhile are held, not lost, and arrive in order after the heal;
+    /// a connection request waits too. No connection is reset, however long the partition
+    /// lasts: only the program's own timeouts notice it. (A partition can also be a seeded
+    /// fault: [`FaultConfig::net_partition`](crate::FaultConfig::net_partition).)
+    ///
+    /// ```
+    /// use tulipsim::streams::{network, open_connection, start_server};
+    /// use tulipsim::{sleep, EventLoop};
+    ///
+    /// let lp = EventLoop::new();
+    /// let got = lp.run_until_complete(async {
+    ///     let _s = start_server(|r, w| async move {
+    ///         w.write(r.readline().await?)?; // an echo
+    ///         w.drain().await
+    ///     }, "server", 7).await?;
+    ///     let (r, w) = open_connection("server", 7).await?;
+    ///     let net = network()?;
+    ///     net.partition("client", "server");
+    ///     assert!(net.is_partitioned("server", "client"));
+    ///     w.write(b"after the heal\n")?;
+    ///     sleep(10).await?; // the bytes wait at the cut
+    ///     net.heal("client", "server");
+    ///     r.readline().await
+    /// });
+    /// assert_eq!(got.unwrap(), b"after the heal\n");
+    /// assert!(lp.time() > 10.0);
+    /// ```
+    pub fn partition(&self, a: &str, b: &str) {
+        self.inner.cut(a, b, None);
+    }
+
+    /// Joins hosts `a` and `b` again (after [`partition`](Self::partition) or a partition
+    /// fault): what was held arrives on the next iteration, in order, unless a host is
+    /// unresponsive. Healing a link that is not cut does nothing.
+    ///
+    /// See [`partition`](Self::partition) for an example.
+    pub fn heal(&self, a: &str, b: &str) {
+        let gone = self
+            .inner
+            .partitions
+            .borrow_mut()
+            .remove(&NetworkInner::key(a, b));
+        if gone.is_some() {
+            self.inner.release();
+        }
+    }
+
+    /// True while the link between `a` and `b` is cut (by [`partition`](Self::partition) or a
+    /// partition fault not yet healed).
+    ///
+    /// See [`partition`](Self::partition) for an example.
+    pub fn is_partitioned(&self, a: &str, b: &str) -> bool {
+        let partitions = self.inner.partitions.borrow();
+        match partitions.get(&NetworkInner::key(a, b)) {
+            Some(None) => true,
+            Some(Some(until)) => self.inner.now() < *until,
+            None => false,
+        }
+    }
+
+    /// Resets every established connection between hosts `a` and `b`, now: both ends lose
+    /// their connection with `ConnectionResetError` (reads and `drain()` fail with it), and
+    /// what was on its way is dropped when it arrives. Returns how many connections it reset.
+    ///
+    /// ```
+    /// use tulipsim::streams::{network, open_connection, start_server};
+    /// use tulipsim::{Error, EventLoop};
+    ///
+    /// let lp = EventLoop::new();
+    /// lp.run_until_complete(async {
+    ///     let _s = start_server(|r, _w| async move {
+    ///         let e = r.read(-1).await.unwrap_err();
+    ///         assert!(matches!(e, Error::ConnectionReset(_)));
+    ///         Ok(())
+    ///     }, "server", 7).await?;
+    ///     let (r, w) = open_connection("server", 7).await?;
+    ///     assert_eq!(network()?.reset_connections("client", "server"), 1);
+    ///     assert!(matches!(r.read(-1).await, Err(Error::ConnectionReset(_))));
+    ///     assert!(matches!(w.drain().await, Err(Error::ConnectionReset(_))));
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn reset_connections(&self, a: &str, b: &str) -> usize {
+        let mut reset = 0;
+        for conn in self.inner.conns_between(a, b) {
+            let mut any = false;
+            for side in 0..2 {
+                let end = EndRef::new(&conn, side);
+                let live = {
+                    let t = end.end().transport.borrow();
+                    t.is_connected() && !t.sock_closed
+                };
+                if live {
+                    end.reset_received();
+                    any = true;
+                }
+            }
+            reset += usize::from(any);
+        }
+        reset
+    }
+
+    /// Makes `host` stop responding (`true`) or respond again (`false`). While it does not
+    /// respond, every packet from it or to it is held by the network, as if each of its links
+    /// were cut, and arrives in order once it responds again. So a connection request to it
+    /// never completes while it is unresponsive, and only a timeout ends the wait
+    /// (`wait_for(open_connection(..), t)`); nothing is reset or lost.
+    ///
+    /// ```
+    /// use std::future::IntoFuture;
+    /// use tulipsim::streams::{network, open_connection, start_server};
+    /// use tulipsim::{wait_for, Error, EventLoop};
+    ///
+    /// let lp = EventLoop::new();
+    /// lp.run_until_complete(async {
+    ///     let _s = start_server(|_r, _w| async { Ok(()) }, "server", 7).await?;
+    ///     let net = network()?;
+    ///     net.set_unresponsive("server", true);
+    ///     assert!(net.is_unresponsive("server"));
+    ///     let r = wait_for(open_connection("server", 7).into_future(), 1.0).await;
+    ///     assert!(matches!(r, Err(Error::Timeout)));
+    ///     net.set_unresponsive("server", false);
+    ///     let (_r, w) = open_connection("server", 7).await?;
+    ///     w.close();
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn set_unresponsive(&self, host: &str, unresponsive: bool) {
+        if unresponsive {
+            self.inner.unresponsive.borrow_mut().insert(host.into());
+        } else if self.inner.unresponsive.borrow_mut().remove(host) {
+            self.inner.release();
+        }
+    }
+
+    /// True while `host` does not respond.
+    ///
+    /// See [`set_unresponsive`](Self::set_unresponsive) for an example.
+    pub fn is_unresponsive(&self, host: &str) -> bool {
+        self.inner.unresponsive.borrow().contains(host)
+    }
 }
 
 /// What travels on a connection.
@@ -442,6 +685,19 @@ pub(crate) enum Packet {
     Fin,
     /// The connection is reset.
     Rst,
+}
+
+impl Packet {
+    fn describe(&self) -> String {
+        match self {
+            Packet::Syn => "a connection request".to_string(),
+            Packet::SynAck => "a connection answer".to_string(),
+            Packet::Refused => "a refusal".to_string(),
+            Packet::Data(d) => format!("{} bytes", d.len()),
+            Packet::Fin => "the end of the stream".to_string(),
+            Packet::Rst => "a reset".to_string(),
+        }
+    }
 }
 
 /// The client end's index in [`Conn::ends`]; the server's is 1.
@@ -497,14 +753,18 @@ impl Conn {
         limit: usize,
         site: Site,
     ) -> Rc<Conn> {
-        Rc::new(Conn {
+        let conn = Rc::new(Conn {
             lp: Rc::downgrade(lp),
             net: Rc::downgrade(net),
             ends: [
                 End::new(lp, local, limit, site),
                 End::new(lp, remote, limit, site),
             ],
-        })
+        });
+        let mut conns = net.conns.borrow_mut();
+        conns.retain(|c| c.strong_count() > 0);
+        conns.push(Rc::downgrade(&conn));
+        conn
     }
 }
 
@@ -545,6 +805,11 @@ impl EndRef {
         self.conn.lp.upgrade().map_or(0, |lp| lp.now())
     }
 
+    /// The hosts of this end and of its peer.
+    pub(crate) fn hosts(&self) -> (&str, &str) {
+        (&self.end().sockname.host, &self.peer_end().sockname.host)
+    }
+
     /// The link this connection runs over, as it is set now.
     pub(crate) fn link(&self) -> Link {
         let (a, b) = (&self.conn.ends[0].sockname, &self.conn.ends[1].sockname);
@@ -577,6 +842,14 @@ impl EndRef {
             return;
         };
         let to = self.peer_end();
+        let arrival = lp.net_delay(arrival, || {
+            format!(
+                "{} from {} to {}",
+                packet.describe(),
+                self.end().sockname,
+                to.sockname
+            )
+        });
         let arrival = arrival.max(to.last_arrival.get());
         to.last_arrival.set(arrival);
         to.inflight.borrow_mut().push_back(packet);
@@ -591,11 +864,64 @@ impl EndRef {
     }
 
     /// A delivery timer fired at this end: take the oldest packet on its way here.
+    ///
+    /// A cut link or an unresponsive host holds the delivery (the packet stays in flight)
+    /// until it heals; the partition and reset faults are asked here.
     fn deliver(&self) {
+        self.deliver_packet(true)
+    }
+
+    /// [`deliver`](Self::deliver), asking the partition fault or not.
+    fn deliver_packet(&self, ask_partition: bool) {
+        if self.end().inflight.borrow().is_empty() {
+            return;
+        }
+        if let Some(net) = self.conn.net.upgrade() {
+            let (here, there) = self.hosts();
+            if net.blocked(here, there) {
+                net.held.borrow_mut().push(self.clone());
+                return;
+            }
+            if let Some(lp) = self.loop_inner().filter(|_| ask_partition) {
+                let cut = lp.net_partition(|secs| {
+                    format!("the link {there} <-> {here} is cut for {secs:.6}s")
+                });
+                if let Some(duration) = cut {
+                    net.cut(here, there, Some(lp.now().saturating_add(duration)));
+                    net.held.borrow_mut().push(self.clone());
+                    return;
+                }
+            }
+        }
         let packet = self.end().inflight.borrow_mut().pop_front();
         let Some(packet) = packet else {
             return;
         };
+        if let Packet::Data(data) = &packet {
+            let open = {
+                let t = self.end().transport.borrow();
+                t.is_connected() && !t.sock_closed
+            } && !self.is_closing();
+            if open {
+                if let Some(lp) = self.loop_inner() {
+                    let reset = lp.net_reset(|| {
+                        format!(
+                            "the connection {} <-> {} is reset as {} bytes reach {}",
+                            self.peer_end().sockname,
+                            self.end().sockname,
+                            data.len(),
+                            self.end().sockname.host
+                        )
+                    });
+                    if reset {
+                        // The packet is lost; this end is reset now, the peer a latency on.
+                        self.reset_received();
+                        self.send_after_latency(Packet::Rst);
+                        return;
+                    }
+                }
+            }
+        }
         match packet {
             Packet::Syn => super::server::accept(self),
             Packet::SynAck => super::server::connected(self),
