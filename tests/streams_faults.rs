@@ -4,7 +4,6 @@
 //! lost, duplicated or reordered; seeded runs replay.
 
 use std::cell::RefCell;
-use std::future::IntoFuture;
 use std::rc::Rc;
 
 use tulipsim::scheduler::Replay;
@@ -258,7 +257,7 @@ fn an_unresponsive_host_times_a_connect_out() {
     lp.run_until_complete(async {
         let _s = start_server(|_r, _w| async { Ok(()) }, "server", 7).await?;
         network()?.set_unresponsive("server", true);
-        let r = wait_for(open_connection("server", 7).into_future(), 1.0).await;
+        let r = wait_for(open_connection("server", 7), 1.0).await;
         assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
         Ok(())
     })

@@ -636,7 +636,6 @@ impl Network {
     /// (`wait_for(open_connection(..), t)`); nothing is reset or lost.
     ///
     /// ```
-    /// use std::future::IntoFuture;
     /// use tulipsim::streams::{network, open_connection, start_server};
     /// use tulipsim::{wait_for, Error, EventLoop};
     ///
@@ -646,7 +645,7 @@ impl Network {
     ///     let net = network()?;
     ///     net.set_unresponsive("server", true);
     ///     assert!(net.is_unresponsive("server"));
-    ///     let r = wait_for(open_connection("server", 7).into_future(), 1.0).await;
+    ///     let r = wait_for(open_connection("server", 7), 1.0).await;
     ///     assert!(matches!(r, Err(Error::Timeout)));
     ///     net.set_unresponsive("server", false);
     ///     let (_r, w) = open_connection("server", 7).await?;

@@ -460,3 +460,40 @@ pub(crate) fn refused(end: &EndRef) {
         ));
     }
 }
+
+type Connection = (StreamReader, StreamWriter);
+
+impl crate::tasks::private::Sealed<Connection> for OpenConnection {}
+
+/// An `OpenConnection` is awaitable by the task functions as any coroutine is, so
+/// `wait_for(open_connection(..), t)` and `create_task`-style helpers take it directly:
+///
+/// ```
+/// use tulipsim::streams::open_connection;
+/// use tulipsim::{wait_for, Error, EventLoop};
+/// let lp = EventLoop::new();
+/// let r = lp.run_until_complete(async { wait_for(open_connection("nowhere", 1), 1.0).await });
+/// assert!(matches!(r, Err(Error::ConnectionRefused(_))));
+/// ```
+impl crate::tasks::Awaitable<Connection> for OpenConnection {
+    fn ensure_on(
+        self,
+        lp: Option<&crate::LoopHandle>,
+        site: &'static std::panic::Location<'static>,
+    ) -> crate::tasks::private::Ensured<Connection> {
+        self.into_future().ensure_on(lp, site)
+    }
+
+    fn into_direct(
+        self,
+        site: &'static std::panic::Location<'static>,
+    ) -> crate::tasks::private::Direct<Connection> {
+        self.into_future().into_direct(site)
+    }
+
+    fn outcome(ensured: &crate::tasks::private::Ensured<Connection>) -> Result<Connection, Error> {
+        <<OpenConnection as IntoFuture>::IntoFuture as crate::tasks::Awaitable<Connection>>::outcome(
+            ensured,
+        )
+    }
+}
