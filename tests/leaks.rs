@@ -1,33 +1,14 @@
 //! Closing (or dropping) a loop frees every task, future and callback it holds, reference
 //! cycles included. Every shape below is an `Rc` cycle that only the loop can break.
 
-use std::cell::{Cell, RefCell};
+mod common;
+
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use tulipsim::{create_task, sleep, EventLoop, Future, Task, TimerHandle};
 
-/// Counts live instances; each `Tracked` is one.
-#[derive(Clone, Default)]
-struct Live(Rc<Cell<usize>>);
-
-struct Tracked(Live);
-
-impl Live {
-    fn track(&self) -> Tracked {
-        self.0.set(self.0.get() + 1);
-        Tracked(self.clone())
-    }
-    fn count(&self) -> usize {
-        self.0.get()
-    }
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        let live = &self.0 .0;
-        live.set(live.get() - 1);
-    }
-}
+use common::Live;
 
 /// Builds every cycle shape on `lp`; returns how many objects it tracked.
 fn build_cycles(lp: &EventLoop, live: &Live) -> usize {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -1018,28 +1018,7 @@ fn every_seed_of_a_random_schedule_is_deterministic() {
 // ---------------------------------------------------------------------------------------------
 // Leaks
 
-/// Counts live instances; each `Tracked` is one (as in tests/leaks.rs).
-#[derive(Clone, Default)]
-struct Live(Rc<Cell<usize>>);
-
-struct Tracked(Live);
-
-impl Live {
-    fn track(&self) -> Tracked {
-        self.0.set(self.0.get() + 1);
-        Tracked(self.clone())
-    }
-    fn count(&self) -> usize {
-        self.0.get()
-    }
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        let live = &self.0 .0;
-        live.set(live.get() - 1);
-    }
-}
+use common::Live;
 
 /// Open connections in every state, and servers whose handlers hold their own server.
 fn build_network(lp: &EventLoop, live: &Live) {

@@ -101,3 +101,27 @@ pub async fn await_without_task<T: 'static>(
     let r = outcome.borrow_mut().take();
     r.expect("the future finished in one poll")
 }
+
+/// Counts live instances; each [`Tracked`] is one: the leak tests check it reaches zero.
+#[derive(Clone, Default)]
+pub struct Live(Rc<std::cell::Cell<usize>>);
+
+/// One live instance of a [`Live`] count, until dropped.
+pub struct Tracked(pub Live);
+
+impl Live {
+    pub fn track(&self) -> Tracked {
+        self.0.set(self.0.get() + 1);
+        Tracked(self.clone())
+    }
+    pub fn count(&self) -> usize {
+        self.0.get()
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        let live = &self.0 .0;
+        live.set(live.get() - 1);
+    }
+}
