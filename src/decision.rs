@@ -327,6 +327,12 @@ impl LoopInner {
         p > 0.0 && self.fault(FaultKind::NetReset, p, what)
     }
 
+    /// The net-half-close fault, asked as a data packet reaches an open connection end.
+    pub(crate) fn net_half_close(&self, what: impl FnOnce() -> String) -> bool {
+        let p = self.decide.faults.net_half_close;
+        p > 0.0 && self.fault(FaultKind::NetHalfClose, p, what)
+    }
+
     /// The net-partition fault, asked as a packet reaches an end over an uncut link: how
     /// long the link is cut for, if it is.
     pub(crate) fn net_partition(&self, what: impl FnOnce(f64) -> String) -> Option<i64> {

@@ -35,6 +35,7 @@ pub struct FaultConfig {
     pub(crate) net_reset: f64,
     pub(crate) net_partition: f64,
     pub(crate) net_partition_ns: i64,
+    pub(crate) net_half_close: f64,
 }
 
 impl FaultConfig {
@@ -56,6 +57,7 @@ impl FaultConfig {
             .net_delay(p, 1.0)
             .net_reset(p)
             .net_partition(p, 1.0)
+            .net_half_close(p)
     }
 
     /// With probability `p`, a `wait_for` or `timeout` scope's deadline fires now instead of
@@ -190,6 +192,47 @@ impl FaultConfig {
         self
     }
 
+    /// With probability `p`, asked once for each data packet that reaches an open connection
+    /// end: the sending end's write side is shut, as if it had called `write_eof()` (a
+    /// half-close, as a proxy or a peer's bug does it). This packet and everything written
+    /// before it still arrive, then the end of the stream: the receiver's reads see EOF early
+    /// (`read` gives `b""`, `readexactly` fails with `IncompleteReadError`). The sender's next
+    /// `write()` fails with `BrokenPipeError`, so no byte is accepted and then lost. The other
+    /// direction keeps working: the receiver can still answer.
+    ///
+    /// ```
+    /// use tulipsim::streams::{open_connection, start_server};
+    /// use tulipsim::{Error, EventLoop, FaultConfig, LoopConfig};
+    ///
+    /// let faults = FaultConfig::default().net_half_close(1.0);
+    /// let lp = EventLoop::with_config(LoopConfig::default().faults(faults));
+    /// let (got, second_write) = lp
+    ///     .run_until_complete(async {
+    ///         let _s = start_server(
+    ///             |r, w| async move {
+    ///                 let got = r.read(-1).await?; // "hello", then EOF
+    ///                 w.write(&got)?; // the way back still works
+    ///                 w.close();
+    ///                 Ok(())
+    ///             },
+    ///             "server",
+    ///             7,
+    ///         )
+    ///         .await?;
+    ///         let (r, w) = open_connection("server", 7).await?;
+    ///         w.write(b"hello")?;
+    ///         let got = r.read(-1).await?;
+    ///         Ok((got, w.write(b"more")))
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(got, b"hello");
+    /// assert!(matches!(second_write, Err(Error::BrokenPipe(_))));
+    /// ```
+    pub fn net_half_close(mut self, p: f64) -> Self {
+        self.net_half_close = p;
+        self
+    }
+
     /// The early-timeout probability.
     ///
     /// ```
@@ -212,6 +255,7 @@ impl FaultConfig {
             || self.net_delay > 0.0
             || self.net_reset > 0.0
             || self.net_partition > 0.0
+            || self.net_half_close > 0.0
     }
 }
 

@@ -1,5 +1,5 @@
 //! Network faults on the simulated streams: seeded (`FaultConfig::net_delay`, `net_reset`,
-//! `net_partition`) and scripted (`Network::partition`, `heal`, `reset_connections`,
+//! `net_partition`, `net_half_close`) and scripted (`Network::partition`, `heal`, `reset_connections`,
 //! `set_unresponsive`). Each shows the error the program sees, and that nothing accepted is
 //! lost, duplicated or reordered; seeded runs replay.
 
@@ -305,11 +305,115 @@ fn delayed_packets_arrive_later_and_in_order() {
     assert!(later > 10, "{later}");
 }
 
+/// What a paced exchange did: the bytes the client's writes accepted, what the server read,
+/// how the client's writing ended, and the server's answer (the byte count it read).
+#[derive(Debug, PartialEq)]
+struct Paced {
+    sent: Vec<u8>,
+    received: Vec<u8>,
+    client_end: Result<(), Error>,
+    answer: Vec<u8>,
+}
+
+/// The client writes 30 chunks of 100 bytes, 2 ms apart (each arrives before the next is
+/// written), then the end of the stream, and reads the answer; the server reads to the end of
+/// the stream and answers how many bytes it read.
+async fn paced_exchange() -> Result<Paced, Error> {
+    let received = Rc::new(RefCell::new(Vec::new()));
+    let rx = received.clone();
+    let _server = start_server(
+        move |r, w| {
+            let rx = rx.clone();
+            async move {
+                let got = r.read(-1).await?;
+                w.write(got.len().to_string())?;
+                rx.borrow_mut().extend_from_slice(&got);
+                w.close();
+                Ok(())
+            }
+        },
+        "server",
+        9100,
+    )
+    .await?;
+    let (r, w) = open_connection("server", 9100).await?;
+    let (mut sent, mut client_end) = (Vec::new(), Ok(()));
+    for i in 0..30u8 {
+        if let Err(e) = w.write([i; 100]) {
+            client_end = Err(e);
+            break;
+        }
+        sent.extend_from_slice(&[i; 100]);
+        sleep(0.002).await?;
+    }
+    w.write_eof();
+    let answer = r.read(-1).await?;
+    w.close();
+    let received = received.borrow().clone();
+    Ok(Paced {
+        sent,
+        received,
+        client_end,
+        answer,
+    })
+}
+
+#[test]
+fn a_half_close_ends_the_stream_early_and_breaks_the_next_write_only() {
+    let lp = lp(1, FaultConfig::default().net_half_close(1.0));
+    let p = lp.run_until_complete(paced_exchange()).unwrap();
+    // The first chunk arrives and shuts the client's write side: it is the whole stream.
+    assert_eq!(p.sent, [0; 100]);
+    assert_eq!(p.received, p.sent);
+    assert!(
+        matches!(&p.client_end, Err(Error::BrokenPipe(m)) if &**m == "[Errno 32] Broken pipe"),
+        "{:?}",
+        p.client_end
+    );
+    assert_eq!(p.answer, b"100"); // the server's direction still works
+    let trace = lp.trace().to_string();
+    assert!(
+        trace.contains(
+            "fault net-half-close: ('client', 49152) stops writing to ('server', 9100) as 100 bytes arrive"
+        ),
+        "{trace}"
+    );
+    assert_eq!(lp.fired_faults().queries().len(), 1);
+}
+
+#[test]
+fn under_seeded_half_closes_the_reader_gets_exactly_what_the_writer_accepted() {
+    let (mut cut, mut whole) = (0, 0);
+    for seed in 0..40 {
+        let lp = lp(seed, FaultConfig::default().net_half_close(0.03));
+        let p = lp.run_until_complete(paced_exchange()).unwrap();
+        assert_eq!(p.received, p.sent, "seed {seed}");
+        assert_eq!(p.answer, p.sent.len().to_string().as_bytes(), "seed {seed}");
+        if lp.fired_faults().queries().is_empty() {
+            assert_eq!(
+                (p.sent.len(), &p.client_end),
+                (3000, &Ok(())),
+                "seed {seed}"
+            );
+            whole += 1;
+        } else {
+            assert!(p.sent.len() < 3000, "seed {seed}");
+            assert!(
+                matches!(p.client_end, Err(Error::BrokenPipe(_))),
+                "seed {seed}"
+            );
+            cut += 1;
+        }
+    }
+    assert!(cut > 5 && whole > 5, "half-closed {cut}, whole {whole}");
+}
+
 fn all_net() -> FaultConfig {
     FaultConfig::default()
         .net_delay(0.2, 0.05)
         .net_reset(0.02)
         .net_partition(0.02, 0.3)
+        .net_half_close(0.02)
 }
 
 #[test]

@@ -228,6 +228,8 @@ pub enum FaultKind {
     NetReset,
     /// The link between two hosts stops delivering for a while.
     NetPartition,
+    /// A stream connection's sending end has its write side shut as a data packet arrives.
+    NetHalfClose,
 }
 
 impl FaultKind {
@@ -246,6 +248,7 @@ impl FaultKind {
             FaultKind::NetDelay => "net-delay",
             FaultKind::NetReset => "net-reset",
             FaultKind::NetPartition => "net-partition",
+            FaultKind::NetHalfClose => "net-half-close",
         }
     }
 }

@@ -918,6 +918,19 @@ impl EndRef {
                         self.send_after_latency(Packet::Rst);
                         return;
                     }
+                    let sender_open = !self.peer_end().transport.borrow().write_shut();
+                    if sender_open
+                        && lp.net_half_close(|| {
+                            format!(
+                                "{} stops writing to {} as {} bytes arrive",
+                                self.peer_end().sockname,
+                                self.end().sockname,
+                                data.len()
+                            )
+                        })
+                    {
+                        self.peer().shut_write();
+                    }
                 }
             }
         }

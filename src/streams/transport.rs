@@ -50,8 +50,10 @@ pub(crate) struct TransportState {
     busy_until: i64,
     /// A timer will let the wire take the next segment.
     pull_pending: bool,
-    /// `write_eof()` was called.
+    /// `write_eof()` was called, or the half-close fault shut the write side.
     eof: bool,
+    /// The half-close fault shut the write side: writes are a broken pipe.
+    shut: bool,
     fin_sent: bool,
     closing: bool,
     /// asyncio's `_conn_lost`: nonzero once `connection_lost` is scheduled.
@@ -80,6 +82,11 @@ impl TransportState {
     pub(crate) fn is_connected(&self) -> bool {
         self.connected
     }
+
+    /// No more data goes out of this end: it sent, or will send, the end of the stream.
+    pub(crate) fn write_shut(&self) -> bool {
+        self.eof || self.closing
+    }
 }
 
 impl Default for TransportState {
@@ -89,6 +96,7 @@ impl Default for TransportState {
             busy_until: i64::MIN,
             pull_pending: false,
             eof: false,
+            shut: false,
             fin_sent: false,
             closing: false,
             conn_lost: 0,
@@ -375,6 +383,9 @@ impl EndRef {
         let mut rest = data;
         {
             let mut t = self.state().borrow_mut();
+            if t.shut {
+                return Err(Error::BrokenPipe("[Errno 32] Broken pipe".into()));
+            }
             if t.eof {
                 return Err(Error::runtime("Cannot call write() after write_eof()"));
             }
@@ -524,6 +535,12 @@ impl EndRef {
         if empty {
             self.send_fin();
         }
+    }
+
+    /// The half-close fault: this end's write side is shut, after what it already accepted.
+    pub(crate) fn shut_write(&self) {
+        self.state().borrow_mut().shut = true;
+        self.write_eof();
     }
 
     pub(crate) fn is_closing(&self) -> bool {
