@@ -262,7 +262,7 @@ impl<T: 'static> Task<T> {
     ///
     /// See [`get_name`](Self::get_name) for an example.
     pub fn set_name(&self, name: impl Into<Rc<str>>) {
-        *self.inner.header.name.borrow_mut() = Some(name.into());
+        self.inner.header.set_name(Some(name.into()));
     }
 
     /// The task's stack as asyncio's `get_stack` gives it: while the task is pending, the one
@@ -391,7 +391,7 @@ impl TaskRef {
     /// assert_eq!(t.get_name(), "x");
     /// ```
     pub fn set_name(&self, name: impl Into<Rc<str>>) {
-        *self.run.header().name.borrow_mut() = Some(name.into());
+        self.run.header().set_name(Some(name.into()));
     }
 
     /// The task's number in its loop, from 1, in creation order.
