@@ -10,17 +10,23 @@
 //!
 //! `cargo run --example kv_retry` runs the workload without faults, then checks the invariant
 //! (the counter equals the number of successful calls) over seeds with `net_delay` and
-//! `net_reset` faults on, printing the first lines of the failure report and its replay
-//! command, and last checks the fixed client, whose requests carry an id the server dedups
-//! (`INCR key id\n`: a repeated id gets the first answer again, and nothing is added).
+//! `net_reset` faults on, printing the failure report's header and replay command, the faults
+//! of the shrunk run and how many of them, from the first, fail it on their own; last it checks
+//! the fixed client, whose requests carry an id the server dedups (`INCR key id\n`: a repeated
+//! id gets the first answer again, and nothing is added). `docs/guide.md` shows the output;
+//! `tests/guide.rs` keeps it up to date.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::IntoFuture;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
+use tulipsim::scheduler::{FaultPlan, Schedule};
 use tulipsim::streams::{open_connection, start_server, Server};
-use tulipsim::{check, create_task, sleep, wait_for, Error, FaultConfig, Policy};
+use tulipsim::{
+    check, create_task, get_running_loop, sleep, wait_for, Error, Failure, FaultConfig, Policy,
+};
 
 /// The server's state: the counters, and the answer already given to each request id.
 #[derive(Default)]
@@ -146,8 +152,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("no faults: counter {counter} after {calls} calls");
 
     // 2. Network faults: some packets late by up to 1 s (past the client's 0.5 s), some
-    //    connections reset as data reaches them. The buggy client double-counts.
-    let faults = FaultConfig::default().net_delay(0.01, 1.0).net_reset(0.005);
+    //    connections reset as data reaches them. The buggy client double-counts. This check
+    //    reads TULIPSIM_SEED, TULIPSIM_POLICY and TULIPSIM_REPLAY, so the report's replay
+    //    command reruns this example on the failing run.
+    let ((p_delay, max_delay), p_reset) = ((0.01, 1.0), 0.005);
+    let faults = FaultConfig::default()
+        .net_delay(p_delay, max_delay)
+        .net_reset(p_reset);
+    println!("buggy client, net_delay({p_delay:?}, {max_delay:?}) and net_reset({p_reset:?}):");
     let failure = check(|| workload(false))
         .policy(Policy::Random)
         .faults(faults.clone())
@@ -155,21 +167,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .outcome()
         .err()
         .ok_or("the buggy client kept the count on every seed")?;
-    println!(
-        "buggy: seed {} failed (run {} of 200)",
-        failure.seed,
-        failure.run_number()
-    );
-    for line in failure.to_string().lines().take(2) {
-        println!("{line}");
-    }
-    println!("  replay: {}", failure.replay_command());
-    println!("  the faults of the failing run:");
-    for line in failure.trace.to_string().lines() {
-        if line.contains("fault net-") {
-            println!("    {}", line.trim());
+    // The report without the original schedule (dozens of deviations the shrinking drops) and
+    // without the trace's tail (the last calls, long after the faults).
+    for line in failure.to_string().lines() {
+        if line.starts_with("  trace of ") {
+            break;
+        }
+        let superseded = line.starts_with("  schedule: ") || line.starts_with("  replay: ");
+        if !(failure.minimized.is_some() && superseded) {
+            println!("{line}");
         }
     }
+    let (schedule, label) = match &failure.minimized {
+        Some((schedule, _)) => (schedule.clone(), "the minimised run"),
+        None => (failure.schedule.clone(), "the run"),
+    };
+    which_faults(&failure, &schedule, label, &faults)?;
 
     // 3. The fixed client: every attempt of a call carries its id; the server dedups.
     let summary = check(|| workload(true))
@@ -181,4 +194,58 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|failure| failure.to_string())?;
     println!("fixed: {} runs passed", summary.runs);
     Ok(())
+}
+
+/// Prints the faults of the run the replay command reruns, and the fewest of them, from the
+/// first, that still fail the check on their own (the same seed and schedule, no later fault
+/// firing): which faults the bug needs, not only which happened to fire. Only a prefix is
+/// exact: until the first fault left out, the run is the failing one, query for query.
+fn which_faults(
+    failure: &Failure,
+    schedule: &Schedule,
+    label: &str,
+    faults: &FaultConfig,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let replay = |plan: Option<FaultPlan>, fired: Arc<Mutex<FaultPlan>>| {
+        let mut c = check(move || {
+            let fired = fired.clone();
+            async move {
+                let outcome = workload(false).await;
+                *fired.lock().unwrap() = get_running_loop()?.fired_faults();
+                outcome
+            }
+        })
+        .policy(Policy::Random)
+        .faults(faults.clone())
+        .seed(failure.seed)
+        .replay(schedule.clone())
+        .ignore_env();
+        if let Some(plan) = plan {
+            c = c.fault_plan(plan);
+        }
+        c.outcome()
+    };
+    let fired = Arc::new(Mutex::new(FaultPlan::default()));
+    let rerun = replay(None, fired.clone())
+        .err()
+        .ok_or("the failing run passed when replayed")?;
+    let queries = fired.lock().unwrap().queries().to_vec();
+    let trace = rerun.trace.to_string();
+    println!("the faults of {label}:");
+    for line in trace.lines().filter(|l| l.contains(" fault ")) {
+        println!("  {}", line.trim());
+    }
+    for k in 1..=queries.len() {
+        let plan = FaultPlan::from_queries(queries[..k].to_vec());
+        if let Err(f) = replay(Some(plan), Arc::default()) {
+            let first = if k == 1 {
+                "the first fault".to_string()
+            } else {
+                format!("the first {k} faults")
+            };
+            println!("with only {first} firing: {}", f.message);
+            return Ok(());
+        }
+    }
+    Err("the failing run's faults, replayed as a plan, do not fail it".into())
 }

@@ -1,5 +1,6 @@
-//! The examples print exactly what the reference text says they print, and the guide's two
-//! programs (`retry_client`, `cache_race`) find their bugs on the seeds `docs/guide.md` names.
+//! The examples print exactly what the reference text says they print, and the guide's
+//! programs (`retry_client`, `cache_race`, `kv_retry`) find their bugs on the seeds
+//! `docs/guide.md` names.
 //!
 //! `cargo test` builds the examples next to the test binaries (`target/<profile>/examples`);
 //! these tests run them and compare their standard output.
@@ -200,7 +201,10 @@ fn kv_retry_finds_the_duplicated_incr_and_the_deduping_client_passes() {
     let out = run_example("kv_retry");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "no faults: counter 9 after 9 calls", "{out}");
-    assert_eq!(lines[1], "buggy: seed 9 failed (run 10 of 200)", "{out}");
+    assert_eq!(
+        lines[1], "buggy client, net_delay(0.01, 1.0) and net_reset(0.005):",
+        "{out}"
+    );
     assert!(
         lines[2].starts_with("tulipsim: run 10 of 200 failed (seed 9, policy random"),
         "{out}"
@@ -209,31 +213,66 @@ fn kv_retry_finds_the_duplicated_incr_and_the_deduping_client_passes() {
         lines[3], "  failure: returned Error: the counter is 10 after 9 successful INCRs",
         "{out}"
     );
+    // No reordering is needed: the faults alone fail the run in asyncio's own order.
     assert_eq!(
-        lines[4],
-        "  replay: TULIPSIM_SEED=9 TULIPSIM_POLICY=random TULIPSIM_REPLAY='' cargo run --example kv_retry",
+        lines[4], "  minimised schedule: '' (0 deviation(s))",
         "{out}"
     );
-    // The answer to an applied INCR came late: the client timed out and sent it again.
+    assert_eq!(
+        lines[5],
+        "  replay minimised: TULIPSIM_SEED=9 TULIPSIM_POLICY=random TULIPSIM_REPLAY='' cargo run --example kv_retry",
+        "{out}"
+    );
+    // The answer to an applied INCR came late: the client timed out and sent it again. That
+    // delay is the first fault, and it fails the run with no other fault firing.
+    assert_eq!(lines[6], "the faults of the minimised run:", "{out}");
     assert!(
-        out.contains("fault net-delay: 2 bytes from ('kv', 6379) to ('client', "),
+        lines[7].contains(" fault net-delay: 2 bytes from ('kv', 6379) to ('client', "),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "\nwith only the first fault firing: returned Error: the counter is 10 after 9 successful INCRs\n"
+        ),
         "{out}"
     );
     assert!(out.ends_with("fixed: 500 runs passed\n"), "{out}");
     assert_eq!(run_example("kv_retry"), out, "the output is deterministic");
 }
 
+/// The faults a run printed: its `fault net-...` lines.
+fn fault_lines(out: &str) -> Vec<&str> {
+    out.lines().filter(|l| l.contains(" fault net-")).collect()
+}
+
 #[test]
 fn kv_retry_replays_the_failure_its_report_prints() {
-    let env = [
-        ("TULIPSIM_SEED", "9"),
-        ("TULIPSIM_POLICY", "random"),
-        ("TULIPSIM_REPLAY", ""),
-    ];
-    let out = run_example_env("kv_retry", &[], &env);
-    assert!(out.contains("tulipsim: run 1 of 1 failed (seed 9"), "{out}");
+    let out = run_example("kv_retry");
+    let command = out
+        .lines()
+        .find_map(|l| l.strip_prefix("  replay minimised: "))
+        .expect("a replay command");
+    let (vars, rest) = command.split_at(command.find(" cargo ").unwrap());
+    assert_eq!(rest, " cargo run --example kv_retry");
+    let env: Vec<(&str, &str)> = vars
+        .split_whitespace()
+        .map(|v| {
+            let (k, v) = v.split_once('=').unwrap();
+            (k, v.trim_matches('\''))
+        })
+        .collect();
+    let again = run_example_env("kv_retry", &[], &env);
+    // An empty TULIPSIM_REPLAY reads as no replay: the one-seed check's FIFO run fails first,
+    // and it is the shrunk run, so the report names fifo (docs/guide.md says so).
     assert!(
-        out.contains("the counter is 10 after 9 successful INCRs"),
-        "{out}"
+        again.contains("tulipsim: run 1 of 1 failed (seed 9, policy fifo,"),
+        "{again}"
     );
+    assert!(
+        again.contains("the counter is 10 after 9 successful INCRs"),
+        "{again}"
+    );
+    // The same faults, at the same moments, on the same connections: the same run.
+    assert!(!fault_lines(&out).is_empty(), "{out}");
+    assert_eq!(fault_lines(&again), fault_lines(&out), "{again}");
 }

@@ -1,21 +1,15 @@
 //! Fault injection: each fault kind, the separate fault stream, fault plans.
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use common::lp;
 use tulipsim::scheduler::{FaultPlan, Portfolio, Random, Replay, Scheduler};
 use tulipsim::{
-    buggify, create_task, sleep, Error, EventLoop, FaultConfig, LoopConfig, PanicPolicy, TraceLevel,
+    buggify, create_task, sleep, Error, EventLoop, FaultConfig, LoopConfig, PanicPolicy,
 };
-
-fn lp(seed: u64, faults: FaultConfig) -> EventLoop {
-    EventLoop::with_config(
-        LoopConfig::default()
-            .seed(seed)
-            .faults(faults)
-            .trace(TraceLevel::Full),
-    )
-}
 
 #[test]
 fn timer_jitter_fires_timers_late_never_early() {

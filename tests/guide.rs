@@ -71,7 +71,7 @@ fn guide_block(name: &str, lang: &str, text: &str) {
 }
 
 /// Runs an example as `cargo run --example name -- args` would, with no `TULIPSIM_*`
-/// variables (the cache example reads them, as its replay command expects).
+/// variables (the cache and key-value examples read them, as their replay commands expect).
 fn run_example(name: &str, args: &[&str]) -> String {
     let exe = std::env::current_exe().unwrap();
     let dir: PathBuf = exe.parent().unwrap().parent().unwrap().join("examples");
@@ -117,6 +117,13 @@ fn without_line_numbers(text: &str) -> String {
 #[test]
 fn the_retry_client_output_is_the_guides() {
     guide_block("retry-output", "text", &run_example("retry_client", &[]));
+}
+
+/// The whole output, report and faults included: its counts, seed and fault lines are what the
+/// prose around the block reads.
+#[test]
+fn the_kv_retry_output_is_the_guides() {
+    guide_block("kv-output", "text", &run_example("kv_retry", &[]));
 }
 
 #[test]

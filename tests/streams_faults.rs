@@ -3,21 +3,15 @@
 //! `set_unresponsive`). Each shows the error the program sees, and that nothing accepted is
 //! lost, duplicated or reordered; seeded runs replay.
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use common::lp;
 use tulipsim::scheduler::Replay;
 use tulipsim::streams::{network, open_connection, start_server};
-use tulipsim::{sleep, wait_for, Error, EventLoop, FaultConfig, LoopConfig, TraceLevel};
-
-fn lp(seed: u64, faults: FaultConfig) -> EventLoop {
-    EventLoop::with_config(
-        LoopConfig::default()
-            .seed(seed)
-            .faults(faults)
-            .trace(TraceLevel::Full),
-    )
-}
+use tulipsim::{sleep, wait_for, Error, EventLoop, FaultConfig};
 
 /// What a transfer did: the bytes the client's writes accepted, what the server read, how the
 /// server's read ended, how the client's writing ended.

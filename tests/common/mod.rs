@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use tulipsim::{get_running_loop, sleep, Error, EventLoop};
+use tulipsim::{get_running_loop, sleep, Error, EventLoop, FaultConfig, LoopConfig, TraceLevel};
 
 /// An append-only event log, cloned into tasks and callbacks.
 #[derive(Clone, Default)]
@@ -58,6 +58,18 @@ pub fn run<T: 'static>(main: impl StdFuture<Output = Result<T, Error>> + 'static
     let lp = EventLoop::new();
     let r = lp.run_until_complete(main).unwrap();
     (r, lp.time())
+}
+
+/// A loop for the fault tests (`tests/faults.rs`, `tests/streams_faults.rs`): `seed` draws the
+/// faults `faults` turns on, and the trace is full because those tests read the fault lines in
+/// it and compare a replay with its original by it.
+pub fn lp(seed: u64, faults: FaultConfig) -> EventLoop {
+    EventLoop::with_config(
+        LoopConfig::default()
+            .seed(seed)
+            .faults(faults)
+            .trace(TraceLevel::Full),
+    )
 }
 
 /// Awaits `fut` until `secs` have passed, then drops it mid-await, as `select!` drops a losing
