@@ -5,45 +5,14 @@
 //! `cargo test` builds the examples next to the test binaries (`target/<profile>/examples`);
 //! these tests run them and compare their standard output.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
 fn run_example(name: &str) -> String {
     run_example_with(name, &[])
 }
 
 fn run_example_with(name: &str, args: &[&str]) -> String {
-    run_example_env(name, args, &[])
-}
-
-/// Runs an example with `env` and without any other `TULIPSIM_*` variable (the cache example's
-/// check reads them, so that its replay command works).
-fn run_example_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
-    let exe = std::env::current_exe().unwrap();
-    let dir: PathBuf = exe.parent().unwrap().parent().unwrap().join("examples");
-    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} was not built; `cargo test` builds examples (run it without --test filters)",
-        path.display()
-    );
-    let mut command = Command::new(&path);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("TULIPSIM_") {
-            command.env_remove(key);
-        }
-    }
-    let out = command
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{name} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::run_example_env(name, args, &[])
 }
 
 #[test]
@@ -179,7 +148,7 @@ fn cache_race_replays_the_schedule_its_report_prints() {
             (k, v.trim_matches('\''))
         })
         .collect();
-    let again = run_example_env("cache_race", &[], &env);
+    let again = common::run_example_env("cache_race", &[], &env);
     assert!(
         again.contains(
             "tulipsim: run 1 of 1 failed (seed 0, policy random, virtual time 1.001000s)\n"
@@ -261,11 +230,14 @@ fn kv_retry_replays_the_failure_its_report_prints() {
             (k, v.trim_matches('\''))
         })
         .collect();
-    let again = run_example_env("kv_retry", &[], &env);
-    // An empty TULIPSIM_REPLAY reads as no replay: the one-seed check's FIFO run fails first,
-    // and it is the shrunk run, so the report names fifo (docs/guide.md says so).
+    let again = common::run_example_env("kv_retry", &[], &env);
+    // An empty TULIPSIM_REPLAY is the empty schedule, replayed: one run, FIFO throughout.
     assert!(
-        again.contains("tulipsim: run 1 of 1 failed (seed 9, policy fifo,"),
+        again.contains("tulipsim: run 1 of 1 failed (seed 9, policy random,"),
+        "{again}"
+    );
+    assert!(
+        again.contains("schedule: '' (0 deviation(s) from FIFO"),
         "{again}"
     );
     assert!(

@@ -11,8 +11,9 @@
 //! not, so run `cargo build --examples` first after editing one. The guide's Rust listings
 //! themselves are doc tests (`src/lib.rs` includes the guide).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use std::path::Path;
 use std::sync::Mutex;
 
 use tulipsim::{check, Error, Policy};
@@ -73,27 +74,7 @@ fn guide_block(name: &str, lang: &str, text: &str) {
 /// Runs an example as `cargo run --example name -- args` would, with no `TULIPSIM_*`
 /// variables (the cache and key-value examples read them, as their replay commands expect).
 fn run_example(name: &str, args: &[&str]) -> String {
-    let exe = std::env::current_exe().unwrap();
-    let dir: PathBuf = exe.parent().unwrap().parent().unwrap().join("examples");
-    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} was not built; `cargo test` builds examples (or `cargo build --examples`)",
-        path.display()
-    );
-    let mut command = Command::new(&path);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("TULIPSIM_") {
-            command.env_remove(key);
-        }
-    }
-    let out = command.args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{name} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::run_example_env(name, args, &[])
 }
 
 /// The trace text without the line:column of call sites, so that edits elsewhere in a file

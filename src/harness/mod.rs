@@ -711,7 +711,9 @@ where
                 .map_err(|_| format!("TULIPSIM_SEED={s}: not a number"))?;
             self.seeds = seed..seed.saturating_add(1);
         }
-        if let Some(r) = var("TULIPSIM_REPLAY") {
+        // Set but empty is a schedule too: the one with no deviation (a replay command can
+        // say `TULIPSIM_REPLAY=''`).
+        if let Ok(r) = std::env::var("TULIPSIM_REPLAY") {
             self.replay = Some(r.parse().map_err(|e| format!("TULIPSIM_REPLAY: {e}"))?);
         }
         if let Some(d) = var("TULIPSIM_DETERMINISM") {

@@ -3,7 +3,9 @@
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future as StdFuture};
+use std::path::PathBuf;
 use std::pin::pin;
+use std::process::Command;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -136,4 +138,60 @@ impl Drop for Tracked {
         let live = &self.0 .0;
         live.set(live.get() - 1);
     }
+}
+
+/// The latest modification time of any file under `dirs`.
+pub fn newest_source(dirs: &[PathBuf]) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    let mut stack: Vec<PathBuf> = dirs.to_vec();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if let Ok(t) = meta.modified() {
+                newest = newest.max(t);
+            }
+        }
+    }
+    newest
+}
+
+/// Runs an example with `env` and without any other `TULIPSIM_*` variable (the cache example's
+/// check reads them, so that its replay command works).
+pub fn run_example_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let dir: PathBuf = exe.parent().unwrap().parent().unwrap().join("examples");
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} was not built; `cargo test` builds examples (run it without --test filters)",
+        path.display()
+    );
+    let built = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let newest = newest_source(&[root.join("src"), root.join("examples")]);
+    assert!(
+        built >= newest,
+        "{} is older than the sources: `cargo test --test examples` does not rebuild examples; \
+         run `cargo build --examples` first, or `cargo test` without --test filters",
+        path.display()
+    );
+    let mut command = Command::new(&path);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("TULIPSIM_") {
+            command.env_remove(key);
+        }
+    }
+    let out = command
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
