@@ -327,6 +327,20 @@ impl LoopInner {
         p > 0.0 && self.fault(FaultKind::NetReset, p, what)
     }
 
+    /// The net-unresponsive fault, asked as a packet reaches a responsive host over an uncut
+    /// link: how long the host stops responding for, if it does.
+    pub(crate) fn net_unresponsive(&self, what: impl FnOnce(f64) -> String) -> Option<i64> {
+        let f = &self.decide.faults;
+        if f.net_unresponsive <= 0.0 {
+            return None;
+        }
+        let duration = f.net_unresponsive_ns.max(1);
+        self.fault(FaultKind::NetUnresponsive, f.net_unresponsive, || {
+            what(duration as f64 / 1e9)
+        })
+        .then_some(duration)
+    }
+
     /// The net-half-close fault, asked as a data packet reaches an open connection end.
     pub(crate) fn net_half_close(&self, what: impl FnOnce() -> String) -> bool {
         let p = self.decide.faults.net_half_close;

@@ -36,12 +36,14 @@ pub struct FaultConfig {
     pub(crate) net_partition: f64,
     pub(crate) net_partition_ns: i64,
     pub(crate) net_half_close: f64,
+    pub(crate) net_unresponsive: f64,
+    pub(crate) net_unresponsive_ns: i64,
 }
 
 impl FaultConfig {
     /// Every fault at probability `p` (timer jitter up to 1 s; buggify sites enabled with
     /// probability `p` and firing with probability `p`; the network faults with packets
-    /// delayed up to 1 s and partitions of 1 s). The network faults are asked only of programs
+    /// delayed up to 1 s, partitions of 1 s and hosts unresponsive for 1 s). The network faults are asked only of programs
     /// that use [`streams`](crate::streams).
     ///
     /// ```
@@ -58,6 +60,7 @@ impl FaultConfig {
             .net_reset(p)
             .net_partition(p, 1.0)
             .net_half_close(p)
+            .net_unresponsive(p, 1.0)
     }
 
     /// With probability `p`, a `wait_for` or `timeout` scope's deadline fires now instead of
@@ -233,6 +236,33 @@ impl FaultConfig {
         self
     }
 
+    /// With probability `p`, asked once for each packet that reaches a host over a link that is
+    /// not cut, when neither host is unresponsive already: the receiving host stops responding
+    /// for `duration` seconds. Every packet from it or to it meanwhile, this one included, is
+    /// held, not lost, and arrives in order when it responds again, as with
+    /// [`Network::set_unresponsive`](crate::streams::Network::set_unresponsive): a connection
+    /// request waits, and only the program's own timeouts notice.
+    ///
+    /// ```
+    /// use tulipsim::streams::{open_connection, start_server};
+    /// use tulipsim::{wait_for, Error, EventLoop, FaultConfig, LoopConfig};
+    ///
+    /// let faults = FaultConfig::default().net_unresponsive(1.0, 5.0);
+    /// let lp = EventLoop::with_config(LoopConfig::default().faults(faults));
+    /// let r = lp.run_until_complete(async {
+    ///     let _s = start_server(|_r, _w| async { Ok(()) }, "server", 7).await?;
+    ///     // The request reaches the server, which stops responding for 5 s.
+    ///     wait_for(open_connection("server", 7), 1.0).await.map(drop)
+    /// });
+    /// assert_eq!(r, Err(Error::Timeout));
+    /// assert_eq!(lp.fired_faults().queries().len(), 1);
+    /// ```
+    pub fn net_unresponsive(mut self, p: f64, duration: impl crate::IntoDelay) -> Self {
+        self.net_unresponsive = p;
+        self.net_unresponsive_ns = duration.into_nanos().max(1);
+        self
+    }
+
     /// The early-timeout probability.
     ///
     /// ```
@@ -256,6 +286,7 @@ impl FaultConfig {
             || self.net_reset > 0.0
             || self.net_partition > 0.0
             || self.net_half_close > 0.0
+            || self.net_unresponsive > 0.0
     }
 }
 

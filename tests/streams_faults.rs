@@ -1,5 +1,5 @@
 //! Network faults on the simulated streams: seeded (`FaultConfig::net_delay`, `net_reset`,
-//! `net_partition`, `net_half_close`) and scripted (`Network::partition`, `heal`, `reset_connections`,
+//! `net_partition`, `net_half_close`, `net_unresponsive`) and scripted (`Network::partition`, `heal`, `reset_connections`,
 //! `set_unresponsive`). Each shows the error the program sees, and that nothing accepted is
 //! lost, duplicated or reordered; seeded runs replay.
 
@@ -246,6 +246,55 @@ fn seeded_partitions_hold_bytes_and_lose_none() {
 }
 
 #[test]
+fn seeded_unresponsive_hosts_hold_bytes_and_lose_none() {
+    let mut stalled = 0;
+    for seed in 0..30 {
+        let lp = lp(seed, FaultConfig::default().net_unresponsive(0.05, 0.5));
+        let t = lp.run_until_complete(transfer(30)).unwrap();
+        assert_eq!(t.client_end, Ok(()), "seed {seed}");
+        assert_eq!(t.server_end, Ok(()), "seed {seed}");
+        assert_eq!(t.received, t.sent, "seed {seed}");
+        if !lp.fired_faults().queries().is_empty() {
+            stalled += 1;
+            assert!(lp.time() >= 0.5, "seed {seed}");
+            let trace = lp.trace().to_string();
+            assert!(
+                trace.contains("fault net-unresponsive: the host ")
+                    && trace.contains(" stops responding for 0.500000s"),
+                "seed {seed}: {trace}"
+            );
+        }
+    }
+    assert!(stalled > 5, "{stalled}");
+}
+
+#[test]
+fn an_unresponsive_fault_on_the_server_times_a_connect_out_then_it_answers() {
+    let lp = lp(0, FaultConfig::default().net_unresponsive(1.0, 3.0));
+    let (first, at) = lp
+        .run_until_complete(async {
+            let _s = start_server(|_r, _w| async { Ok(()) }, "server", 7).await?;
+            let first = wait_for(open_connection("server", 7), 1.0).await.map(drop);
+            let net = network()?;
+            assert!(net.is_unresponsive("server"));
+            assert!(!net.is_unresponsive("client"));
+            sleep(2.5).await?; // past the 3 s the server does not respond for
+            assert!(!net.is_unresponsive("server"));
+            // The stalled host answers again; the next packet may stall it again (p = 1), but
+            // only for another 3 s: the connection completes.
+            let (_r, w) = open_connection("server", 7).await?;
+            w.close();
+            Ok((first, tulipsim::get_running_loop()?.time()))
+        })
+        .unwrap();
+    assert_eq!(first, Err(Error::Timeout));
+    // Each packet of the second connect stalls its host (p = 1): it takes a few 3 s stalls.
+    assert!(at >= 6.5, "{at}");
+    let fired = lp.fired_faults().queries().len();
+    assert!(fired >= 2, "{fired}");
+}
+
+#[test]
 fn an_unresponsive_host_times_a_connect_out() {
     let lp = EventLoop::new();
     lp.run_until_complete(async {
@@ -408,6 +457,7 @@ fn all_net() -> FaultConfig {
         .net_reset(0.02)
         .net_partition(0.02, 0.3)
         .net_half_close(0.02)
+        .net_unresponsive(0.02, 0.3)
 }
 
 #[test]

@@ -230,6 +230,8 @@ pub enum FaultKind {
     NetPartition,
     /// A stream connection's sending end has its write side shut as a data packet arrives.
     NetHalfClose,
+    /// A host stops responding for a while: every packet from or to it is held.
+    NetUnresponsive,
 }
 
 impl FaultKind {
@@ -249,6 +251,7 @@ impl FaultKind {
             FaultKind::NetReset => "net-reset",
             FaultKind::NetPartition => "net-partition",
             FaultKind::NetHalfClose => "net-half-close",
+            FaultKind::NetUnresponsive => "net-unresponsive",
         }
     }
 }

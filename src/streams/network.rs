@@ -38,7 +38,8 @@
 //!
 //! - **Faults.** A partition ([`Network::partition`], or the seeded
 //!   [`FaultConfig::net_partition`](crate::FaultConfig::net_partition)) or an unresponsive host
-//!   ([`Network::set_unresponsive`]) holds the packets that reach an end over the link: they
+//!   ([`Network::set_unresponsive`], or the seeded
+//!   [`FaultConfig::net_unresponsive`](crate::FaultConfig::net_unresponsive)) holds the packets that reach an end over the link: they
 //!   stay in flight, in order, and arrive when it heals; nothing is reset or lost.
 //!   [`Network::reset_connections`] and the seeded
 //!   [`net_reset`](crate::FaultConfig::net_reset) reset connections;
@@ -49,7 +50,7 @@
 //! handlers.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::mem;
 use std::rc::{Rc, Weak};
@@ -217,7 +218,8 @@ pub(crate) struct NetworkInner {
     lp: Weak<LoopInner>,
     /// Cut links: until when (a partition fault), or `None` until healed (a scripted one).
     partitions: RefCell<BTreeMap<HostPair, Option<i64>>>,
-    unresponsive: RefCell<BTreeSet<Rc<str>>>,
+    /// Hosts that do not respond: until when (the fault), or `None` until told (scripted).
+    unresponsive: RefCell<BTreeMap<Rc<str>, Option<i64>>>,
     /// Deliveries held by a cut link or an unresponsive host, in the order they were due.
     held: RefCell<Vec<EndRef>>,
     /// Every connection made, to find those between two hosts.
@@ -229,7 +231,7 @@ impl NetworkInner {
         NetworkInner {
             lp,
             partitions: RefCell::new(BTreeMap::new()),
-            unresponsive: RefCell::new(BTreeSet::new()),
+            unresponsive: RefCell::new(BTreeMap::new()),
             held: RefCell::new(Vec::new()),
             conns: RefCell::new(Vec::new()),
             default_link: Cell::new(Link::default()),
@@ -266,6 +268,7 @@ impl NetworkInner {
         drop(held);
         self.conns.borrow_mut().clear();
         self.partitions.borrow_mut().clear();
+        self.unresponsive.borrow_mut().clear();
     }
 
     fn now(&self) -> i64 {
@@ -274,30 +277,33 @@ impl NetworkInner {
 
     /// The link between `a` and `b` is cut, or one of them does not respond.
     fn blocked(&self, a: &str, b: &str) -> bool {
-        let unresponsive = self.unresponsive.borrow();
-        if !unresponsive.is_empty() && (unresponsive.contains(a) || unresponsive.contains(b)) {
+        if self.is_unresponsive(a) || self.is_unresponsive(b) {
             return true;
         }
         let partitions = self.partitions.borrow();
         if partitions.is_empty() {
             return false;
         }
-        match partitions.get(&Self::key(a, b)) {
+        self.still(partitions.get(&Self::key(a, b)))
+    }
+
+    fn is_unresponsive(&self, host: &str) -> bool {
+        let unresponsive = self.unresponsive.borrow();
+        !unresponsive.is_empty() && self.still(unresponsive.get(host))
+    }
+
+    /// A block with this end is still on: scripted (`None`, until lifted) or until a time.
+    fn still(&self, block: Option<&Option<i64>>) -> bool {
+        match block {
             Some(None) => true,
             Some(Some(until)) => self.now() < *until,
             None => false,
         }
     }
 
-    /// Cuts the link `a`-`b`, until `until` (or until healed). A cut until healed stays so.
-    fn cut(self: &Rc<Self>, a: &str, b: &str, until: Option<i64>) {
-        let mut partitions = self.partitions.borrow_mut();
-        let entry = partitions.entry(Self::key(a, b)).or_insert(until);
-        if entry.is_some() {
-            *entry = until;
-        }
-        drop(partitions);
-        if let (Some(until), Some(lp)) = (until, self.lp.upgrade()) {
+    /// Calls `release` at `until`, when a fault's block ends.
+    fn release_at(self: &Rc<Self>, until: i64) {
+        if let Some(lp) = self.lp.upgrade() {
             let net = Rc::downgrade(self);
             lp.call_at_nanos(
                 until,
@@ -310,12 +316,37 @@ impl NetworkInner {
         }
     }
 
+    /// `host` stops responding until `until` (the unresponsive fault); a scripted
+    /// `set_unresponsive(host, true)` stays until lifted.
+    fn stall(self: &Rc<Self>, host: &str, until: i64) {
+        let mut unresponsive = self.unresponsive.borrow_mut();
+        let entry = unresponsive.entry(host.into()).or_insert(Some(until));
+        if entry.is_some() {
+            *entry = Some(until);
+        }
+        drop(unresponsive);
+        self.release_at(until);
+    }
+
+    /// Cuts the link `a`-`b`, until `until` (or until healed). A cut until healed stays so.
+    fn cut(self: &Rc<Self>, a: &str, b: &str, until: Option<i64>) {
+        let mut partitions = self.partitions.borrow_mut();
+        let entry = partitions.entry(Self::key(a, b)).or_insert(until);
+        if entry.is_some() {
+            *entry = until;
+        }
+        drop(partitions);
+        if let Some(until) = until {
+            self.release_at(until);
+        }
+    }
+
     /// Delivers, on the next iteration and in order, what is held and no longer blocked.
     fn release(&self) {
         let now = self.now();
-        self.partitions
-            .borrow_mut()
-            .retain(|_, until| !matches!(until, Some(u) if now >= *u));
+        let on = |until: &Option<i64>| !matches!(until, Some(u) if now >= *u);
+        self.partitions.borrow_mut().retain(|_, until| on(until));
+        self.unresponsive.borrow_mut().retain(|_, until| on(until));
         let held = mem::take(&mut *self.held.borrow_mut());
         let (still, free): (Vec<EndRef>, Vec<EndRef>) = held.into_iter().partition(|end| {
             let (a, b) = end.hosts();
@@ -629,7 +660,8 @@ impl Network {
         reset
     }
 
-    /// Makes `host` stop responding (`true`) or respond again (`false`). While it does not
+    /// Makes `host` stop responding (`true`) or respond again (`false`; this also ends an
+    /// unresponsive fault early). While it does not
     /// respond, every packet from it or to it is held by the network, as if each of its links
     /// were cut, and arrives in order once it responds again. So a connection request to it
     /// never completes while it is unresponsive, and only a timeout ends the wait
@@ -656,17 +688,21 @@ impl Network {
     /// ```
     pub fn set_unresponsive(&self, host: &str, unresponsive: bool) {
         if unresponsive {
-            self.inner.unresponsive.borrow_mut().insert(host.into());
-        } else if self.inner.unresponsive.borrow_mut().remove(host) {
+            self.inner
+                .unresponsive
+                .borrow_mut()
+                .insert(host.into(), None);
+        } else if self.inner.unresponsive.borrow_mut().remove(host).is_some() {
             self.inner.release();
         }
     }
 
-    /// True while `host` does not respond.
+    /// True while `host` does not respond (after [`set_unresponsive`](Self::set_unresponsive),
+    /// or for the time of an unresponsive fault).
     ///
     /// See [`set_unresponsive`](Self::set_unresponsive) for an example.
     pub fn is_unresponsive(&self, host: &str) -> bool {
-        self.inner.unresponsive.borrow().contains(host)
+        self.inner.is_unresponsive(host)
     }
 }
 
@@ -887,6 +923,14 @@ impl EndRef {
                 });
                 if let Some(duration) = cut {
                     net.cut(here, there, Some(lp.now().saturating_add(duration)));
+                    net.held.borrow_mut().push(self.clone());
+                    return;
+                }
+                let stalled = lp.net_unresponsive(|secs| {
+                    format!("the host {here} stops responding for {secs:.6}s")
+                });
+                if let Some(duration) = stalled {
+                    net.stall(here, lp.now().saturating_add(duration));
                     net.held.borrow_mut().push(self.clone());
                     return;
                 }
