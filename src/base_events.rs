@@ -280,6 +280,9 @@ type Handler = Rc<dyn Fn(&ExceptionContext)>;
 /// The state of one loop, shared by its handles, futures and tasks.
 pub(crate) struct LoopInner {
     pub(crate) ready: RefCell<ReadyQueue>,
+    /// Scheduled while a policy decides (the queue is borrowed for its candidates); appended
+    /// to the queue once it has chosen.
+    pub(crate) deferred: RefCell<Vec<Ready>>,
     timers: RefCell<BinaryHeap<Timer>>,
     now: Cell<i64>,
     timer_seq: Cell<u64>,
@@ -312,6 +315,7 @@ impl LoopInner {
         panics::install_hook();
         Rc::new(LoopInner {
             ready: RefCell::new(ReadyQueue::default()),
+            deferred: RefCell::new(Vec::new()),
             timers: RefCell::new(BinaryHeap::new()),
             now: Cell::new(0),
             timer_seq: Cell::new(0),
@@ -356,11 +360,15 @@ impl LoopInner {
         }
         let kind = entry.kind();
         let origin = self.decide.origin.get();
-        self.ready.borrow_mut().push_back(Ready {
+        let r = Ready {
             entry,
             origin,
             kind,
-        });
+        };
+        match self.ready.try_borrow_mut() {
+            Ok(mut ready) => ready.push_back(r),
+            Err(_) => self.deferred.borrow_mut().push(r),
+        }
     }
 
     pub(crate) fn call_soon_handle(&self, callback: Box<dyn FnOnce()>) -> Handle {

@@ -178,9 +178,7 @@ impl LoopInner {
     fn pick_scheduled(&self) -> Option<Ready> {
         let d = &self.decide;
         let chaos = d.eligibility.get() == Eligibility::Chaos;
-        // Taken out while the policy decides, so that a policy touching the loop cannot find
-        // the queue borrowed; anything it schedules meanwhile is appended afterwards.
-        let mut queue = {
+        {
             let mut ready = self.ready.borrow_mut();
             if ready.is_empty() {
                 return None;
@@ -189,8 +187,10 @@ impl LoopInner {
             if ready.eligible() == 1 {
                 return ready.pop_front();
             }
-            std::mem::take(&mut *ready)
-        };
+        }
+        // Borrowed, not taken out, while the policy decides (moving the queue cost more than
+        // the choice): what a policy schedules meanwhile waits in `deferred`.
+        let queue = self.ready.borrow();
         let eligible = queue.eligible();
         let index = d.decisions.get();
         let scheduler = d.scheduler.borrow_mut().take();
@@ -211,14 +211,16 @@ impl LoopInner {
             }
             None => 0,
         };
-        let chosen = queue.remove_eligible(choice);
-        {
+        drop(queue);
+        let chosen = {
             let mut ready = self.ready.borrow_mut();
-            let pushed = std::mem::replace(&mut *ready, queue);
-            if !pushed.is_empty() {
-                ready.append(pushed);
+            let chosen = ready.remove_eligible(choice);
+            let mut deferred = self.deferred.borrow_mut();
+            for r in deferred.drain(..) {
+                ready.push_back(r);
             }
-        }
+            chosen
+        };
         d.decisions.set(index + 1);
         d.schedule.borrow_mut().push(index, choice as u32);
         if d.tracing(TraceLevel::Decisions) {
@@ -428,18 +430,19 @@ impl LoopInner {
     pub(crate) fn record_spawn(
         &self,
         task: u64,
-        name: impl FnOnce() -> String,
+        custom_name: impl FnOnce() -> Option<String>,
         site: &'static Location<'static>,
     ) {
         if self.decide.tracing(TraceLevel::Full) {
-            let name = name();
             let mut trace = self.decide.trace.borrow_mut();
-            trace.name_task(task, name);
+            if let Some(name) = custom_name() {
+                trace.name_task(task, name);
+            }
             trace.push(
                 self.now(),
                 Event::Spawned {
                     task,
-                    site: crate::trace::site(site),
+                    site: crate::trace::shared_site(site),
                 },
             );
         }
@@ -447,7 +450,11 @@ impl LoopInner {
 
     /// A task suspended: on `what` (described on demand), or in a bare yield if `what` gives
     /// `None`.
-    pub(crate) fn record_awaits(&self, task: u64, what: impl FnOnce() -> Option<String>) {
+    pub(crate) fn record_awaits(
+        &self,
+        task: u64,
+        what: impl FnOnce() -> Option<std::sync::Arc<str>>,
+    ) {
         if self.decide.tracing(TraceLevel::Full) {
             let event = match what() {
                 Some(what) => Event::Awaits { task, what },

@@ -166,6 +166,10 @@ pub(crate) trait AnyFuture {
     fn add_wakeup(self: Rc<Self>, task: Rc<dyn TaskRun>);
     fn add_any_callback(self: Rc<Self>, cb: AnyCallback);
     fn describe(&self) -> String;
+    /// [`describe`](Self::describe), shared: a full trace records it at every await.
+    fn describe_shared(&self) -> std::sync::Arc<str> {
+        self.describe().into()
+    }
     /// The task id, if this future is a task.
     fn task_id(&self) -> Option<u64> {
         None
@@ -546,11 +550,52 @@ impl<T: 'static> AnyFuture for FutureCore<T> {
             self.created_at
         )
     }
+
+    fn describe_shared(&self) -> std::sync::Arc<str> {
+        thread_local! {
+            // By type and creation site: what the description depends on. The addresses only
+            // find it again; they never show in a trace.
+            static DESCRIBED: RefCell<std::collections::BTreeMap<(usize, usize, usize), std::sync::Arc<str>>> =
+                RefCell::default();
+        }
+        let full = std::any::type_name::<T>();
+        let site: *const Location<'static> = self.created_at;
+        let key = (full.as_ptr() as usize, full.len(), site as usize);
+        DESCRIBED.with(|all| {
+            if let Some(d) = all.borrow().get(&key) {
+                return d.clone();
+            }
+            let d: std::sync::Arc<str> = self.describe().into();
+            all.borrow_mut().insert(key, d.clone());
+            d
+        })
+    }
 }
 
 /// `alloc::string::String` → `String`, `core::option::Option<i32>` → `Option<i32>`.
-pub(crate) fn short_type_name<T>() -> String {
+///
+/// Remembered per type: a full trace describes the future of every await with it, and
+/// shortening the name each time was most of what tracing cost.
+pub(crate) fn short_type_name<T>() -> Rc<str> {
+    thread_local! {
+        // Keyed by where the full name lives; the value depends on the name alone, so the
+        // address never shows in a trace.
+        static SHORT: RefCell<std::collections::HashMap<(usize, usize), Rc<str>>> =
+            RefCell::default();
+    }
     let full = std::any::type_name::<T>();
+    let key = (full.as_ptr() as usize, full.len());
+    SHORT.with(|names| {
+        if let Some(short) = names.borrow().get(&key) {
+            return short.clone();
+        }
+        let short: Rc<str> = shorten_type_name(full).into();
+        names.borrow_mut().insert(key, short.clone());
+        short
+    })
+}
+
+fn shorten_type_name(full: &str) -> String {
     let mut out = String::with_capacity(full.len());
     let mut segment = String::new();
     let mut chars = full.chars().peekable();

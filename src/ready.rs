@@ -49,10 +49,12 @@ impl Index {
         let mut step = (self.tree.len() - 1).next_power_of_two();
         while step > 0 {
             let next = pos + step;
-            if next < self.tree.len() && self.tree[next] < rest {
-                pos = next;
-                rest -= self.tree[next];
-            }
+            let below = self.tree.get(next).copied().unwrap_or(u32::MAX);
+            // Which way a random k goes is a coin toss: arithmetic, not a branch, so the CPU
+            // has nothing to mispredict.
+            let go = usize::from(below < rest);
+            pos += step * go;
+            rest -= below * go as u32;
             step >>= 1;
         }
         pos // 0-based: the Fenwick index pos + 1
@@ -134,13 +136,6 @@ impl ReadyQueue {
         }
     }
 
-    /// Appends `other`'s entries, oldest first.
-    pub(crate) fn append(&mut self, mut other: ReadyQueue) {
-        for r in other.take_all() {
-            self.push_back(r);
-        }
-    }
-
     /// Everything, oldest first, leaving the queue empty.
     pub(crate) fn take_all(&mut self) -> impl Iterator<Item = Ready> {
         let slots = std::mem::take(&mut self.slots);
@@ -167,7 +162,8 @@ impl ReadyQueue {
         if self.live < self.slots.len() {
             self.slots.retain(Option::is_some);
         }
-        let capacity = (self.slots.len() * 2).max(16);
+        // Room for four times the live entries: a rebuild (O(n)) every 3n pushes or more.
+        let capacity = (self.slots.len() * 4).max(16);
         let mut ix = Index {
             chaos,
             first: self.base,

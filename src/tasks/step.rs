@@ -142,6 +142,11 @@ impl TaskHeader {
         }
     }
 
+    /// The name given at creation or by `set_name`, if any.
+    pub(crate) fn custom_name(&self) -> Option<String> {
+        self.cold(|c| c.name.as_deref().map(str::to_string))
+    }
+
     fn cold<R>(&self, f: impl FnOnce(&Cold) -> R) -> R {
         match &*self.cold.borrow() {
             Some(cold) => f(cold),
@@ -258,16 +263,21 @@ impl TaskHeader {
         any
     }
 
-    fn describe_wait(&self) -> String {
+    fn describe_wait(&self) -> std::sync::Arc<str> {
+        thread_local! {
+            static SLEEP: std::sync::Arc<str> = std::sync::Arc::from("sleep");
+        }
         let waiters = self.waiters.borrow();
-        if waiters.is_empty() {
-            if self.scheduled.get() {
-                "nothing (its next step is scheduled)".to_string()
-            } else {
-                "a non-tulipsim future (only its std Waker can wake the task)".to_string()
+        match &*waiters {
+            Waiters::One(Waiter::Future(f)) => f.describe_shared(),
+            Waiters::One(Waiter::Sleep) => SLEEP.with(std::sync::Arc::clone),
+            _ if waiters.is_empty() && self.scheduled.get() => {
+                "nothing (its next step is scheduled)".into()
             }
-        } else {
-            waiters
+            _ if waiters.is_empty() => {
+                "a non-tulipsim future (only its std Waker can wake the task)".into()
+            }
+            _ => waiters
                 .iter()
                 .map(|w| match w {
                     Waiter::Future(f) => f.describe(),
@@ -275,6 +285,7 @@ impl TaskHeader {
                 })
                 .collect::<Vec<_>>()
                 .join(" and ")
+                .into(),
         }
     }
 }
@@ -299,7 +310,7 @@ pub(crate) trait TaskRun {
             name: h.name(),
             spawned_at: h.spawned_at,
             suspended_at: h.suspended_at.get(),
-            awaiting: h.describe_wait(),
+            awaiting: h.describe_wait().to_string(),
         }
     }
 }
@@ -366,7 +377,7 @@ where
         .header
         .slot
         .set(u32::try_from(slot).unwrap_or(u32::MAX));
-    lp.record_spawn(id, || inner.header.name(), site);
+    lp.record_spawn(id, || inner.header.custom_name(), site);
     inner.header.schedule_step(lp, &run);
     Task { inner }
 }

@@ -103,7 +103,7 @@ impl Trace {
                 }
                 Event::Awaits { task, what } => {
                     running = running.filter(|r| r != task);
-                    awaiting.insert(*task, what.clone());
+                    awaiting.insert(*task, what.to_string());
                     format!("Note over T{task}: awaits {}", escape(what))
                 }
                 Event::Done { task, outcome } => {

@@ -60,7 +60,7 @@ pub enum Event {
         /// Its id.
         task: u64,
         /// Where.
-        site: String,
+        site: std::sync::Arc<str>,
     },
     /// A ready entry ran.
     Ran {
@@ -79,7 +79,7 @@ pub enum Event {
         /// The task.
         task: u64,
         /// What it waits on.
-        what: String,
+        what: std::sync::Arc<str>,
     },
     /// A task ended.
     Done {
@@ -136,6 +136,7 @@ impl Trace {
         self.records.push(Record { time_ns, event });
     }
 
+    /// Names a task whose name is not the default `Task-<id>` (which is not stored).
     pub(crate) fn name_task(&mut self, task: u64, name: String) {
         self.names.insert(task, name);
     }
@@ -327,6 +328,24 @@ impl fmt::Display for Trace {
 
 /// A call site as traces print it: a path inside a Cargo registry or an absolute path is cut
 /// to the crate-relative part, so traces do not depend on where the code sits on disk.
+/// [`site`], shared and remembered per call site: a full trace records one at every spawn.
+pub(crate) fn shared_site(loc: &'static Location<'static>) -> std::sync::Arc<str> {
+    thread_local! {
+        // Keyed by the location's address only to find it again; the text is the location's.
+        static SITES: std::cell::RefCell<BTreeMap<usize, std::sync::Arc<str>>> =
+            std::cell::RefCell::default();
+    }
+    let key = loc as *const Location<'static> as usize;
+    SITES.with(|sites| {
+        if let Some(s) = sites.borrow().get(&key) {
+            return s.clone();
+        }
+        let s: std::sync::Arc<str> = site(loc).into();
+        sites.borrow_mut().insert(key, s.clone());
+        s
+    })
+}
+
 pub(crate) fn site(loc: &'static Location<'static>) -> String {
     let file = loc.file();
     let file = match file.rfind("/src/").or_else(|| file.rfind("/tests/")) {
