@@ -14,9 +14,9 @@ use std::fmt;
 use std::mem;
 use std::panic::Location;
 use std::rc::{Rc, Weak};
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
-use std::task::Wake;
+use std::task::{Context, Wake, Waker};
 
 use crate::config::{LoopConfig, PanicPolicy};
 use crate::decision::{Decide, Ready};
@@ -26,7 +26,7 @@ use crate::futures::AnyFuture;
 use crate::panics::{self, Caught};
 use crate::ready::ReadyQueue;
 use crate::scheduler::EntryKind;
-use crate::tasks::{TaskRef, TaskRun};
+use crate::tasks::{TaskHeader, TaskRef, TaskRun};
 
 /// One entry of the ready queue: what asyncio would hold as a `Handle` in `_ready`.
 pub(crate) enum Entry {
@@ -122,9 +122,40 @@ impl Ord for Timer {
 
 /// Wakes from `std::task::Waker`s (foreign futures) land here; the loop drains them between
 /// entries, so a waker never runs anything inline.
+///
+/// The inbox is also the loop's *shared waker*: tasks poll with it, as whichever task is
+/// polling (`slot`, `task_id`), until a poll keeps a clone of it; that task keeps it, and
+/// tasks polled later get a [`TaskWaker`] of their own. tulipsim's awaitables never touch the
+/// waker, so a program without foreign futures allocates no waker at all.
 pub(crate) struct Inbox {
     pending: AtomicBool,
     woken: Mutex<Vec<(usize, u64)>>,
+    slot: AtomicUsize,
+    task_id: AtomicU64,
+}
+
+impl Inbox {
+    fn push(&self, slot: usize, task_id: u64) {
+        let mut woken = self
+            .woken
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        woken.push((slot, task_id));
+        self.pending.store(true, AtomicOrdering::Release);
+    }
+}
+
+impl Wake for Inbox {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.push(
+            self.slot.load(AtomicOrdering::Relaxed),
+            self.task_id.load(AtomicOrdering::Relaxed),
+        );
+    }
 }
 
 pub(crate) struct TaskWaker {
@@ -139,13 +170,7 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let mut woken = self
-            .inbox
-            .woken
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        woken.push((self.slot, self.task_id));
-        self.inbox.pending.store(true, AtomicOrdering::Release);
+        self.inbox.push(self.slot, self.task_id);
     }
 }
 
@@ -165,10 +190,6 @@ enum Slot {
 }
 
 impl TaskSlab {
-    fn next_slot(&self) -> usize {
-        self.free.unwrap_or(self.slots.len())
-    }
-
     fn insert(&mut self, task: Rc<dyn TaskRun>) -> usize {
         match self.free {
             Some(slot) => {
@@ -372,6 +393,9 @@ pub(crate) struct LoopInner {
     /// Numbers the `run_until_complete` calls, so that each removes its own stop callback.
     runs: Cell<u64>,
     inbox: Arc<Inbox>,
+    /// The inbox as a waker, which tasks poll with until one keeps it (see [`Inbox`]).
+    shared_waker: Waker,
+    shared_waker_kept: Cell<bool>,
     /// Futures that hold closure callbacks, so that closing can clear them (a closure may hold
     /// its own future: a cycle only clearing breaks). Compacted as it grows.
     callback_futures: RefCell<CallbackFutures>,
@@ -385,6 +409,12 @@ pub(crate) struct LoopInner {
 impl LoopInner {
     pub(crate) fn new(config: LoopConfig) -> Rc<LoopInner> {
         panics::install_hook();
+        let inbox = Arc::new(Inbox {
+            pending: AtomicBool::new(false),
+            woken: Mutex::new(Vec::new()),
+            slot: AtomicUsize::new(0),
+            task_id: AtomicU64::new(0),
+        });
         Rc::new(LoopInner {
             ready: RefCell::new(ReadyQueue::default()),
             timers: RefCell::new(BinaryHeap::new()),
@@ -402,10 +432,9 @@ impl LoopInner {
             fatal: RefCell::new(None),
             has_fatal: Cell::new(false),
             runs: Cell::new(0),
-            inbox: Arc::new(Inbox {
-                pending: AtomicBool::new(false),
-                woken: Mutex::new(Vec::new()),
-            }),
+            inbox: inbox.clone(),
+            shared_waker: Waker::from(inbox),
+            shared_waker_kept: Cell::new(false),
             callback_futures: RefCell::new(CallbackFutures::default()),
             callback_futures_compacted: Cell::new(0),
             decide: Decide::new(&config),
@@ -494,18 +523,58 @@ impl LoopInner {
 
     // ---- tasks -------------------------------------------------------------------------
 
-    /// Reserves an id and a slot for a task about to be created, with the waker it will poll
-    /// with.
-    pub(crate) fn new_task_identity(&self) -> (u64, std::task::Waker) {
+    /// Reserves an id for a task about to be created.
+    pub(crate) fn new_task_id(&self) -> u64 {
         let id = self.next_task_id.get();
         self.next_task_id.set(id + 1);
-        let slot = self.tasks.borrow().next_slot();
-        let waker = std::task::Waker::from(Arc::new(TaskWaker {
-            inbox: self.inbox.clone(),
-            slot,
-            task_id: id,
-        }));
-        (id, waker)
+        id
+    }
+
+    /// Runs `poll` with the task's waker: its own if it has one, else the shared one (see
+    /// [`Inbox`]), which the task keeps if the poll kept a clone of it.
+    #[inline]
+    pub(crate) fn with_waker<R>(
+        &self,
+        task: &TaskHeader,
+        poll: impl FnOnce(&mut Context<'_>) -> R,
+    ) -> R {
+        if let Some(waker) = task.waker.get() {
+            return poll(&mut Context::from_waker(waker));
+        }
+        self.with_shared_waker(task, poll)
+    }
+
+    fn with_shared_waker<R>(
+        &self,
+        task: &TaskHeader,
+        poll: impl FnOnce(&mut Context<'_>) -> R,
+    ) -> R {
+        let (slot, id) = (task.slot.get(), task.id);
+        if self.shared_waker_kept.get() {
+            // Another task kept the shared waker: this one gets a waker of its own.
+            let own = task.waker.get_or_init(|| {
+                Waker::from(Arc::new(TaskWaker {
+                    inbox: self.inbox.clone(),
+                    slot,
+                    task_id: id,
+                }))
+            });
+            return poll(&mut Context::from_waker(own));
+        }
+        self.inbox.slot.store(slot, AtomicOrdering::Relaxed);
+        self.inbox.task_id.store(id, AtomicOrdering::Relaxed);
+        let r = poll(&mut Context::from_waker(&self.shared_waker));
+        // Until a task keeps it, the inbox has two owners: the loop and `shared_waker`. More
+        // means the poll kept a clone, which must go on waking this task.
+        if Arc::strong_count(&self.inbox) > 2 {
+            self.shared_waker_kept.set(true);
+            let _ = task.waker.set(self.shared_waker.clone());
+        } else {
+            // A clone that woke from another thread and was dropped read this task's identity
+            // before it let go; the next task's identity is written after.
+            std::sync::atomic::fence(AtomicOrdering::Acquire);
+        }
+        r
     }
 
     pub(crate) fn register_task(&self, task: Rc<dyn TaskRun>) -> usize {
