@@ -16,7 +16,7 @@ use std::panic::Location;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Wake, Waker};
+use std::task::{Wake, Waker};
 
 use crate::config::{LoopConfig, PanicPolicy};
 use crate::decision::{Decide, Ready};
@@ -530,51 +530,54 @@ impl LoopInner {
         id
     }
 
-    /// Runs `poll` with the task's waker: its own if it has one, else the shared one (see
-    /// [`Inbox`]), which the task keeps if the poll kept a clone of it.
+    /// The waker to poll `task` with: its own if it has one, else the shared one (see
+    /// [`Inbox`]) naming `task`. Call [`after_poll`](Self::after_poll) once the poll is over.
     #[inline]
-    pub(crate) fn with_waker<R>(
-        &self,
-        task: &TaskHeader,
-        poll: impl FnOnce(&mut Context<'_>) -> R,
-    ) -> R {
+    pub(crate) fn waker_for<'a>(&'a self, task: &'a TaskHeader) -> &'a Waker {
         if let Some(waker) = task.waker.get() {
-            return poll(&mut Context::from_waker(waker));
+            return waker;
         }
-        self.with_shared_waker(task, poll)
+        if self.shared_waker_kept.get() {
+            return self.own_waker(task);
+        }
+        self.inbox
+            .slot
+            .store(task.slot.get(), AtomicOrdering::Relaxed);
+        self.inbox.task_id.store(task.id, AtomicOrdering::Relaxed);
+        &self.shared_waker
     }
 
-    fn with_shared_waker<R>(
-        &self,
-        task: &TaskHeader,
-        poll: impl FnOnce(&mut Context<'_>) -> R,
-    ) -> R {
-        let (slot, id) = (task.slot.get(), task.id);
-        if self.shared_waker_kept.get() {
-            // Another task kept the shared waker: this one gets a waker of its own.
-            let own = task.waker.get_or_init(|| {
-                Waker::from(Arc::new(TaskWaker {
-                    inbox: self.inbox.clone(),
-                    slot,
-                    task_id: id,
-                }))
-            });
-            return poll(&mut Context::from_waker(own));
-        }
-        self.inbox.slot.store(slot, AtomicOrdering::Relaxed);
-        self.inbox.task_id.store(id, AtomicOrdering::Relaxed);
-        let r = poll(&mut Context::from_waker(&self.shared_waker));
-        // Until a task keeps it, the inbox has two owners: the loop and `shared_waker`. More
-        // means the poll kept a clone, which must go on waking this task.
-        if Arc::strong_count(&self.inbox) > 2 {
-            self.shared_waker_kept.set(true);
-            let _ = task.waker.set(self.shared_waker.clone());
+    /// A task polled with the shared waker keeps it if the poll kept a clone of it.
+    #[inline]
+    pub(crate) fn after_poll(&self, task: &TaskHeader) {
+        // Until a task keeps it, the inbox has two owners: the loop and `shared_waker`. More,
+        // after a poll with the shared waker (the task still has none of its own), means the
+        // poll kept a clone, which must go on waking this task.
+        if Arc::strong_count(&self.inbox) > 2 && task.waker.get().is_none() {
+            self.keep_shared_waker(task);
         } else {
             // A clone that woke from another thread and was dropped read this task's identity
             // before it let go; the next task's identity is written after.
             std::sync::atomic::fence(AtomicOrdering::Acquire);
         }
-        r
+    }
+
+    #[cold]
+    fn keep_shared_waker(&self, task: &TaskHeader) {
+        self.shared_waker_kept.set(true);
+        let _ = task.waker.set(self.shared_waker.clone());
+    }
+
+    /// Another task kept the shared waker: this one gets a waker of its own.
+    #[cold]
+    fn own_waker<'a>(&self, task: &'a TaskHeader) -> &'a Waker {
+        task.waker.get_or_init(|| {
+            Waker::from(Arc::new(TaskWaker {
+                inbox: self.inbox.clone(),
+                slot: task.slot.get(),
+                task_id: task.id,
+            }))
+        })
     }
 
     pub(crate) fn register_task(&self, task: Rc<dyn TaskRun>) -> usize {

@@ -7,7 +7,7 @@ use std::mem;
 use std::panic::Location;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 use crate::base_events::{Entry, ExceptionContext, LoopInner};
 use crate::events;
@@ -416,8 +416,10 @@ impl<T: 'static> TaskRun for TaskInner<T> {
                 drop(lp.current.replace(previous));
                 return;
             };
-            lp.with_waker(h, |cx| panics::catch(|| coro.as_mut().poll(cx)))
+            let mut cx = Context::from_waker(lp.waker_for(h));
+            panics::catch(|| coro.as_mut().poll(&mut cx))
         };
+        lp.after_poll(h);
         h.running.set(false);
         drop(lp.current.replace(previous));
 
