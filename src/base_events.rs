@@ -14,9 +14,9 @@ use std::fmt;
 use std::mem;
 use std::panic::Location;
 use std::rc::{Rc, Weak};
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
-use std::task::Wake;
+use std::task::{Wake, Waker};
 
 use crate::config::{LoopConfig, PanicPolicy};
 use crate::decision::{Decide, Ready};
@@ -26,7 +26,7 @@ use crate::futures::AnyFuture;
 use crate::panics::{self, Caught};
 use crate::ready::ReadyQueue;
 use crate::scheduler::EntryKind;
-use crate::tasks::{TaskRef, TaskRun};
+use crate::tasks::{TaskHeader, TaskRef, TaskRun};
 
 /// One entry of the ready queue: what asyncio would hold as a `Handle` in `_ready`.
 pub(crate) enum Entry {
@@ -40,6 +40,9 @@ pub(crate) enum Entry {
     Done(Box<dyn FnOnce()>),
     /// A task's sleep timer came due: completes the sleep's future (see `tasks::SleepSlot`).
     SleepDone(Rc<dyn TaskRun>, u64),
+    /// `run_until_complete`'s done-callback: stops that loop. A variant of its own rather than
+    /// a boxed closure in `Done`, so that a run allocates nothing for it.
+    Stop(Weak<LoopInner>),
 }
 
 impl Entry {
@@ -49,7 +52,7 @@ impl Entry {
             Entry::Step(_) => EntryKind::Step,
             Entry::Wakeup(_) => EntryKind::Wakeup,
             Entry::Call(_) => EntryKind::Callback,
-            Entry::Done(_) => EntryKind::DoneCallback,
+            Entry::Done(_) | Entry::Stop(_) => EntryKind::DoneCallback,
             Entry::SleepDone(..) => EntryKind::Timer,
         }
     }
@@ -119,9 +122,40 @@ impl Ord for Timer {
 
 /// Wakes from `std::task::Waker`s (foreign futures) land here; the loop drains them between
 /// entries, so a waker never runs anything inline.
+///
+/// The inbox is also the loop's *shared waker*: tasks poll with it, as whichever task is
+/// polling (`slot`, `task_id`), until a poll keeps a clone of it; that task keeps it, and
+/// tasks polled later get a [`TaskWaker`] of their own. tulipsim's awaitables never touch the
+/// waker, so a program without foreign futures allocates no waker at all.
 pub(crate) struct Inbox {
     pending: AtomicBool,
     woken: Mutex<Vec<(usize, u64)>>,
+    slot: AtomicUsize,
+    task_id: AtomicU64,
+}
+
+impl Inbox {
+    fn push(&self, slot: usize, task_id: u64) {
+        let mut woken = self
+            .woken
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        woken.push((slot, task_id));
+        self.pending.store(true, AtomicOrdering::Release);
+    }
+}
+
+impl Wake for Inbox {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.push(
+            self.slot.load(AtomicOrdering::Relaxed),
+            self.task_id.load(AtomicOrdering::Relaxed),
+        );
+    }
 }
 
 pub(crate) struct TaskWaker {
@@ -136,56 +170,77 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let mut woken = self
-            .inbox
-            .woken
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        woken.push((self.slot, self.task_id));
-        self.inbox.pending.store(true, AtomicOrdering::Release);
+        self.inbox.push(self.slot, self.task_id);
     }
 }
 
 /// The pending tasks of a loop, by slot; a done task leaves its slot.
 #[derive(Default)]
 struct TaskSlab {
-    slots: Vec<Option<Rc<dyn TaskRun>>>,
-    free: Vec<usize>,
+    slots: Vec<Slot>,
+    /// The most recently freed slot, reused first; the free slots chain through `Slot::Free`
+    /// rather than a list of their own, which was an allocation per loop.
+    free: Option<usize>,
+}
+
+enum Slot {
+    Task(Rc<dyn TaskRun>),
+    /// The next free slot, older.
+    Free(Option<usize>),
 }
 
 impl TaskSlab {
-    fn next_slot(&self) -> usize {
-        self.free.last().copied().unwrap_or(self.slots.len())
-    }
-
     fn insert(&mut self, task: Rc<dyn TaskRun>) -> usize {
-        match self.free.pop() {
+        match self.free {
             Some(slot) => {
-                self.slots[slot] = Some(task);
+                let old = mem::replace(&mut self.slots[slot], Slot::Task(task));
+                if let Slot::Free(next) = old {
+                    self.free = next;
+                }
                 slot
             }
             None => {
-                self.slots.push(Some(task));
+                self.slots.push(Slot::Task(task));
                 self.slots.len() - 1
             }
         }
     }
 
     fn remove(&mut self, slot: usize) -> Option<Rc<dyn TaskRun>> {
-        let t = self.slots.get_mut(slot)?.take();
-        if t.is_some() {
-            self.free.push(slot);
+        let s = self.slots.get_mut(slot)?;
+        if matches!(s, Slot::Free(_)) {
+            return None;
         }
-        t
+        match mem::replace(s, Slot::Free(self.free)) {
+            Slot::Task(t) => {
+                self.free = Some(slot);
+                Some(t)
+            }
+            Slot::Free(_) => None,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.slots.iter().all(|s| matches!(s, Slot::Free(_)))
+    }
+
+    fn tasks(&self) -> impl Iterator<Item = &Rc<dyn TaskRun>> {
+        self.slots.iter().filter_map(|s| match s {
+            Slot::Task(t) => Some(t),
+            Slot::Free(_) => None,
+        })
     }
 
     fn get(&self, slot: usize) -> Option<&Rc<dyn TaskRun>> {
-        self.slots.get(slot)?.as_ref()
+        match self.slots.get(slot)? {
+            Slot::Task(t) => Some(t),
+            Slot::Free(_) => None,
+        }
     }
 
     /// Every pending task in creation order (slot order depends on reuse, ids do not).
     fn sorted(&self) -> Vec<Rc<dyn TaskRun>> {
-        let mut v: Vec<_> = self.slots.iter().flatten().cloned().collect();
+        let mut v: Vec<_> = self.tasks().cloned().collect();
         v.sort_by_key(|t| t.header().id);
         v
     }
@@ -277,6 +332,45 @@ impl fmt::Display for ExceptionContext {
 
 type Handler = Rc<dyn Fn(&ExceptionContext)>;
 
+/// The futures registered for `close()`, in registration order. The first is kept inline: a
+/// run usually registers one (the main future, for `run_until_complete`'s stop callback),
+/// and a fresh loop should not allocate for it.
+#[derive(Default)]
+struct CallbackFutures {
+    first: Option<Weak<dyn AnyFuture>>,
+    rest: Vec<Weak<dyn AnyFuture>>,
+}
+
+impl CallbackFutures {
+    fn push(&mut self, fut: Weak<dyn AnyFuture>) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(fut);
+        } else {
+            self.rest.push(fut);
+        }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&Weak<dyn AnyFuture>) -> bool) {
+        for fut in mem::take(self).into_iter() {
+            if keep(&fut) {
+                self.push(fut);
+            }
+        }
+    }
+
+    fn into_iter(self) -> impl Iterator<Item = Weak<dyn AnyFuture>> {
+        self.first.into_iter().chain(self.rest)
+    }
+}
+
 /// The state of one loop, shared by its handles, futures and tasks.
 pub(crate) struct LoopInner {
     pub(crate) ready: RefCell<ReadyQueue>,
@@ -299,10 +393,15 @@ pub(crate) struct LoopInner {
     pub(crate) handler: RefCell<Option<Handler>>,
     fatal: RefCell<Option<Error>>,
     has_fatal: Cell<bool>,
+    /// Numbers the `run_until_complete` calls, so that each removes its own stop callback.
+    runs: Cell<u64>,
     inbox: Arc<Inbox>,
+    /// The inbox as a waker, which tasks poll with until one keeps it (see [`Inbox`]).
+    shared_waker: Waker,
+    shared_waker_kept: Cell<bool>,
     /// Futures that hold closure callbacks, so that closing can clear them (a closure may hold
     /// its own future: a cycle only clearing breaks). Compacted as it grows.
-    callback_futures: RefCell<Vec<Weak<dyn AnyFuture>>>,
+    callback_futures: RefCell<CallbackFutures>,
     callback_futures_compacted: Cell<usize>,
     /// The decision point, faults and trace (see `decision.rs`).
     pub(crate) decide: Decide,
@@ -313,6 +412,12 @@ pub(crate) struct LoopInner {
 impl LoopInner {
     pub(crate) fn new(config: LoopConfig) -> Rc<LoopInner> {
         panics::install_hook();
+        let inbox = Arc::new(Inbox {
+            pending: AtomicBool::new(false),
+            woken: Mutex::new(Vec::new()),
+            slot: AtomicUsize::new(0),
+            task_id: AtomicU64::new(0),
+        });
         Rc::new(LoopInner {
             ready: RefCell::new(ReadyQueue::default()),
             deferred: RefCell::new(Vec::new()),
@@ -330,11 +435,11 @@ impl LoopInner {
             handler: RefCell::new(None),
             fatal: RefCell::new(None),
             has_fatal: Cell::new(false),
-            inbox: Arc::new(Inbox {
-                pending: AtomicBool::new(false),
-                woken: Mutex::new(Vec::new()),
-            }),
-            callback_futures: RefCell::new(Vec::new()),
+            runs: Cell::new(0),
+            inbox: inbox.clone(),
+            shared_waker: Waker::from(inbox),
+            shared_waker_kept: Cell::new(false),
+            callback_futures: RefCell::new(CallbackFutures::default()),
             callback_futures_compacted: Cell::new(0),
             decide: Decide::new(&config),
             config,
@@ -426,18 +531,61 @@ impl LoopInner {
 
     // ---- tasks -------------------------------------------------------------------------
 
-    /// Reserves an id and a slot for a task about to be created, with the waker it will poll
-    /// with.
-    pub(crate) fn new_task_identity(&self) -> (u64, std::task::Waker) {
+    /// Reserves an id for a task about to be created.
+    pub(crate) fn new_task_id(&self) -> u64 {
         let id = self.next_task_id.get();
         self.next_task_id.set(id + 1);
-        let slot = self.tasks.borrow().next_slot();
-        let waker = std::task::Waker::from(Arc::new(TaskWaker {
-            inbox: self.inbox.clone(),
-            slot,
-            task_id: id,
-        }));
-        (id, waker)
+        id
+    }
+
+    /// The waker to poll `task` with: its own if it has one, else the shared one (see
+    /// [`Inbox`]) naming `task`. Call [`after_poll`](Self::after_poll) once the poll is over.
+    #[inline]
+    pub(crate) fn waker_for<'a>(&'a self, task: &'a TaskHeader) -> &'a Waker {
+        if let Some(waker) = task.waker.get() {
+            return waker;
+        }
+        if self.shared_waker_kept.get() {
+            return self.own_waker(task);
+        }
+        self.inbox
+            .slot
+            .store(task.slot.get(), AtomicOrdering::Relaxed);
+        self.inbox.task_id.store(task.id, AtomicOrdering::Relaxed);
+        &self.shared_waker
+    }
+
+    /// A task polled with the shared waker keeps it if the poll kept a clone of it.
+    #[inline]
+    pub(crate) fn after_poll(&self, task: &TaskHeader) {
+        // Until a task keeps it, the inbox has two owners: the loop and `shared_waker`. More,
+        // after a poll with the shared waker (the task still has none of its own), means the
+        // poll kept a clone, which must go on waking this task.
+        if Arc::strong_count(&self.inbox) > 2 && task.waker.get().is_none() {
+            self.keep_shared_waker(task);
+        } else {
+            // A clone that woke from another thread and was dropped read this task's identity
+            // before it let go; the next task's identity is written after.
+            std::sync::atomic::fence(AtomicOrdering::Acquire);
+        }
+    }
+
+    #[cold]
+    fn keep_shared_waker(&self, task: &TaskHeader) {
+        self.shared_waker_kept.set(true);
+        let _ = task.waker.set(self.shared_waker.clone());
+    }
+
+    /// Another task kept the shared waker: this one gets a waker of its own.
+    #[cold]
+    fn own_waker<'a>(&self, task: &'a TaskHeader) -> &'a Waker {
+        task.waker.get_or_init(|| {
+            Waker::from(Arc::new(TaskWaker {
+                inbox: self.inbox.clone(),
+                slot: task.slot.get(),
+                task_id: task.id,
+            }))
+        })
     }
 
     pub(crate) fn register_task(&self, task: Rc<dyn TaskRun>) -> usize {
@@ -542,6 +690,13 @@ impl LoopInner {
         self.config.panic_policy == PanicPolicy::StopLoop
     }
 
+    /// A fresh number for a `run_until_complete` call.
+    pub(crate) fn next_run(&self) -> u64 {
+        let run = self.runs.get();
+        self.runs.set(run + 1);
+        run
+    }
+
     pub(crate) fn register_callback_future(&self, fut: Weak<dyn AnyFuture>) {
         let mut v = self.callback_futures.borrow_mut();
         v.push(fut);
@@ -635,6 +790,11 @@ impl LoopInner {
                 }
             }
             Entry::Done(callback) => self.run_callback(callback),
+            Entry::Stop(lp) => {
+                if let Some(lp) = lp.upgrade() {
+                    lp.stopping.set(true);
+                }
+            }
             Entry::SleepDone(task, token) => task.header().sleep_fired(token, self, &task),
         }
     }
@@ -717,19 +877,21 @@ impl LoopInner {
             return Ok(());
         }
         loop {
+            // Checked in place, so that closing an idle loop (the end of most runs) moves and
+            // sorts nothing.
+            if self.ready.borrow().is_empty()
+                && self.timers.borrow().is_empty()
+                && self.tasks.borrow().is_empty()
+                && self.callback_futures.borrow().is_empty()
+                && self.network.borrow().is_none()
+            {
+                break;
+            }
             let mut ready = mem::take(&mut *self.ready.borrow_mut());
             let timers = mem::take(&mut *self.timers.borrow_mut());
             let tasks = mem::take(&mut *self.tasks.borrow_mut()).sorted();
             let futures = mem::take(&mut *self.callback_futures.borrow_mut());
             let network = self.network.borrow_mut().take();
-            if ready.is_empty()
-                && timers.is_empty()
-                && tasks.is_empty()
-                && futures.is_empty()
-                && network.is_none()
-            {
-                break;
-            }
             // Its servers' handlers may hold anything, their own server included.
             if let Some(network) = network {
                 network.shutdown();
@@ -739,7 +901,7 @@ impl LoopInner {
             for task in tasks {
                 task.destroy(self);
             }
-            for fut in futures.iter().filter_map(Weak::upgrade) {
+            for fut in futures.into_iter().filter_map(|w| w.upgrade()) {
                 fut.clear_callbacks();
             }
         }

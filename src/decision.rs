@@ -13,7 +13,6 @@ use std::rc::Rc;
 
 use crate::base_events::{Entry, LoopInner};
 use crate::config::LoopConfig;
-use crate::faults::FaultConfig;
 use crate::scheduler::{
     Candidate, Candidates, ChoicePoint, Eligibility, EntryKind, FaultKind, FaultPlan, FaultRng,
     Schedule, Scheduler,
@@ -44,7 +43,7 @@ impl Ready {
     fn task(&self) -> Option<&Rc<dyn TaskRun>> {
         match &self.entry {
             Entry::Step(t) | Entry::Wakeup(t) | Entry::SleepDone(t, _) => Some(t),
-            Entry::Call(_) | Entry::Done(_) => None,
+            Entry::Call(_) | Entry::Done(_) | Entry::Stop(_) => None,
         }
     }
 }
@@ -60,7 +59,6 @@ pub(crate) struct Decide {
     decisions: Cell<u64>,
     schedule: RefCell<Schedule>,
     seed: u64,
-    faults: FaultConfig,
     /// Seeded on first use: most runs ask no fault, and a fresh loop stays cheap.
     fault_rng: RefCell<Option<Box<FaultRng>>>,
     /// How much a fault does (a jitter's delay): a stream of its own, drawn once per query
@@ -88,7 +86,6 @@ impl Decide {
             decisions: Cell::new(0),
             schedule: RefCell::new(Schedule::fifo()),
             seed,
-            faults: config.faults.clone(),
             fault_rng: RefCell::new(None),
             amount_rng: RefCell::new(None),
             user_rng: RefCell::new(None),
@@ -272,7 +269,7 @@ impl LoopInner {
     /// A timer's deadline, perhaps pushed later by the timer-jitter fault.
     #[inline]
     pub(crate) fn jitter(&self, when: i64) -> i64 {
-        let f = &self.decide.faults;
+        let f = &self.config.faults;
         if f.timer_jitter <= 0.0 {
             return when;
         }
@@ -309,7 +306,7 @@ impl LoopInner {
 
     /// The net-delay fault for a packet due at `arrival`: its arrival, perhaps later.
     pub(crate) fn net_delay(&self, arrival: i64, what: impl FnOnce() -> String) -> i64 {
-        let f = &self.decide.faults;
+        let f = &self.config.faults;
         if f.net_delay <= 0.0 {
             return arrival;
         }
@@ -325,7 +322,7 @@ impl LoopInner {
 
     /// The net-reset fault, asked as a data packet reaches an open connection end.
     pub(crate) fn net_reset(&self, what: impl FnOnce() -> String) -> bool {
-        let p = self.decide.faults.net_reset;
+        let p = self.config.faults.net_reset;
         p > 0.0 && self.fault(FaultKind::NetReset, p, what)
     }
 
@@ -352,7 +349,7 @@ impl LoopInner {
     /// The net-partition fault, asked as a packet reaches an end over an uncut link: how
     /// long the link is cut for, if it is.
     pub(crate) fn net_partition(&self, what: impl FnOnce(f64) -> String) -> Option<i64> {
-        let f = &self.decide.faults;
+        let f = &self.config.faults;
         if f.net_partition <= 0.0 {
             return None;
         }
@@ -367,7 +364,7 @@ impl LoopInner {
     pub(crate) fn early_timeout(&self) -> bool {
         self.fault(
             FaultKind::EarlyTimeout,
-            self.decide.faults.early_timeout,
+            self.config.faults.early_timeout,
             || "a timeout fires at once".to_string(),
         )
     }
@@ -375,7 +372,7 @@ impl LoopInner {
     /// The spurious-cancellation fault, asked before each step of a task.
     #[inline]
     pub(crate) fn maybe_spurious_cancel(&self, task: &Rc<dyn TaskRun>) {
-        let p = self.decide.faults.spurious_cancel;
+        let p = self.config.faults.spurious_cancel;
         if p <= 0.0 || task.is_done() {
             return;
         }
@@ -389,7 +386,7 @@ impl LoopInner {
 
     /// FoundationDB's `BUGGIFY` at `site`: enabled or not once per run, then fires by chance.
     pub(crate) fn buggify(&self, site: &'static Location<'static>) -> bool {
-        let f = &self.decide.faults;
+        let f = &self.config.faults;
         if f.buggify_enable <= 0.0 {
             return false;
         }

@@ -13,7 +13,7 @@ use std::panic::Location;
 use crate::base_events::{ExceptionContext, LoopInner};
 use crate::config::LoopConfig;
 use crate::exceptions::Error;
-use crate::futures::{DoneCallback, Future};
+use crate::futures::{Callback, Future};
 use crate::scheduler::Scheduler;
 use crate::tasks::{self, Awaitable, TaskRef};
 
@@ -606,17 +606,11 @@ impl EventLoop {
                 h.log_destroy_pending.set(false);
             }
         }
-        let stop = {
-            let lp = Rc::downgrade(inner);
-            DoneCallback::new(move |_: &Future<T>| {
-                if let Some(lp) = lp.upgrade() {
-                    lp.stopping.set(true);
-                }
-            })
-        };
-        main.future.add_done_callback(stop.clone());
+        let run = inner.next_run();
+        main.future
+            .add_callback(Callback::Stop(Rc::downgrade(inner), run));
         let ran = inner.run_forever();
-        main.future.remove_done_callback(&stop);
+        main.future.obj.core().remove_stop_callback(inner, run);
         ran?;
         if !main.future.done() {
             return Err(Error::runtime(

@@ -31,6 +31,10 @@ pub(crate) enum Callback<T> {
     Done(DoneCallback<T>),
     /// A callback of the task functions, which watch futures of different result types.
     Any(AnyCallback),
+    /// `run_until_complete`'s: stops the loop, and the number of the run that added it. It
+    /// counts as a closure callback (it registers the future for `close()` as one would), but
+    /// allocates nothing.
+    Stop(Weak<LoopInner>, u64),
 }
 
 /// A done-callback that sees the future without its result type (gather's, wait's, a task
@@ -350,6 +354,7 @@ impl<T: 'static> FutureCore<T> {
                 let fut = this.clone().to_any();
                 lp.schedule(Entry::Done(Box::new(move || f(&fut))));
             }
+            Callback::Stop(target, _) => lp.schedule(Entry::Stop(target)),
         }
     }
 
@@ -373,6 +378,20 @@ impl<T: 'static> FutureCore<T> {
             }
         }
         core.callbacks.borrow_mut().push(cb);
+    }
+
+    /// Removes the stop callback of run `run` of `lp` (see [`Callback::Stop`]).
+    pub(crate) fn remove_stop_callback(&self, lp: &Rc<LoopInner>, run: u64) {
+        let mut callbacks = self.callbacks.borrow_mut();
+        if callbacks.is_empty() {
+            // The usual end of a run: the main future completed and its callbacks were taken.
+            return;
+        }
+        let removed = callbacks.extract(
+            |c| matches!(c, Callback::Stop(l, r) if *r == run && std::ptr::eq(l.as_ptr(), Rc::as_ptr(lp))),
+        );
+        drop(callbacks);
+        drop(removed);
     }
 
     pub(crate) fn remove_callback(&self, cb: &DoneCallback<T>) -> usize {
@@ -794,6 +813,10 @@ impl<T: 'static> Future<T> {
     /// ```
     pub fn add_done_callback(&self, callback: impl Into<DoneCallback<T>>) {
         FutureCore::add_callback(&self.obj, Callback::Done(callback.into()));
+    }
+
+    pub(crate) fn add_callback(&self, callback: Callback<T>) {
+        FutureCore::add_callback(&self.obj, callback);
     }
 
     /// Removes every registration of `callback` from the list of callbacks not yet scheduled,

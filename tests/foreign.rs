@@ -61,6 +61,57 @@ fn a_task_blocked_on_a_foreign_future_is_woken_by_its_waker() {
     assert_eq!(lp.run_until_complete(receiver), Ok((9, 2.0)));
 }
 
+/// Tasks poll with one shared waker until a poll keeps it; later tasks get their own. Each of
+/// several tasks blocked on foreign futures must still be woken as itself, in the order of the
+/// sends.
+#[test]
+fn each_task_blocked_on_a_foreign_future_is_woken_as_itself() {
+    let lp = EventLoop::new();
+    let log = Log::default();
+    let chans: Vec<Oneshot> = (0..3).map(|_| Oneshot::default()).collect();
+    // Polls with the shared waker without keeping it, and finishes (freeing its slot).
+    let l = log.clone();
+    lp.create_task(async move {
+        sleep(0).await?;
+        l.push("plain done");
+        Ok(())
+    });
+    for (i, rx) in chans.iter().cloned().enumerate() {
+        let l = log.clone();
+        lp.create_task(async move {
+            sleep(i as u32).await?;
+            let v = rx.await;
+            l.push(format!("receiver {i} got {v}"));
+            Ok(())
+        });
+    }
+    let senders = chans.clone();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        sleep(5).await?;
+        for (i, tx) in senders.iter().enumerate().rev() {
+            l.push(format!("send {i}"));
+            tx.send(10 + i as i32);
+            sleep(0).await?;
+            sleep(0).await?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        log.lines(),
+        [
+            "plain done",
+            "send 2",
+            "receiver 2 got 12",
+            "send 1",
+            "receiver 1 got 11",
+            "send 0",
+            "receiver 0 got 10",
+        ]
+    );
+}
+
 /// Yields once the way tokio's `yield_now` does: wake yourself, return Pending.
 struct YieldNow(bool);
 

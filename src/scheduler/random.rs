@@ -19,7 +19,10 @@ use super::{seeded_stream, ChoicePoint, Eligibility, Scheduler, SCHEDULE_STREAM}
 /// ```
 #[derive(Clone, Debug)]
 pub struct Random {
-    rng: ChaCha8Rng,
+    seed: u64,
+    /// The seed's stream, seeded at the first decision: many runs make none (a fresh loop
+    /// should not pay for a ChaCha key schedule it never draws from).
+    rng: Option<ChaCha8Rng>,
     eligibility: Eligibility,
 }
 
@@ -35,7 +38,8 @@ impl Random {
     /// See [`Random`] for an example.
     pub fn new() -> Random {
         Random {
-            rng: seeded_stream(0, SCHEDULE_STREAM),
+            seed: 0,
+            rng: None,
             eligibility: Eligibility::Causal,
         }
     }
@@ -60,11 +64,15 @@ impl Scheduler for Random {
     }
 
     fn begin_run(&mut self, seed: u64) {
-        self.rng = seeded_stream(seed, SCHEDULE_STREAM);
+        self.seed = seed;
+        self.rng = None;
     }
 
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
-        self.rng.random_range(0..point.candidates.len())
+        let seed = self.seed;
+        self.rng
+            .get_or_insert_with(|| seeded_stream(seed, SCHEDULE_STREAM))
+            .random_range(0..point.candidates.len())
     }
 
     fn eligibility(&self) -> Eligibility {

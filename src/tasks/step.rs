@@ -1,7 +1,7 @@
 //! The machinery of a task: its header (what every task has, whatever its result type), its
 //! `__step`, and `Task.cancel`, as asyncio's `Task` class implements them in `tasks.py`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future as StdFuture;
 use std::mem;
 use std::panic::Location;
@@ -46,7 +46,9 @@ pub(crate) struct TaskHeader {
     pub(crate) started: Cell<bool>,
     /// False for the task `run_until_complete` makes: its failure is returned, not reported.
     pub(crate) log_destroy_pending: Cell<bool>,
-    pub(crate) waker: Waker,
+    /// Made when a poll first keeps the waker (see `base_events::Inbox`): tulipsim's own
+    /// awaitables never use it.
+    pub(crate) waker: OnceCell<Waker>,
     pub(crate) lp: Weak<LoopInner>,
 }
 
@@ -332,7 +334,7 @@ where
     T: 'static,
     F: StdFuture<Output = Result<T, Error>> + 'static,
 {
-    let (id, waker) = lp.new_task_identity();
+    let id = lp.new_task_id();
     let inner = Rc::new(TaskInner {
         header: TaskHeader {
             id,
@@ -352,7 +354,7 @@ where
             running: Cell::new(false),
             started: Cell::new(false),
             log_destroy_pending: Cell::new(true),
-            waker,
+            waker: OnceCell::new(),
             lp: Rc::downgrade(lp),
         },
         core: FutureCore::new(Rc::downgrade(lp), site),
@@ -483,9 +485,10 @@ impl<T: 'static> TaskRun for TaskInner<T> {
                 drop(lp.current.replace(previous));
                 return;
             };
-            let mut cx = Context::from_waker(&h.waker);
+            let mut cx = Context::from_waker(lp.waker_for(h));
             panics::catch(|| coro.as_mut().poll(&mut cx))
         };
+        lp.after_poll(h);
         h.running.set(false);
         drop(lp.current.replace(previous));
 
