@@ -550,7 +550,7 @@ impl LoopInner {
         }
         self.inbox
             .slot
-            .store(task.slot.get(), AtomicOrdering::Relaxed);
+            .store(task.slot.get() as usize, AtomicOrdering::Relaxed);
         self.inbox.task_id.store(task.id, AtomicOrdering::Relaxed);
         &self.shared_waker
     }
@@ -582,7 +582,7 @@ impl LoopInner {
         task.waker.get_or_init(|| {
             Waker::from(Arc::new(TaskWaker {
                 inbox: self.inbox.clone(),
-                slot: task.slot.get(),
+                slot: task.slot.get() as usize,
                 task_id: task.id,
             }))
         })

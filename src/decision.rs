@@ -329,7 +329,7 @@ impl LoopInner {
     /// The net-unresponsive fault, asked as a packet reaches a responsive host over an uncut
     /// link: how long the host stops responding for, if it does.
     pub(crate) fn net_unresponsive(&self, what: impl FnOnce(f64) -> String) -> Option<i64> {
-        let f = &self.decide.faults;
+        let f = &self.config.faults;
         if f.net_unresponsive <= 0.0 {
             return None;
         }
@@ -342,7 +342,7 @@ impl LoopInner {
 
     /// The net-half-close fault, asked as a data packet reaches an open connection end.
     pub(crate) fn net_half_close(&self, what: impl FnOnce() -> String) -> bool {
-        let p = self.decide.faults.net_half_close;
+        let p = self.config.faults.net_half_close;
         p > 0.0 && self.fault(FaultKind::NetHalfClose, p, what)
     }
 
