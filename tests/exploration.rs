@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use common::Log;
 use tulipsim::scheduler::{
-    Bytes, Delay, Fifo, Pct, Portfolio, Random, Replay, Schedule, Scheduler,
+    Bytes, ChoicePoint, Delay, Fifo, Pct, Portfolio, Random, Replay, Schedule, Scheduler,
 };
 use tulipsim::{create_task, gather, sleep, Error, EventLoop, Future, LoopConfig, TraceLevel};
 
@@ -143,4 +143,58 @@ fn only_chaos_reorders_one_futures_done_callbacks() {
         done_callback_order(Box::new(Random::chaos()), seed) != ["first", "second", "third"]
     });
     assert!(broken, "chaos reorders them for some seed");
+}
+
+/// Schedules a callback from inside its first decision; always takes the oldest candidate.
+struct Meddler {
+    log: Log,
+    meddled: bool,
+}
+
+impl Scheduler for Meddler {
+    fn name(&self) -> String {
+        "meddler".into()
+    }
+
+    fn choose(&mut self, _: &ChoicePoint<'_>) -> usize {
+        if !self.meddled {
+            self.meddled = true;
+            let log = self.log.clone();
+            tulipsim::get_running_loop()
+                .unwrap()
+                .call_soon(move || log.push("callback scheduled by the policy"));
+        }
+        0
+    }
+}
+
+#[test]
+fn a_policy_that_schedules_while_it_decides_sees_it_run_after_the_choice() {
+    let log = Log::new();
+    let lp = EventLoop::new();
+    lp.set_scheduler(Meddler {
+        log: log.clone(),
+        meddled: false,
+    });
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        for name in ["a", "b", "c"] {
+            let l = l.clone();
+            create_task(async move {
+                sleep(0).await?;
+                l.push(name);
+                Ok(())
+            })?;
+        }
+        sleep(0.1).await
+    })
+    .unwrap();
+    // Worked by hand: `a` yields first (the causal rule lets only the oldest of the three
+    // first steps run), so the first decision is between `b`'s first step and `a`'s second.
+    // The callback the policy schedules there goes behind the queue it saw, before the steps
+    // that run after the choice schedule theirs.
+    assert_eq!(
+        log.lines(),
+        ["a", "callback scheduled by the policy", "b", "c"]
+    );
 }
