@@ -330,14 +330,12 @@ impl LoopInner {
     /// link: how long the host stops responding for, if it does.
     pub(crate) fn net_unresponsive(&self, what: impl FnOnce(f64) -> String) -> Option<i64> {
         let f = &self.config.faults;
-        if f.net_unresponsive <= 0.0 {
-            return None;
-        }
-        let duration = f.net_unresponsive_ns.max(1);
-        self.fault(FaultKind::NetUnresponsive, f.net_unresponsive, || {
-            what(duration as f64 / 1e9)
-        })
-        .then_some(duration)
+        self.lasting_fault(
+            FaultKind::NetUnresponsive,
+            f.net_unresponsive,
+            f.net_unresponsive_ns,
+            what,
+        )
     }
 
     /// The net-half-close fault, asked as a data packet reaches an open connection end.
@@ -350,14 +348,28 @@ impl LoopInner {
     /// long the link is cut for, if it is.
     pub(crate) fn net_partition(&self, what: impl FnOnce(f64) -> String) -> Option<i64> {
         let f = &self.config.faults;
-        if f.net_partition <= 0.0 {
+        self.lasting_fault(
+            FaultKind::NetPartition,
+            f.net_partition,
+            f.net_partition_ns,
+            what,
+        )
+    }
+
+    /// A fault that lasts `duration_ns`: the duration if it happens (`what` gets it in seconds).
+    fn lasting_fault(
+        &self,
+        kind: FaultKind,
+        p: f64,
+        duration_ns: i64,
+        what: impl FnOnce(f64) -> String,
+    ) -> Option<i64> {
+        if p <= 0.0 {
             return None;
         }
-        let duration = f.net_partition_ns.max(1);
-        self.fault(FaultKind::NetPartition, f.net_partition, || {
-            what(duration as f64 / 1e9)
-        })
-        .then_some(duration)
+        let duration = duration_ns.max(1);
+        self.fault(kind, p, || what(duration as f64 / 1e9))
+            .then_some(duration)
     }
 
     /// The early-timeout fault: should a timeout arm as if its deadline were now?

@@ -135,20 +135,7 @@ fn cache_race_passes_fifo_fails_random_and_pct_and_the_fix_passes() {
 #[test]
 fn cache_race_replays_the_schedule_its_report_prints() {
     let out = run_example("cache_race");
-    let command = out
-        .lines()
-        .find_map(|l| l.strip_prefix("  replay minimised: "))
-        .expect("a replay command");
-    let (vars, rest) = command.split_at(command.find(" cargo ").unwrap());
-    assert_eq!(rest, " cargo run --example cache_race");
-    let env: Vec<(&str, &str)> = vars
-        .split_whitespace()
-        .map(|v| {
-            let (k, v) = v.split_once('=').unwrap();
-            (k, v.trim_matches('\''))
-        })
-        .collect();
-    let again = common::run_example_env("cache_race", &[], &env);
+    let again = replay_printed(&out, "cache_race");
     assert!(
         again.contains(
             "tulipsim: run 1 of 1 failed (seed 0, policy random, virtual time 1.001000s)\n"
@@ -209,6 +196,24 @@ fn kv_retry_finds_the_duplicated_incr_and_the_deduping_client_passes() {
     assert_eq!(run_example("kv_retry"), out, "the output is deterministic");
 }
 
+/// Runs the replay command that `out` (example `name`'s output) prints, as a user would.
+fn replay_printed(out: &str, name: &str) -> String {
+    let command = out
+        .lines()
+        .find_map(|l| l.strip_prefix("  replay minimised: "))
+        .expect("a replay command");
+    let (vars, rest) = command.split_at(command.find(" cargo ").unwrap());
+    assert_eq!(rest, format!(" cargo run --example {name}"));
+    let env: Vec<(&str, &str)> = vars
+        .split_whitespace()
+        .map(|v| {
+            let (k, v) = v.split_once('=').unwrap();
+            (k, v.trim_matches('\''))
+        })
+        .collect();
+    common::run_example_env(name, &[], &env)
+}
+
 /// The faults a run printed: its `fault net-...` lines.
 fn fault_lines(out: &str) -> Vec<&str> {
     out.lines().filter(|l| l.contains(" fault net-")).collect()
@@ -217,20 +222,7 @@ fn fault_lines(out: &str) -> Vec<&str> {
 #[test]
 fn kv_retry_replays_the_failure_its_report_prints() {
     let out = run_example("kv_retry");
-    let command = out
-        .lines()
-        .find_map(|l| l.strip_prefix("  replay minimised: "))
-        .expect("a replay command");
-    let (vars, rest) = command.split_at(command.find(" cargo ").unwrap());
-    assert_eq!(rest, " cargo run --example kv_retry");
-    let env: Vec<(&str, &str)> = vars
-        .split_whitespace()
-        .map(|v| {
-            let (k, v) = v.split_once('=').unwrap();
-            (k, v.trim_matches('\''))
-        })
-        .collect();
-    let again = common::run_example_env("kv_retry", &[], &env);
+    let again = replay_printed(&out, "kv_retry");
     // An empty TULIPSIM_REPLAY is the empty schedule, replayed: one run, FIFO throughout.
     assert!(
         again.contains("tulipsim: run 1 of 1 failed (seed 9, policy random,"),
