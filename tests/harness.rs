@@ -250,3 +250,55 @@ fn a_bad_environment_is_a_clear_error() {
         .to_string()
         .contains("not a schedule"));
 }
+
+/// A lost update between `n` workers, `n` drawn from the seed: the FIFO run's length, which
+/// warms PCT, differs from seed to seed.
+async fn seeded_lost_update() -> Result<(), Error> {
+    let n = tulipsim::random_range(2..12)?;
+    let counter = Rc::new(Cell::new(0u64));
+    let mut workers = Vec::new();
+    for _ in 0..n {
+        let c = counter.clone();
+        workers.push(create_task(async move {
+            let seen = c.get();
+            sleep(0).await?;
+            c.set(seen + 1);
+            Ok(())
+        })?);
+    }
+    for w in workers {
+        w.await?;
+    }
+    if counter.get() != n {
+        return Err(Error::msg(format!("{} of {n} increments", counter.get())));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_seed_fails_under_pct_alone_exactly_when_it_fails_in_a_sweep() {
+    let sweep = check(seeded_lost_update)
+        .policy(Policy::Pct(2))
+        .seeds(0..60)
+        .ignore_env()
+        .survey()
+        .unwrap();
+    assert!(
+        !sweep.failing_seeds.is_empty() && sweep.failing_seeds.len() < 60,
+        "{:?}",
+        sweep.failing_seeds
+    );
+    for seed in 1..60 {
+        let alone = check(seeded_lost_update)
+            .policy(Policy::Pct(2))
+            .seeds(seed..seed + 1)
+            .ignore_env()
+            .survey()
+            .unwrap();
+        assert_eq!(
+            alone.failing_seeds.is_empty(),
+            !sweep.failing_seeds.contains(&seed),
+            "seed {seed}: the warm-up must not depend on where the range starts"
+        );
+    }
+}

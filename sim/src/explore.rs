@@ -308,9 +308,9 @@ impl Explore {
             policy: self.policy.clone(),
             faults: self.faults,
         };
-        // Calibration, as `check` does: learning policies are warmed from one FIFO run.
-        let calibration =
-            run_with(scenario, &spec(self.seeds.start), None, TraceLevel::Off).decisions;
+        // Calibration, as `check` does: learning policies are warmed from seed 0's FIFO run,
+        // wherever the range starts, so that a seed's run does not depend on the range.
+        let calibration = run_with(scenario, &spec(0), None, TraceLevel::Off).decisions;
         let seeds = if matches!(self.policy, Policy::Fifo) {
             self.seeds.start..self.seeds.start.saturating_add(1).min(self.seeds.end)
         } else {

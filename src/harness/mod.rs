@@ -62,6 +62,9 @@ pub use run::Signature;
 
 use run::{run_once, RunConfig, RunResult};
 
+/// The seed whose FIFO run warms every run's scheduler (see `Check::warm_up`).
+const WARM_UP_SEED: u64 = 0;
+
 /// Which scheduling policy a [`Check`] explores with. Names (for `TULIPSIM_POLICY` and
 /// reports): `fifo`, `random`, `chaos`, `pct1`..`pctN` (`pct` is `pct2`), `delay1`..`delayN`
 /// (`delay` is `delay2`), `portfolio`, `delay-bounding`.
@@ -453,7 +456,7 @@ where
         }
         let seeds = self.seed_list();
         let fifo = self.calibrate(&cfg);
-        let calibration = fifo.decisions;
+        let calibration = self.warm_up(&fifo, &cfg);
         if fifo.failure.is_some() && !seeds.is_empty() {
             let (r, _) = run_once(
                 &self.body,
@@ -496,8 +499,7 @@ where
         seeds
     }
 
-    /// The calibration run: the FIFO run's decision count warms every run's scheduler the
-    /// same way, so each seed's run depends on its seed alone.
+    /// The FIFO run of the first seed: a failure there is reported before any other run.
     fn calibrate(&self, cfg: &RunConfig) -> RunResult {
         run_once(
             &self.body,
@@ -507,6 +509,26 @@ where
             cfg,
         )
         .0
+    }
+
+    /// The decision count that warms every run's scheduler (PCT's and delay bounding's
+    /// estimate of a run's length): seed 0's FIFO run, wherever the range starts, so that a
+    /// seed's run depends on its seed alone. (With seeded faults or `random_*` draws the FIFO
+    /// run's length depends on its seed: warming from the range's first seed made
+    /// `TULIPSIM_SEED=k` alone run a different schedule than seed k in a sweep from 0.)
+    fn warm_up(&self, first: &RunResult, cfg: &RunConfig) -> u64 {
+        if self.seeds.start == WARM_UP_SEED {
+            return first.decisions;
+        }
+        run_once(
+            &self.body,
+            WARM_UP_SEED,
+            Box::new(Fifo),
+            TraceLevel::Off,
+            cfg,
+        )
+        .0
+        .decisions
     }
 
     fn sweep(
@@ -637,7 +659,8 @@ where
         let cfg = self.run_config();
         let seeds = self.seed_list();
         let fifo = self.calibrate(&cfg);
-        let (_, failures) = self.run_seeds(&seeds, fifo.decisions, &cfg, false);
+        let calibration = self.warm_up(&fifo, &cfg);
+        let (_, failures) = self.run_seeds(&seeds, calibration, &cfg, false);
         Ok(Survey {
             runs: seeds.len() as u64,
             failing_seeds: failures.into_iter().map(|(i, _)| seeds[i]).collect(),
