@@ -39,8 +39,11 @@
 //! - **Faults.** A partition ([`Network::partition`], or the seeded
 //!   [`FaultConfig::net_partition`](crate::FaultConfig::net_partition)) or an unresponsive host
 //!   ([`Network::set_unresponsive`], or the seeded
-//!   [`FaultConfig::net_unresponsive`](crate::FaultConfig::net_unresponsive)) holds the packets that reach an end over the link: they
-//!   stay in flight, in order, and arrive when it heals; nothing is reset or lost.
+//!   [`FaultConfig::net_unresponsive`](crate::FaultConfig::net_unresponsive)) holds the
+//!   packets that reach an end over the link: they stay in flight, in order, and arrive when
+//!   it heals; nothing is reset or lost. The seeded
+//!   [`net_half_close`](crate::FaultConfig::net_half_close) shuts one direction after what
+//!   its sender accepted.
 //!   [`Network::reset_connections`] and the seeded
 //!   [`net_reset`](crate::FaultConfig::net_reset) reset connections;
 //!   [`net_delay`](crate::FaultConfig::net_delay) makes packets late, their order kept.
@@ -661,9 +664,9 @@ impl Network {
     }
 
     /// Makes `host` stop responding (`true`) or respond again (`false`; this also ends an
-    /// unresponsive fault early). While it does not
-    /// respond, every packet from it or to it is held by the network, as if each of its links
-    /// were cut, and arrives in order once it responds again. So a connection request to it
+    /// unresponsive fault early). While it does not respond, every packet from it or to it is
+    /// held by the network, as if each of its links were cut, and arrives in order once it
+    /// responds again. So a connection request to it
     /// never completes while it is unresponsive, and only a timeout ends the wait
     /// (`wait_for(open_connection(..), t)`); nothing is reset or lost.
     ///
