@@ -459,6 +459,7 @@ impl LoopInner {
 
     /// A task suspended: on `what` (described on demand), or in a bare yield if `what` gives
     /// `None`.
+    #[inline]
     pub(crate) fn record_awaits(
         &self,
         task: u64,
@@ -473,6 +474,7 @@ impl LoopInner {
         }
     }
 
+    #[inline]
     pub(crate) fn record_done(&self, task: u64, outcome: impl FnOnce() -> Outcome) {
         if self.decide.tracing(TraceLevel::Full) {
             let outcome = outcome();

@@ -233,7 +233,8 @@ impl TaskHeader {
     /// storage; freeing happens outside the borrow since it may run user `Drop` code.
     #[inline]
     fn clear_waiters(&self) {
-        if self.waiters.borrow().is_empty() {
+        // The common case first: a step after a yield or a sleep has nothing to forget.
+        if matches!(*self.waiters.borrow(), Waiters::Empty) {
             return;
         }
         let mut old = mem::take(&mut *self.waiters.borrow_mut());
