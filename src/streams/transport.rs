@@ -171,8 +171,9 @@ impl fmt::Debug for Transport {
 
 impl Transport {
     /// Queues `data` to be sent; see the [module docs](self). `Err(Runtime)` after
-    /// [`write_eof`](Self::write_eof). After the connection is lost, data is dropped
-    /// silently, as asyncio drops it.
+    /// [`write_eof`](Self::write_eof), `Err(BrokenPipe)` after the half-close fault
+    /// ([`FaultConfig::net_half_close`](crate::FaultConfig::net_half_close)) shut this end's
+    /// write side. After the connection is lost, data is dropped silently, as asyncio drops it.
     ///
     /// See [`Transport`] for an example.
     pub fn write(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {

@@ -90,7 +90,7 @@ impl StreamWriter {
     }
 
     /// Queues `data`; see [`Transport::write`]. `Err(Runtime)` after
-    /// [`write_eof`](Self::write_eof).
+    /// [`write_eof`](Self::write_eof), `Err(BrokenPipe)` after a half-close fault.
     ///
     /// See [`StreamWriter`] for an example.
     pub fn write(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
