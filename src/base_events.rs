@@ -490,7 +490,27 @@ impl LoopInner {
         handle
     }
 
+    /// A sleeper's timer: the timer-jitter fault may make it fire late.
     pub(crate) fn call_at_nanos(&self, when: i64, callback: Box<dyn FnOnce()>) -> TimerHandle {
+        self.call_at_nanos_as(when, callback, true)
+    }
+
+    /// A deadline's timer (a timeout's): only the early-timeout fault moves it, where the
+    /// timeout is armed, so the timer-jitter fault leaves it alone.
+    pub(crate) fn call_at_nanos_exact(
+        &self,
+        when: i64,
+        callback: Box<dyn FnOnce()>,
+    ) -> TimerHandle {
+        self.call_at_nanos_as(when, callback, false)
+    }
+
+    fn call_at_nanos_as(
+        &self,
+        when: i64,
+        callback: Box<dyn FnOnce()>,
+        jittered: bool,
+    ) -> TimerHandle {
         let inner = HandleInner::new(callback, Some(when));
         let handle = Handle {
             inner: inner.clone(),
@@ -499,6 +519,7 @@ impl LoopInner {
             self.refused_on_closed_loop("call_at");
             handle.cancel();
         } else {
+            let when = if jittered { self.jitter(when) } else { when };
             self.push_timer(when, TimerAction::Call(inner));
         }
         TimerHandle { handle }
@@ -506,12 +527,12 @@ impl LoopInner {
 
     pub(crate) fn add_sleep_timer(&self, when: i64, task: Rc<dyn TaskRun>, token: u64) {
         if !self.closed.get() {
+            let when = self.jitter(when);
             self.push_timer(when, TimerAction::Sleep(task, token));
         }
     }
 
     fn push_timer(&self, when: i64, action: TimerAction) {
-        let when = self.jitter(when);
         let seq = self.timer_seq.get();
         self.timer_seq.set(seq + 1);
         self.timers.borrow_mut().push(Timer { when, seq, action });

@@ -261,6 +261,51 @@ impl LoopHandle {
             .call_at_nanos(when.into_nanos(), Box::new(callback))
     }
 
+    /// Schedules `callback` at absolute loop time `when`, as a *deadline*: unlike
+    /// [`call_at`](Self::call_at) (a sleeper's wake-up, which the timer-jitter fault may make
+    /// late), nothing moves this timer. Timeouts use it: their deadline is what the code under
+    /// test is tested against, and only the early-timeout fault
+    /// ([`early_timeout_fault`](Self::early_timeout_fault)) moves it, where the timeout is armed.
+    /// For runtime adapters such as `tulipsim-tokio`.
+    ///
+    /// ```
+    /// use tulipsim::{EventLoop, FaultConfig, LoopConfig};
+    /// // Every timer jitters by up to 1 s, except the deadline.
+    /// let lp = EventLoop::with_config(
+    ///     LoopConfig::default().faults(FaultConfig::default().timer_jitter(1.0, 1.0)),
+    /// );
+    /// let h = lp.handle();
+    /// lp.call_at_deadline(2.0, move || h.stop());
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(lp.time(), 2.0);
+    /// ```
+    pub fn call_at_deadline(
+        &self,
+        when: impl IntoDelay,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerHandle {
+        self.inner
+            .call_at_nanos_exact(when.into_nanos(), Box::new(callback))
+    }
+
+    /// Asks the early-timeout fault (see [`FaultConfig::early_timeout`](crate::FaultConfig::early_timeout))
+    /// whether a timeout armed now fires at once instead of at its deadline. The query is a
+    /// fault decision like any other: recorded, replayed, shrunk. tulipsim's own `wait_for`,
+    /// `wait` and `timeout` ask it themselves; a runtime adapter (`tulipsim-tokio`'s
+    /// `timeout`) asks it when it arms a timeout.
+    ///
+    /// ```
+    /// use tulipsim::{EventLoop, FaultConfig, LoopConfig};
+    /// let always = EventLoop::with_config(
+    ///     LoopConfig::default().faults(FaultConfig::default().early_timeout(1.0)),
+    /// );
+    /// assert!(always.early_timeout_fault());
+    /// assert!(!EventLoop::new().early_timeout_fault()); // no faults configured
+    /// ```
+    pub fn early_timeout_fault(&self) -> bool {
+        self.inner.early_timeout()
+    }
+
     /// The virtual time, in seconds; it starts at 0 and moves only when the loop jumps to a
     /// timer.
     ///
@@ -618,6 +663,35 @@ impl EventLoop {
             ));
         }
         A::outcome(&main)
+    }
+
+    /// Runs `f` with this loop as the running loop, without running the loop: what `f`
+    /// schedules (tasks, callbacks) waits for the next run, and time does not move. For
+    /// runtime adapters that poll a borrowed future between runs of the loop
+    /// (`tulipsim-tokio`'s `Runtime::block_on`). `Err(Runtime)` if a loop is running on this
+    /// thread already, or this one is closed.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let task = lp.enter(|| tulipsim::create_task(async { Ok(7) })).unwrap().unwrap();
+    /// assert!(!task.done()); // scheduled, not run
+    /// assert_eq!(lp.run_until_complete(task).unwrap(), 7);
+    /// assert!(tulipsim::get_running_loop().is_err()); // left again
+    /// ```
+    pub fn enter<R>(&self, f: impl FnOnce() -> R) -> Result<R, Error> {
+        let inner = &self.handle.inner;
+        if inner.closed.get() {
+            return Err(Error::runtime("Event loop is closed"));
+        }
+        enter_running(inner)?;
+        struct Leave;
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                leave_running();
+            }
+        }
+        let _leave = Leave;
+        Ok(f())
     }
 
     /// Runs until [`stop`](LoopHandle::stop) is called. Returns [`Error::Deadlock`] if nothing

@@ -35,6 +35,39 @@ fn timer_jitter_fires_timers_late_never_early() {
     assert!(late > 0, "some timers were delayed");
 }
 
+/// Jitter models a sleeper waking late; a timeout's deadline is what the code under test is
+/// tested against, and only the early-timeout fault moves it. Before, `wait_for`'s and
+/// `timeout()`'s timers were jittered too, so turning jitter on made an injected early timeout
+/// fire late and hid the very bugs it was meant to find.
+#[test]
+fn timer_jitter_delays_sleepers_but_never_a_timeout_deadline() {
+    for seed in 0..30 {
+        let lp = lp(seed, FaultConfig::default().timer_jitter(1.0, 5.0));
+        let (wait_for_at, timeout_at, slept) = lp
+            .run_until_complete(async {
+                let h = tulipsim::get_running_loop()?;
+                let t0 = h.time();
+                let r = tulipsim::wait_for(sleep(100), 2.0).await;
+                assert!(matches!(r, Err(Error::Timeout)));
+                let wait_for_at = h.time() - t0;
+                let t1 = h.time();
+                let r = tulipsim::timeout(3.0).run(sleep(100)).await;
+                assert!(matches!(r, Err(Error::Timeout)));
+                let timeout_at = h.time() - t1;
+                let t2 = h.time();
+                sleep(1).await?;
+                Ok((wait_for_at, timeout_at, h.time() - t2))
+            })
+            .unwrap();
+        assert_eq!(wait_for_at, 2.0, "seed {seed}: wait_for's deadline moved");
+        assert_eq!(timeout_at, 3.0, "seed {seed}: timeout()'s deadline moved");
+        assert!(
+            slept > 1.0,
+            "seed {seed}: jitter at p=1 delays every sleeper"
+        );
+    }
+}
+
 #[test]
 fn a_spurious_cancellation_lands_at_an_await_and_can_be_caught() {
     let lp = lp(1, FaultConfig::default().spurious_cancel(1.0));

@@ -308,7 +308,7 @@ impl NetworkInner {
     fn release_at(self: &Rc<Self>, until: i64) {
         if let Some(lp) = self.lp.upgrade() {
             let net = Rc::downgrade(self);
-            lp.call_at_nanos(
+            lp.call_at_nanos_exact(
                 until,
                 Box::new(move || {
                     if let Some(net) = net.upgrade() {
@@ -892,7 +892,7 @@ impl EndRef {
         to.last_arrival.set(arrival);
         to.inflight.borrow_mut().push_back(packet);
         let peer = self.peer();
-        lp.call_at_nanos(arrival, Box::new(move || peer.deliver()));
+        lp.call_at_nanos_exact(arrival, Box::new(move || peer.deliver()));
     }
 
     /// Sends `packet` after one latency.

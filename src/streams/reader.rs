@@ -14,6 +14,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future as StdFuture;
 use std::panic::Location;
+use std::task::{Context, Poll, Waker};
 
 use super::network::EndRef;
 use crate::exceptions::Error;
@@ -33,6 +34,8 @@ pub(crate) struct ReaderState {
     exception: RefCell<Option<Error>>,
     paused: Cell<bool>,
     limit: Cell<usize>,
+    /// The waker of a [`StreamReader::poll_read`] that waits for data.
+    poll_waker: RefCell<Option<Waker>>,
 }
 
 impl ReaderState {
@@ -44,6 +47,7 @@ impl ReaderState {
             exception: RefCell::new(None),
             paused: Cell::new(false),
             limit: Cell::new(limit),
+            poll_waker: RefCell::new(None),
         }
     }
 
@@ -294,6 +298,61 @@ impl StreamReader {
     pub fn exception(&self) -> Option<Error> {
         self.end.end().reader.exception()
     }
+
+    /// Reads up to `buf.len()` bytes into `buf`, poll-style, for runtime adapters whose IO is
+    /// poll-based (`tulipsim-tokio`'s `TcpStream` implements tokio's `AsyncRead` with it).
+    ///
+    /// `Ready(Ok(n))` with `n > 0` bytes if any are buffered; `Ready(Ok(0))` at the end of the
+    /// stream (or for an empty `buf`); the connection's error if it was lost with one;
+    /// otherwise `Pending`, and `cx`'s waker is woken when data, the end or an error arrives.
+    /// Only the latest poll's waker is kept, as for any `AsyncRead`. The reads of the
+    /// `async` methods and this one share the buffer; do not mix them on one connection while
+    /// one is waiting.
+    ///
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// let _server = start_server(|_r, w| async move { w.write(b"hello") }, "server", 80).await?;
+    /// let (reader, _writer) = open_connection("server", 80).await?;
+    /// let mut buf = [0u8; 16];
+    /// let n = std::future::poll_fn(|cx| reader.poll_read(cx, &mut buf)).await?;
+    /// assert_eq!(&buf[..n], b"hello");
+    /// # Ok(()) }).unwrap();
+    /// ```
+    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Result<usize, Error>> {
+        let r = &self.end.end().reader;
+        if let Some(exc) = r.exception() {
+            return Poll::Ready(Err(exc));
+        }
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let n = {
+            let mut data = r.buffer.borrow_mut();
+            let n = buf.len().min(data.len());
+            buf[..n].copy_from_slice(&data[..n]);
+            data.drain(..n);
+            n
+        };
+        if n > 0 {
+            self.end.maybe_resume_transport();
+            return Poll::Ready(Ok(n));
+        }
+        if r.eof.get() {
+            return Poll::Ready(Ok(0));
+        }
+        // Waiting while paused would wait forever, as in `_wait_for_data`.
+        if r.paused.get() {
+            r.paused.set(false);
+            self.end.resume_reading();
+        }
+        let mut waker = r.poll_waker.borrow_mut();
+        if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
 }
 
 impl EndRef {
@@ -332,8 +391,13 @@ impl EndRef {
         self.end().reader.exception()
     }
 
-    /// `_wakeup_waiter` (or `set_exception`'s wake-up, with `exc`).
+    /// `_wakeup_waiter` (or `set_exception`'s wake-up, with `exc`); a waiting
+    /// [`StreamReader::poll_read`] is woken too.
     fn wakeup_waiter(&self, exc: Option<Error>) {
+        let poller = self.end().reader.poll_waker.borrow_mut().take();
+        if let Some(w) = poller {
+            w.wake();
+        }
         let waiter = self.end().reader.waiter.borrow_mut().take();
         if let Some(w) = waiter.filter(|w| !w.cancelled()) {
             // The waiter may be done already (woken, not yet resumed): then nothing to do.

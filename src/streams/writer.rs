@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future as StdFuture;
 use std::panic::Location;
+use std::task::{Context, Poll, Waker};
 
 use super::network::{Address, EndRef};
 use super::transport::Transport;
@@ -27,6 +28,8 @@ pub(crate) struct FlowState {
     paused: Cell<bool>,
     drain_waiters: RefCell<VecDeque<Future<()>>>,
     connection_lost: Cell<bool>,
+    /// The waker of a [`StreamWriter::poll_drain`] that waits for writing to resume.
+    poll_waker: RefCell<Option<Waker>>,
 }
 
 /// asyncio's `StreamWriter`: the writing half of a connection.
@@ -226,7 +229,53 @@ impl StreamWriter {
     }
 }
 
+impl StreamWriter {
+    /// [`drain`](Self::drain), poll-style, for runtime adapters whose IO is poll-based
+    /// (`tulipsim-tokio`'s `TcpStream` calls it before each write).
+    ///
+    /// `Ready(Ok(()))` if writing is not paused; the reader's error, or
+    /// `Err(ConnectionReset)` once the connection is lost; otherwise `Pending`, and `cx`'s
+    /// waker is woken when writing resumes or the connection is lost. Unlike `drain()` it
+    /// does not yield first on a closing transport.
+    ///
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// writer.write(b"small")?; // far below the high-water mark: no wait
+    /// std::future::poll_fn(|cx| writer.poll_drain(cx)).await?;
+    /// # Ok(()) }).unwrap();
+    /// ```
+    pub fn poll_drain(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if let Some(exc) = self.end.reader_exception() {
+            return Poll::Ready(Err(exc));
+        }
+        let flow = &self.end.end().flow;
+        if flow.connection_lost.get() {
+            return Poll::Ready(Err(Error::ConnectionReset("Connection lost".into())));
+        }
+        if !flow.paused.get() {
+            return Poll::Ready(Ok(()));
+        }
+        let mut waker = flow.poll_waker.borrow_mut();
+        if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
 impl EndRef {
+    /// Wakes a waiting [`StreamWriter::poll_drain`].
+    fn wake_drain_poller(&self) {
+        let poller = self.end().flow.poll_waker.borrow_mut().take();
+        if let Some(w) = poller {
+            w.wake();
+        }
+    }
+
     /// `FlowControlMixin.pause_writing`.
     pub(crate) fn pause_writing(&self) {
         self.end().flow.paused.set(true);
@@ -236,6 +285,7 @@ impl EndRef {
     pub(crate) fn resume_writing(&self) {
         let flow = &self.end().flow;
         flow.paused.set(false);
+        self.wake_drain_poller();
         let waiters: Vec<_> = flow.drain_waiters.borrow().iter().cloned().collect();
         for w in waiters.iter().filter(|w| !w.done()) {
             let _ = w.set_result(());
@@ -259,6 +309,7 @@ impl EndRef {
         }
         let flow = &self.end().flow;
         flow.connection_lost.set(true);
+        self.wake_drain_poller();
         if !flow.paused.get() {
             return;
         }

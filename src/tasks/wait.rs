@@ -251,7 +251,8 @@ fn release_later(lp: &LoopHandle, delay: i64, waiter: &Future<()>) -> TimerHandl
     } else {
         now.saturating_add(delay)
     };
-    lp.inner.call_at_nanos(when, Box::new(move || release(&w)))
+    lp.inner
+        .call_at_nanos_exact(when, Box::new(move || release(&w)))
 }
 
 /// Runs a closure when dropped: Python's `finally`, which also runs when the coroutine is
@@ -501,7 +502,7 @@ impl<T: Clone + 'static> IntoIterator for AsCompleted<T> {
         if let (Some(t), false) = (self.timeout, todo.borrow().is_empty()) {
             {
                 let (todo, done) = (todo.clone(), done.clone());
-                let h = lp.inner.call_at_nanos(
+                let h = lp.inner.call_at_nanos_exact(
                     lp.inner.now().saturating_add(t),
                     Box::new(move || {
                         for f in todo.borrow_mut().drain(..) {
