@@ -66,5 +66,5 @@ for policy in $policies; do
   echo "== mini-redis on tulipsim: TULIPSIM_POLICY=$policy TULIPSIM_SEEDS=$seeds ${FAULTS:+TULIPSIM_FAULTS=$FAULTS}"
   RUSTFLAGS="--cfg tulipsim" CARGO_TARGET_DIR="$work/target-sim" \
     TULIPSIM_POLICY="$policy" TULIPSIM_SEEDS="$seeds" ${FAULTS:+TULIPSIM_FAULTS="$FAULTS"} \
-    cargo test --quiet --tests ${TEST_FILTER:+-- $TEST_FILTER}
+    cargo test --quiet --no-fail-fast --tests ${TEST_FILTER:+-- $TEST_FILTER}
 done

@@ -30,15 +30,87 @@ impl<E: std::fmt::Debug> TestResult for Result<(), E> {
     }
 }
 
-/// `#[tokio::test]`: the body under tulipsim's `check` harness, its seeds, policy, faults and
-/// replay from the `TULIPSIM_*` variables.
+/// `#[tokio::test]`: the body under tulipsim's `check` harness, its seeds, policy and replay
+/// from the `TULIPSIM_*` variables, and faults from `TULIPSIM_FAULTS` (see
+/// [`faults_from_env`]).
 #[track_caller]
 pub fn run_test<F, Fut>(body: F)
 where
     F: Fn() -> Fut + Sync,
     Fut: Future<Output = Result<(), tulipsim::Error>> + 'static,
 {
-    tulipsim::check(body).run();
+    let faults = match faults_from_env() {
+        Ok(f) => f,
+        Err(e) => panic!("#[tokio::test]: {e}"),
+    };
+    if let Err(failure) = tulipsim::check(body).faults(faults).outcome() {
+        panic!("{}", with_build_env(&failure.to_string()));
+    }
+}
+
+/// A replay command must rebuild the simulated program with the same faults: tulipsim's report
+/// knows neither `RUSTFLAGS="--cfg tulipsim"` nor `TULIPSIM_FAULTS`, so they are added in front.
+fn with_build_env(report: &str) -> String {
+    let mut prefix = String::from("RUSTFLAGS='--cfg tulipsim' ");
+    if let Ok(f) = std::env::var("TULIPSIM_FAULTS") {
+        if !f.trim().is_empty() {
+            prefix.push_str(&format!("TULIPSIM_FAULTS='{f}' "));
+        }
+    }
+    report.replace("TULIPSIM_SEED=", &format!("{prefix}TULIPSIM_SEED="))
+}
+
+/// The faults `TULIPSIM_FAULTS` asks for: a comma-separated list of `name=p` or
+/// `name=p:seconds` (`early_timeout=p`, `jitter=p:max`, `spurious_cancel=p`,
+/// `net_delay=p:max`, `net_reset=p`, `net_partition=p:duration`, `net_half_close=p`,
+/// `net_unresponsive=p:duration`, `all=p`). Unset or empty: no faults. A tokio test's code
+/// cannot say which faults it wants, so the variable does.
+pub fn faults_from_env() -> Result<tulipsim::FaultConfig, String> {
+    match std::env::var("TULIPSIM_FAULTS") {
+        Err(_) => Ok(tulipsim::FaultConfig::default()),
+        Ok(spec) => parse_faults(&spec),
+    }
+}
+
+fn parse_faults(spec: &str) -> Result<tulipsim::FaultConfig, String> {
+    let mut faults = tulipsim::FaultConfig::default();
+    for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let bad = || {
+            format!(
+                "TULIPSIM_FAULTS: {item:?} is not `name=p` or `name=p:seconds` (names: \
+                 early_timeout, jitter, spurious_cancel, net_delay, net_reset, net_partition, \
+                 net_half_close, net_unresponsive, all)"
+            )
+        };
+        let (name, value) = item.split_once('=').ok_or_else(bad)?;
+        let (p, amount) = match value.split_once(':') {
+            Some((p, a)) => (p, Some(a)),
+            None => (value, None),
+        };
+        let p: f64 = p.trim().parse().map_err(|_| bad())?;
+        if !(0.0..=1.0).contains(&p) {
+            return Err(format!(
+                "TULIPSIM_FAULTS: {item:?}: a probability is in [0, 1]"
+            ));
+        }
+        let amount: f64 = match amount {
+            Some(a) => a.trim().parse().map_err(|_| bad())?,
+            None => 1.0,
+        };
+        faults = match name.trim() {
+            "early_timeout" => faults.early_timeout(p),
+            "jitter" | "timer_jitter" => faults.timer_jitter(p, amount),
+            "spurious_cancel" => faults.spurious_cancel(p),
+            "net_delay" => faults.net_delay(p, amount),
+            "net_reset" => faults.net_reset(p),
+            "net_partition" => faults.net_partition(p, amount),
+            "net_half_close" => faults.net_half_close(p),
+            "net_unresponsive" => faults.net_unresponsive(p, amount),
+            "all" => tulipsim::FaultConfig::all(p),
+            _ => return Err(bad()),
+        };
+    }
+    Ok(faults)
 }
 
 /// `#[tokio::main]`: the body on a fresh runtime (seed from `TULIPSIM_SEED`).
@@ -47,4 +119,24 @@ pub fn block_on_main<F: Future>(body: F) -> F::Output {
     crate::runtime::Runtime::new()
         .unwrap_or_else(|e| panic!("#[tokio::main]: {e}"))
         .block_on(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_faults;
+    use tulipsim::FaultConfig;
+
+    #[test]
+    fn fault_specs_parse_into_the_builder_calls() {
+        assert_eq!(parse_faults("").unwrap(), FaultConfig::default());
+        assert_eq!(
+            parse_faults("early_timeout=0.1, net_delay=0.2:0.5").unwrap(),
+            FaultConfig::default()
+                .early_timeout(0.1)
+                .net_delay(0.2, 0.5)
+        );
+        assert!(parse_faults("early_timeout").is_err());
+        assert!(parse_faults("early_timeout=2").is_err());
+        assert!(parse_faults("typo=0.1").unwrap_err().contains("typo"));
+    }
 }

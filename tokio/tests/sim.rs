@@ -141,7 +141,11 @@ fn the_early_timeout_fault_reaches_tokio_timeouts() {
         .unwrap();
     assert!(r.is_err());
     assert_eq!(lp.time(), 0.0);
-    assert_eq!(lp.fired_faults().queries(), [0], "the first fault query fired");
+    assert_eq!(
+        lp.fired_faults().queries(),
+        [0],
+        "the first fault query fired"
+    );
 }
 
 #[test]
