@@ -1,4 +1,4 @@
-//! The halves of a split [`TcpStream`](super::TcpStream) (tokio's `net::tcp`).
+//! The halves of a split [`TcpStream`] (tokio's `net::tcp`).
 
 use std::fmt;
 use std::io;
