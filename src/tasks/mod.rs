@@ -265,6 +265,24 @@ impl<T: 'static> Task<T> {
         self.inner.header.set_name(Some(name.into()));
     }
 
+    /// Whether the loop reports this task ("Task was destroyed but it is pending!") if it is
+    /// still pending when the loop closes (asyncio's `_log_destroy_pending`; on by default).
+    /// Runtime adapters turn it off for tasks that are dropped at shutdown by design, as
+    /// `tulipsim-tokio` does for tokio tasks.
+    ///
+    /// ```
+    /// use tulipsim::{sleep, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let t = lp.create_task(async { sleep(5).await });
+    /// t.set_log_destroy_pending(false);
+    /// lp.run_until_complete(sleep(1)).unwrap();
+    /// lp.close().unwrap();
+    /// assert!(lp.take_reports().is_empty()); // destroyed pending, without a report
+    /// ```
+    pub fn set_log_destroy_pending(&self, log: bool) {
+        self.inner.header.log_destroy_pending.set(log);
+    }
+
     /// The task's stack as asyncio's `get_stack` gives it: while the task is pending, the one
     /// frame where it is suspended (an `.await` on a tulipsim awaitable); once done, nothing.
     ///

@@ -304,3 +304,38 @@ async fn the_test_attribute_takes_results() -> Result<(), std::io::Error> {
     tokio::task::spawn_blocking(|| ()).await?;
     Ok(())
 }
+
+/// tokio's futures and handles are `Send` (spawned futures hold them; `async_trait` and
+/// `Box<dyn Future + Send>` demand it): the shim's must be too, or code written for tokio
+/// would not compile against it.
+#[test]
+fn the_shims_futures_and_handles_are_send() {
+    fn send<T: Send>(_: &T) {}
+    fn send_sync<T: Send + Sync>() {}
+    send(&TcpListener::bind("127.0.0.1:0"));
+    send(&TcpStream::connect("127.0.0.1:1"));
+    send(&tokio::net::lookup_host("db:1"));
+    send(&sleep(Duration::from_secs(1)));
+    send(&timeout(Duration::from_secs(1), async {}));
+    send(&tokio::time::interval(Duration::from_secs(1)).tick());
+    send(&tokio::time::advance(Duration::from_secs(1)));
+    send(&tokio::signal::ctrl_c());
+    send(&tokio::task::yield_now());
+    send_sync::<TcpListener>();
+    send_sync::<TcpStream>();
+    send_sync::<tokio::net::tcp::OwnedReadHalf>();
+    send_sync::<tokio::net::tcp::OwnedWriteHalf>();
+    send_sync::<tokio::time::Sleep>();
+    send_sync::<tokio::task::JoinHandle<u32>>();
+    send_sync::<tokio::task::AbortHandle>();
+    send_sync::<tokio::task::JoinError>();
+    send_sync::<tokio::task::JoinSet<u32>>();
+    send_sync::<tokio::runtime::Runtime>();
+    send_sync::<tokio::runtime::Handle>();
+    let listener_accept = |l: &'static TcpListener| l.accept();
+    let _ = listener_accept;
+    fn accept_is_send(l: &TcpListener) {
+        send(&l.accept());
+    }
+    let _ = accept_is_send;
+}

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{split, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
 
@@ -26,7 +26,7 @@ async fn member(
     room: broadcast::Sender<(String, String)>,
     early: Option<broadcast::Receiver<(String, String)>>,
 ) -> io::Result<()> {
-    let (rd, mut wr) = socket.into_split();
+    let (rd, mut wr) = split(socket);
     let mut lines = BufReader::new(rd).lines();
     let Some(name) = lines.next_line().await? else {
         return Ok(());

@@ -3,8 +3,7 @@
 use std::io;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{split, AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::time::timeout;
 
@@ -16,7 +15,7 @@ pub async fn serve(listener: TcpListener) -> io::Result<()> {
     loop {
         let (socket, _) = listener.accept().await?;
         tokio::spawn(async move {
-            let (rd, mut wr) = socket.into_split();
+            let (rd, mut wr) = split(socket);
             let mut lines = BufReader::new(rd).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if wr.write_all(format!("{line}\n").as_bytes()).await.is_err() {
@@ -29,8 +28,8 @@ pub async fn serve(listener: TcpListener) -> io::Result<()> {
 
 /// A client of the echo service.
 pub struct Client {
-    lines: Lines<BufReader<OwnedReadHalf>>,
-    wr: OwnedWriteHalf,
+    lines: Lines<BufReader<ReadHalf<TcpStream>>>,
+    wr: WriteHalf<TcpStream>,
     /// Whether a timed-out call reconnects before it retries (the fix) or retries on the same
     /// connection (the bug).
     reconnect_on_timeout: bool,
@@ -45,7 +44,7 @@ impl Client {
     ) -> io::Result<Client> {
         let socket = TcpStream::connect(addr).await?;
         let addr = socket.peer_addr()?;
-        let (rd, wr) = socket.into_split();
+        let (rd, wr) = split(socket);
         Ok(Client {
             lines: BufReader::new(rd).lines(),
             wr,
@@ -69,7 +68,7 @@ impl Client {
                 Err(_late) if self.reconnect_on_timeout => {
                     // The fix: a late reply dies with its connection.
                     let socket = TcpStream::connect(self.addr).await?;
-                    let (rd, wr) = socket.into_split();
+                    let (rd, wr) = split(socket);
                     self.lines = BufReader::new(rd).lines();
                     self.wr = wr;
                 }

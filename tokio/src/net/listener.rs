@@ -66,30 +66,9 @@ impl TcpListener {
     /// ```
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         let addr = first(&addr)?;
-        let backlog: Rc<RefCell<Backlog>> = Rc::default();
-        let queue = Rc::downgrade(&backlog);
-        let start = tulipsim::start_server(
-            move |reader, writer| {
-                match queue.upgrade() {
-                    Some(q) => {
-                        let mut q = q.borrow_mut();
-                        q.queue.push_back((reader, writer));
-                        if let Some(w) = q.waker.take() {
-                            w.wake();
-                        }
-                    }
-                    None => writer.close(),
-                }
-                std::future::ready(Ok(()))
-            },
-            &addr.host,
-            addr.port,
-        );
-        let name = format!("bind {}:{}", addr.host, addr.port);
-        let server = OnLoop::spawn(&name, async move { start.await })
-            .map_err(|e| no_runtime("TcpListener::bind", e))?
-            .await
-            .map_err(io_error)?;
+        // Only `Send` values live across the await: the backlog waits in a `Local`.
+        let (binding, backlog) = start_listening(&addr)?;
+        let server = binding.await.map_err(io_error)?;
         let sockets = server.sockets();
         let bound = sockets
             .first()
@@ -98,7 +77,7 @@ impl TcpListener {
         Ok(TcpListener {
             inner: Local::new(Listening {
                 server,
-                backlog,
+                backlog: backlog.get(),
                 addr,
             }),
         })
@@ -168,6 +147,35 @@ impl fmt::Debug for TcpListener {
         let addr = self.inner.try_get().map(|l| l.addr);
         f.debug_struct("TcpListener").field("addr", &addr).finish()
     }
+}
+
+/// Starts a tulipsim server whose handler queues each connection in the backlog.
+fn start_listening(
+    addr: &super::addr::SimAddr,
+) -> io::Result<(OnLoop<tulipsim::Server>, Local<RefCell<Backlog>>)> {
+    let backlog: Rc<RefCell<Backlog>> = Rc::default();
+    let queue = Rc::downgrade(&backlog);
+    let start = tulipsim::start_server(
+        move |reader, writer| {
+            match queue.upgrade() {
+                Some(q) => {
+                    let mut q = q.borrow_mut();
+                    q.queue.push_back((reader, writer));
+                    if let Some(w) = q.waker.take() {
+                        w.wake();
+                    }
+                }
+                None => writer.close(),
+            }
+            std::future::ready(Ok(()))
+        },
+        &addr.host,
+        addr.port,
+    );
+    let name = format!("bind {}:{}", addr.host, addr.port);
+    let binding = OnLoop::spawn(&name, async move { start.await })
+        .map_err(|e| no_runtime("TcpListener::bind", e))?;
+    Ok((binding, Local::from_rc(backlog)))
 }
 
 /// Outside a simulation there is no network to use: say so, naming the call.

@@ -132,6 +132,8 @@ where
              tulipsim event loop"
         ),
     };
+    // tokio drops a runtime's unfinished tasks at shutdown without a word.
+    task.set_log_destroy_pending(false);
     shared.set_id(task.to_ref().id());
     let on_done = shared.clone();
     task.add_done_callback(move |t: &tulipsim::Future<()>| {
