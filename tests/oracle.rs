@@ -465,6 +465,57 @@ fn past_deadlines() {
     assert_eq!(log.text(), expected("past_deadlines"));
 }
 
+#[test]
+fn run_shutdown_error() {
+    async fn stubborn(log: Log) -> Result<(), Error> {
+        match sleep(100).await {
+            Err(e) if e.is_cancelled() => {
+                log.push(format!(
+                    "stubborn cancelled at {:?}",
+                    get_running_loop()?.time()
+                ));
+                sleep(0).await?;
+                log.push("stubborn cleaned up");
+                Err(Error::msg("failed while cancelled"))
+            }
+            other => other,
+        }
+    }
+    async fn quiet(log: Log) -> Result<(), Error> {
+        let r = sleep(100).await;
+        if matches!(&r, Err(e) if e.is_cancelled()) {
+            log.push("quiet cancelled");
+        }
+        r
+    }
+    let log = Log::new();
+    for stubborn_bg in [true, false] {
+        let l = log.clone();
+        let r = tulipsim::run(async move {
+            let h = l.clone();
+            get_running_loop()?.set_exception_handler(move |ctx| {
+                h.push(format!(
+                    "handler: {} | {} | {}",
+                    ctx.message(),
+                    ctx.error().unwrap(),
+                    ctx.task().unwrap()
+                ))
+            });
+            let bg = if stubborn_bg {
+                tulipsim::create_task_named("bg", stubborn(l.clone()))?
+            } else {
+                tulipsim::create_task_named("bg", quiet(l.clone()))?
+            };
+            drop(bg);
+            sleep(1).await?;
+            l.push("main returns");
+            Ok("done")
+        });
+        log.push(format!("run -> {}", r.unwrap()));
+    }
+    assert_eq!(log.text(), expected("run_shutdown_error"));
+}
+
 /// Re-runs every Python program in `tests/oracle` under CPython and checks that it still prints
 /// its `.expected` file. Skipped (with a note) when no `python3` >= 3.11 is installed, unless
 /// `TULIPSIM_REQUIRE_PYTHON` is set, as CI sets it.
