@@ -61,6 +61,10 @@ pub enum Error {
     QueueEmpty,
     /// asyncio's `QueueFull`: `put_nowait()` on a full queue.
     QueueFull,
+    /// asyncio's `BrokenBarrierError`: a [`Barrier`](crate::Barrier) wait that was broken by a
+    /// reset or an abort (`"Abort or reset of barrier"`), or that found the barrier aborted
+    /// (`"Barrier aborted"`).
+    BrokenBarrier(Rc<str>),
     /// Python's `ExceptionGroup`, as a `TaskGroup` raises it: the errors of its tasks (and of
     /// its body), in the order they happened.
     Group(Rc<[Error]>),
@@ -216,7 +220,7 @@ impl Error {
 
     /// asyncio's name for this kind of error: `"CancelledError"`, `"TimeoutError"`,
     /// `"InvalidStateError"`, `"RuntimeError"`, `"ValueError"`, `"QueueEmpty"`, `"QueueFull"`,
-    /// `"ExceptionGroup"`, `"Panic"`, `"Deadlock"`, `"LimitExceeded"`, `"IncompleteReadError"`,
+    /// `"BrokenBarrierError"`, `"ExceptionGroup"`, `"Panic"`, `"Deadlock"`, `"LimitExceeded"`, `"IncompleteReadError"`,
     /// `"LimitOverrunError"`, `"ConnectionRefusedError"`, `"ConnectionResetError"`,
     /// `"BrokenPipeError"`, `"OSError"`, or `"Error"` for user errors. Traces print it.
     ///
@@ -235,6 +239,7 @@ impl Error {
             Error::Value(_) => "ValueError",
             Error::QueueEmpty => "QueueEmpty",
             Error::QueueFull => "QueueFull",
+            Error::BrokenBarrier(_) => "BrokenBarrierError",
             Error::Group(_) => "ExceptionGroup",
             Error::IncompleteRead(_) => "IncompleteReadError",
             Error::LimitOverrun(_) => "LimitOverrunError",
@@ -259,7 +264,8 @@ impl PartialEq for Error {
             (Error::Panic(a), Error::Panic(b)) => Rc::ptr_eq(a, b),
             (Error::Deadlock(a), Error::Deadlock(b)) => Rc::ptr_eq(a, b),
             (Error::Limit(a), Error::Limit(b)) => Rc::ptr_eq(a, b),
-            (Error::Value(a), Error::Value(b)) => a == b,
+            (Error::Value(a), Error::Value(b))
+            | (Error::BrokenBarrier(a), Error::BrokenBarrier(b)) => a == b,
             (Error::QueueEmpty, Error::QueueEmpty) | (Error::QueueFull, Error::QueueFull) => true,
             (Error::Group(a), Error::Group(b)) => a == b,
             (Error::IncompleteRead(a), Error::IncompleteRead(b)) => a == b,
@@ -287,6 +293,7 @@ impl fmt::Display for Error {
             Error::Value(m) => write!(f, "ValueError: {m}"),
             Error::QueueEmpty => f.write_str("QueueEmpty"),
             Error::QueueFull => f.write_str("QueueFull"),
+            Error::BrokenBarrier(m) => write!(f, "BrokenBarrierError: {m}"),
             Error::Group(errors) => {
                 write!(
                     f,
