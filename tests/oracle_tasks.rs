@@ -402,6 +402,12 @@ fn taskgroup_order() {
                 current_task().unwrap().cancelling()
             ));
         }
+        if let Err(e @ Error::Group(_)) = &r {
+            // Python's str(eg) is the first line of the Display, after the type's name.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap();
+            l.push(format!("group 2: {}", first.trim_start_matches("ExceptionGroup: ")));
+        }
         let (ll, hh) = (l.clone(), h.clone());
         let t = create_task(task_group(move |tg| async move {
             tg.create_task(child(ll.clone(), hh.clone(), "f", 5, false))?;
