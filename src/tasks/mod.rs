@@ -333,7 +333,8 @@ impl<T: 'static> From<Task<T>> for Future<T> {
 }
 
 /// A task whose result type is not known here: what [`current_task`] and [`all_tasks`] give.
-/// It can do everything with the task but read its result.
+/// It can do everything with the task but read its result's value: it tells whether the task is
+/// done and how it ended ([`exception`](Self::exception), [`result`](Self::result)).
 ///
 /// ```
 /// use tulipsim::{current_task, EventLoop};
@@ -447,6 +448,45 @@ impl TaskRef {
     /// ```
     pub fn done(&self) -> bool {
         self.run.is_done()
+    }
+
+    /// The task's exception, without awaiting it, as [`Task::exception`] gives it: `Ok(None)`
+    /// if it finished with a result, `Ok(Some(e))` if it failed (the exception then counts as
+    /// retrieved), `Err(Cancelled)` if it was cancelled, `Err(InvalidState)` if it is not done.
+    ///
+    /// ```
+    /// use tulipsim::{Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let t = lp.create_task(async { Err::<(), _>(Error::msg("no")) }).to_ref();
+    /// assert!(matches!(t.exception(), Err(Error::InvalidState(_)))); // not run yet
+    /// lp.run_until_complete(tulipsim::sleep(0)).unwrap();
+    /// assert_eq!(t.exception().unwrap().unwrap().to_string(), "no");
+    /// ```
+    pub fn exception(&self) -> Result<Option<Error>, Error> {
+        self.to_any_future().exception_any()
+    }
+
+    /// The task's outcome without its value (whose type a `TaskRef` does not know), as
+    /// [`Task::result`] gives it: `Ok(())` if it finished with a result, its exception if it
+    /// failed (then retrieved), `Err(Cancelled)` if it was cancelled, `Err(InvalidState)` if it
+    /// is not done.
+    ///
+    /// ```
+    /// use tulipsim::{Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let t = lp.create_task(async { Ok(5) }).to_ref();
+    /// assert!(matches!(t.result(), Err(Error::InvalidState(_))));
+    /// lp.run_until_complete(tulipsim::sleep(0)).unwrap();
+    /// assert_eq!(t.result(), Ok(()));
+    /// ```
+    pub fn result(&self) -> Result<(), Error> {
+        if !self.done() {
+            return Err(Error::invalid_state("Result is not ready."));
+        }
+        match self.exception()? {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
     }
 
     /// See [`Task::cancelling`].
