@@ -108,6 +108,17 @@ pub(crate) struct HandleInner {
     pub(crate) cancelled: Cell<bool>,
     /// The deadline for timer handles, in nanoseconds.
     pub(crate) when: Option<i64>,
+    /// A user callback's type name and where it was scheduled, for the report if it fails.
+    pub(crate) name: Cell<Option<CallbackName>>,
+}
+
+/// A user callback's type name (a closure's names the function it was written in) and where
+/// it was scheduled.
+pub(crate) type CallbackName = (&'static str, &'static Location<'static>);
+
+/// The type name of `_f`'s type.
+fn callback_name<F>(_f: &F) -> &'static str {
+    std::any::type_name::<F>()
 }
 
 impl HandleInner {
@@ -116,6 +127,7 @@ impl HandleInner {
             callback: RefCell::new(Some(callback)),
             cancelled: Cell::new(false),
             when,
+            name: Cell::new(None),
         })
     }
 
@@ -225,8 +237,12 @@ impl LoopHandle {
     /// lp.run_forever().unwrap();
     /// assert_eq!(*log.borrow(), [0, 1, 2]);
     /// ```
+    #[track_caller]
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
-        self.inner.call_soon_handle(Box::new(callback))
+        let name = (callback_name(&callback), Location::caller());
+        let handle = self.inner.call_soon_handle(Box::new(callback));
+        handle.inner.name.set(Some(name));
+        handle
     }
 
     /// Schedules `callback` to run `delay` seconds of virtual time from now.
@@ -238,13 +254,17 @@ impl LoopHandle {
     /// lp.run_forever().unwrap();
     /// assert_eq!(lp.time(), 5.0);
     /// ```
+    #[track_caller]
     pub fn call_later(
         &self,
         delay: impl IntoDelay,
         callback: impl FnOnce() + 'static,
     ) -> TimerHandle {
+        let name = (callback_name(&callback), Location::caller());
         let when = self.inner.now().saturating_add(delay.into_nanos());
-        self.inner.call_at_nanos(when, Box::new(callback))
+        let timer = self.inner.call_at_nanos(when, Box::new(callback));
+        timer.handle.inner.name.set(Some(name));
+        timer
     }
 
     /// Schedules `callback` at absolute loop time `when` (seconds; see [`time`](Self::time)).
@@ -256,9 +276,14 @@ impl LoopHandle {
     /// lp.run_forever().unwrap();
     /// assert_eq!(lp.time(), 7.5);
     /// ```
+    #[track_caller]
     pub fn call_at(&self, when: impl IntoDelay, callback: impl FnOnce() + 'static) -> TimerHandle {
-        self.inner
-            .call_at_nanos(when.into_nanos(), Box::new(callback))
+        let name = (callback_name(&callback), Location::caller());
+        let timer = self
+            .inner
+            .call_at_nanos(when.into_nanos(), Box::new(callback));
+        timer.handle.inner.name.set(Some(name));
+        timer
     }
 
     /// The virtual time, in seconds; it starts at 0 and moves only when the loop jumps to a
@@ -407,6 +432,34 @@ impl LoopHandle {
     /// ```
     pub fn set_exception_handler(&self, handler: impl Fn(&ExceptionContext) + 'static) {
         *self.inner.handler.borrow_mut() = Some(Rc::new(handler));
+    }
+
+    /// Reports `context` to the loop's exception handler, as the loop reports its own
+    /// (asyncio's `call_exception_handler`): with a handler set, the handler gets it at once if
+    /// the loop is not running, and otherwise after the current step, between iterations, as
+    /// every report; without one, it is collected for [`take_reports`](Self::take_reports).
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use tulipsim::{get_running_loop, Error, EventLoop, ExceptionContext};
+    ///
+    /// let lp = EventLoop::new();
+    /// let seen = Rc::new(RefCell::new(Vec::new()));
+    /// let s = seen.clone();
+    /// lp.set_exception_handler(move |ctx| s.borrow_mut().push(ctx.to_string()));
+    /// lp.run_until_complete(async {
+    ///     let ctx = ExceptionContext::new("cache flush failed").with_error(Error::msg("disk full"));
+    ///     get_running_loop()?.call_exception_handler(ctx);
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(*seen.borrow(), ["cache flush failed\n  exception: disk full"]);
+    /// ```
+    pub fn call_exception_handler(&self, context: ExceptionContext) {
+        self.inner.report(context);
+        if !self.inner.running.get() {
+            self.inner.dispatch_reports();
+        }
     }
 
     /// Takes the reports collected so far (exceptions never retrieved, tasks destroyed while

@@ -146,6 +146,8 @@ pub(crate) struct FutureCore<T> {
     log_traceback: Cell<bool>,
     registered_for_close: Cell<bool>,
     pub(crate) created_at: &'static Location<'static>,
+    /// A plain future's label ([`Future::set_label`]), shown in reports and traces.
+    label: Cell<Option<Rc<str>>>,
 }
 
 /// What `Future<T>` points at: a plain future or a task, which share [`FutureCore`] but cancel
@@ -262,6 +264,7 @@ impl<T: 'static> FutureCore<T> {
             log_traceback: Cell::new(false),
             registered_for_close: Cell::new(false),
             created_at,
+            label: Cell::new(None),
         }
     }
 
@@ -479,6 +482,16 @@ impl<T: 'static> FutureCore<T> {
     pub(crate) fn state_name(&self) -> &'static str {
         describe_state(&self.state.borrow())
     }
+
+    pub(crate) fn label(&self) -> Option<Rc<str>> {
+        let label = self.label.take();
+        self.label.set(label.clone());
+        label
+    }
+
+    pub(crate) fn set_label(&self, label: Rc<str>) {
+        self.label.set(Some(label));
+    }
 }
 
 fn describe_state<T>(s: &State<T>) -> &'static str {
@@ -506,6 +519,7 @@ impl<T> Drop for FutureCore<T> {
                         message: "Future exception was never retrieved".to_string(),
                         error: Some(e.clone()),
                         task: None,
+                        future: self.label.take().map(|l| l.to_string()),
                         site: Some(self.created_at),
                     });
                 }
@@ -563,14 +577,24 @@ impl<T: 'static> AnyFuture for FutureCore<T> {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "Future<{}> created at {}",
-            short_type_name::<T>(),
-            self.created_at
-        )
+        match self.label() {
+            Some(label) => format!(
+                "Future<{}> {label:?} created at {}",
+                short_type_name::<T>(),
+                self.created_at
+            ),
+            None => format!(
+                "Future<{}> created at {}",
+                short_type_name::<T>(),
+                self.created_at
+            ),
+        }
     }
 
     fn describe_shared(&self) -> std::sync::Arc<str> {
+        if self.label().is_some() {
+            return self.describe().into();
+        }
         thread_local! {
             // By type and creation site: what the description depends on. The addresses only
             // find it again; they never show in a trace.
@@ -684,13 +708,17 @@ impl<T: 'static> Default for Future<T> {
 
 impl<T: 'static> fmt::Debug for Future<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let core = self.obj.core();
         write!(
             f,
-            "<Future<{}> {} created at {}>",
+            "<Future<{}> {}",
             short_type_name::<T>(),
-            self.obj.core().state_name(),
-            self.obj.core().created_at
-        )
+            core.state_name()
+        )?;
+        if let (Some(label), None) = (core.label(), self.obj.task_header()) {
+            write!(f, " {label:?}")?;
+        }
+        write!(f, " created at {}>", core.created_at)
     }
 }
 
@@ -793,6 +821,37 @@ impl<T: 'static> Future<T> {
     /// ```
     pub fn exception(&self) -> Result<Option<Error>, Error> {
         self.core().exception()
+    }
+
+    /// Names the future, as a task has a name: the label shows in its `Debug`, in traces (the
+    /// awaits on it) and in reports about it ([`ExceptionContext::future`](crate::ExceptionContext::future)). On a future that
+    /// is a task, this sets the task's name.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<i32>();
+    /// assert_eq!(f.label(), None);
+    /// f.set_label("reply");
+    /// assert_eq!(f.label().as_deref(), Some("reply"));
+    /// assert!(format!("{f:?}").starts_with("<Future<i32> PENDING \"reply\" created at "));
+    /// ```
+    pub fn set_label(&self, label: impl Into<Rc<str>>) {
+        let label = label.into();
+        match self.obj.task_header() {
+            Some(h) => h.set_name(Some(label)),
+            None => self.core().set_label(label),
+        }
+    }
+
+    /// The label given with [`set_label`](Self::set_label), if any; on a future that is a
+    /// task, the task's name.
+    ///
+    /// See [`set_label`](Self::set_label) for an example.
+    pub fn label(&self) -> Option<String> {
+        match self.obj.task_header() {
+            Some(h) => Some(h.name()),
+            None => self.core().label().map(|l| l.to_string()),
+        }
     }
 
     /// Adds a callback to run, through the loop, when the future is done; if it is done

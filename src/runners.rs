@@ -53,6 +53,7 @@ fn cancel_all_tasks(lp: &EventLoop) {
         let fut = t.to_any_future();
         if let Ok(Some(exc)) = fut.exception_any() {
             lp.handle().inner.report(ExceptionContext {
+                future: None,
                 message: "unhandled exception during asyncio.run() shutdown".to_string(),
                 error: Some(exc),
                 task: Some(t.get_name()),

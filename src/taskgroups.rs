@@ -222,6 +222,7 @@ impl TaskGroup {
         if parent.done() {
             if let Some(lp) = task.loop_inner() {
                 lp.report(ExceptionContext {
+                    future: None,
                     message: format!(
                         "Task {} has errored out but its parent task {} is already completed",
                         task.describe(),

@@ -422,6 +422,7 @@ pub(crate) fn accept(end: &EndRef) {
         if let Ok(Some(exc)) = t.exception() {
             if let Some(lp) = lp_weak.upgrade() {
                 lp.report(ExceptionContext {
+                    future: None,
                     message: "Unhandled exception in client_connected_cb".to_string(),
                     error: Some(exc),
                     task: t.as_task().map(|t| t.get_name()),
