@@ -309,7 +309,11 @@ impl ExceptionContext {
 
     /// The same report with `error` as its exception (asyncio's `'exception'` key).
     ///
-    /// See [`new`](Self::new) for an example.
+    /// ```
+    /// use tulipsim::{Error, ExceptionContext};
+    /// let ctx = ExceptionContext::new("flush failed").with_error(Error::msg("disk full"));
+    /// assert_eq!(ctx.error().unwrap().to_string(), "disk full");
+    /// ```
     pub fn with_error(mut self, error: Error) -> ExceptionContext {
         self.error = Some(error);
         self
@@ -352,21 +356,34 @@ impl ExceptionContext {
 
     /// What happened, in asyncio's words ("Task was destroyed but it is pending!", ...).
     ///
-    /// See [`ExceptionContext`] for an example.
+    /// ```
+    /// let ctx = tulipsim::ExceptionContext::new("flush failed");
+    /// assert_eq!(ctx.message(), "flush failed");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }
 
     /// The exception involved, if any.
     ///
-    /// See [`ExceptionContext`] for an example.
+    /// ```
+    /// use tulipsim::{Error, ExceptionContext};
+    /// assert!(ExceptionContext::new("x").error().is_none());
+    /// let ctx = ExceptionContext::new("x").with_error(Error::Timeout);
+    /// assert_eq!(ctx.error(), Some(&Error::Timeout));
+    /// ```
     pub fn error(&self) -> Option<&Error> {
         self.error.as_ref()
     }
 
     /// The task involved, by name, if any.
     ///
-    /// See [`with_task`](Self::with_task) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// drop(lp.create_task_named("forgotten", async { Ok(()) }));
+    /// lp.close().unwrap(); // the task never ran
+    /// assert_eq!(lp.take_reports()[0].task(), Some("forgotten"));
+    /// ```
     pub fn task(&self) -> Option<&str> {
         self.task.as_deref()
     }
@@ -388,7 +405,12 @@ impl ExceptionContext {
 
     /// Where the future or task involved was created, or the callback involved scheduled.
     ///
-    /// See [`with_site`](Self::with_site) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let _t = lp.create_task(async { Ok(()) });
+    /// lp.close().unwrap();
+    /// assert_eq!(lp.take_reports()[0].site().unwrap().line(), line!() - 2);
+    /// ```
     pub fn site(&self) -> Option<&'static Location<'static>> {
         self.site
     }

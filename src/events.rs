@@ -39,6 +39,12 @@ use crate::tasks::{self, Awaitable, TaskRef};
 /// ```
 pub trait IntoDelay {
     /// The value in nanoseconds; may be negative (a deadline in the past).
+    ///
+    /// ```
+    /// use tulipsim::IntoDelay;
+    /// assert_eq!(1.5.into_nanos(), 1_500_000_000);
+    /// assert_eq!(2.into_nanos(), 2_000_000_000);
+    /// ```
     fn into_nanos(self) -> i64;
 }
 
@@ -141,7 +147,17 @@ impl HandleInner {
 impl Handle {
     /// Cancels the callback; it will not run. Cancelling twice, or after it ran, does nothing.
     ///
-    /// See [`Handle`] for an example.
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let lp = tulipsim::EventLoop::new();
+    /// let ran = Rc::new(Cell::new(false));
+    /// let r = ran.clone();
+    /// let h = lp.call_soon(move || r.set(true));
+    /// h.cancel();
+    /// h.cancel(); // twice: nothing more happens
+    /// lp.run_until_complete(tulipsim::sleep(0)).unwrap();
+    /// assert!(!ran.get());
+    /// ```
     pub fn cancel(&self) {
         if !self.inner.cancelled.replace(true) {
             // Drop the closure now, outside any borrow, as asyncio drops `_callback`.
@@ -152,7 +168,13 @@ impl Handle {
 
     /// True once [`cancel`](Handle::cancel) was called.
     ///
-    /// See [`Handle`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let h = lp.call_soon(|| {});
+    /// assert!(!h.cancelled());
+    /// h.cancel();
+    /// assert!(h.cancelled());
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.inner.cancelled.get()
     }
@@ -176,14 +198,23 @@ pub struct TimerHandle {
 impl TimerHandle {
     /// The scheduled time, in seconds of loop time.
     ///
-    /// See [`TimerHandle`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.call_later(2.5, || {});
+    /// assert_eq!(t.when(), 2.5);
+    /// ```
     pub fn when(&self) -> f64 {
         nanos_to_secs(self.handle.inner.when.unwrap_or(0))
     }
 
     /// Cancels the timer; see [`Handle::cancel`].
     ///
-    /// See [`TimerHandle`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.call_later(1, || panic!("never runs"));
+    /// t.cancel();
+    /// lp.run_until_complete(tulipsim::sleep(2)).unwrap();
+    /// ```
     pub fn cancel(&self) {
         self.handle.cancel()
     }
@@ -311,7 +342,13 @@ impl LoopHandle {
     /// Asks `run_forever` to return after the current iteration; every callback already
     /// scheduled for this iteration still runs.
     ///
-    /// See [`call_later`](Self::call_later) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let h = lp.handle();
+    /// lp.call_soon(move || h.stop());
+    /// lp.run_forever().unwrap(); // returns once stop() ran
+    /// assert!(!lp.is_running());
+    /// ```
     pub fn stop(&self) {
         self.inner.stopping.set(true);
     }
@@ -409,7 +446,11 @@ impl LoopHandle {
 
     /// The seed given in [`LoopConfig::seed`], if any.
     ///
-    /// See [`LoopConfig::seed`] for an example.
+    /// ```
+    /// use tulipsim::{EventLoop, LoopConfig};
+    /// assert_eq!(EventLoop::new().seed(), None);
+    /// assert_eq!(EventLoop::with_config(LoopConfig::default().seed(9)).seed(), Some(9));
+    /// ```
     pub fn seed(&self) -> Option<u64> {
         self.inner.config.seed
     }
@@ -465,7 +506,15 @@ impl LoopHandle {
     /// Takes the reports collected so far (exceptions never retrieved, tasks destroyed while
     /// pending, panicking callbacks under [`PanicPolicy::Capture`](crate::PanicPolicy::Capture)).
     ///
-    /// See [`ExceptionContext`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<()>();
+    /// f.set_exception(tulipsim::Error::msg("lost")).unwrap();
+    /// drop(f);
+    /// let reports = lp.take_reports();
+    /// assert_eq!(reports[0].message(), "Future exception was never retrieved");
+    /// assert!(lp.take_reports().is_empty()); // taken
+    /// ```
     pub fn take_reports(&self) -> Vec<ExceptionContext> {
         mem::take(&mut *self.inner.reports.borrow_mut())
     }
@@ -497,7 +546,13 @@ impl LoopHandle {
     /// Takes the scheduler back (ending its run, so it can learn from it); the loop is FIFO
     /// again.
     ///
-    /// See [`set_scheduler`](Self::set_scheduler) for an example.
+    /// ```
+    /// use tulipsim::{scheduler::Random, EventLoop};
+    /// let lp = EventLoop::new();
+    /// assert!(lp.take_scheduler().is_none()); // FIFO
+    /// lp.set_scheduler(Random::new());
+    /// assert_eq!(lp.take_scheduler().unwrap().name(), "random");
+    /// ```
     pub fn take_scheduler(&self) -> Option<Box<dyn Scheduler>> {
         self.inner.decide.take_scheduler()
     }
@@ -537,7 +592,12 @@ impl LoopHandle {
 
     /// What the loop recorded so far, at its [`TraceLevel`](crate::TraceLevel).
     ///
-    /// See [`Trace`](crate::Trace) for an example.
+    /// ```
+    /// use tulipsim::{sleep, EventLoop, LoopConfig, TraceLevel};
+    /// let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
+    /// lp.run_until_complete(sleep(1)).unwrap();
+    /// assert_eq!(lp.trace().to_string(), lp.trace().to_string()); // a copy; still there
+    /// ```
     pub fn trace(&self) -> crate::Trace {
         self.inner.decide.trace.borrow().clone()
     }
@@ -596,14 +656,22 @@ impl std::ops::Deref for EventLoop {
 impl EventLoop {
     /// A new loop with the default [`LoopConfig`]: FIFO, no limits, panics stop the loop.
     ///
-    /// See [`EventLoop`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// assert_eq!(lp.time(), 0.0);
+    /// assert!(!lp.is_closed());
+    /// ```
     pub fn new() -> EventLoop {
         EventLoop::with_config(LoopConfig::default())
     }
 
     /// A new loop with `config`.
     ///
-    /// See [`LoopConfig`] for an example.
+    /// ```
+    /// use tulipsim::{EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().seed(1).max_steps(10_000));
+    /// assert_eq!(lp.seed(), Some(1));
+    /// ```
     pub fn with_config(config: LoopConfig) -> EventLoop {
         let inner = LoopInner::new(config);
         set_thread_loop(&inner);
@@ -614,7 +682,13 @@ impl EventLoop {
 
     /// A cloneable handle to this loop.
     ///
-    /// See [`LoopHandle`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let h = lp.handle(); // cloneable, 'static: can move into callbacks and tasks
+    /// lp.call_later(1, move || h.stop());
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(lp.time(), 1.0);
+    /// ```
     pub fn handle(&self) -> LoopHandle {
         self.handle.clone()
     }

@@ -68,7 +68,14 @@ type CallbackFn<T> = dyn Fn(&Future<T>);
 impl<T> DoneCallback<T> {
     /// Wraps a closure.
     ///
-    /// See [`DoneCallback`] for an example.
+    /// ```
+    /// use tulipsim::{DoneCallback, Future};
+    /// let cb = DoneCallback::new(|f: &Future<i32>| println!("done: {:?}", f.result()));
+    /// let lp = tulipsim::EventLoop::new();
+    /// let fut = lp.create_future::<i32>();
+    /// fut.add_done_callback(cb.clone());
+    /// assert_eq!(fut.remove_done_callback(&cb), 1);
+    /// ```
     pub fn new(f: impl Fn(&Future<T>) + 'static) -> Self {
         DoneCallback(Rc::new(f))
     }
@@ -727,7 +734,13 @@ impl<T: 'static> Future<T> {
     /// thread (asyncio's `Future()`); with no loop at all it binds to the first loop that
     /// awaits it.
     ///
-    /// See [`Future`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let fut = tulipsim::Future::<i32>::new(); // bound to `lp`, the newest loop of this thread
+    /// let f = fut.clone();
+    /// lp.call_soon(move || f.set_result(5).unwrap());
+    /// assert_eq!(lp.run_until_complete(fut), Ok(5));
+    /// ```
     #[track_caller]
     pub fn new() -> Future<T> {
         Future::bound(events::current_or_thread_loop(), Location::caller())
@@ -773,7 +786,13 @@ impl<T: 'static> Future<T> {
 
     /// True if the future was cancelled.
     ///
-    /// See [`cancel`](Self::cancel) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<()>();
+    /// assert!(!f.cancelled());
+    /// f.cancel();
+    /// assert!(f.cancelled() && f.done());
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.core().is_cancelled()
     }
@@ -846,7 +865,14 @@ impl<T: 'static> Future<T> {
     /// The label given with [`set_label`](Self::set_label), if any; on a future that is a
     /// task, the task's name.
     ///
-    /// See [`set_label`](Self::set_label) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<()>();
+    /// f.set_label("reply");
+    /// assert_eq!(f.label().as_deref(), Some("reply"));
+    /// let t = lp.create_task_named("worker", async { Ok(()) });
+    /// assert_eq!(t.as_future().label().as_deref(), Some("worker")); // a task's name
+    /// ```
     pub fn label(&self) -> Option<String> {
         match self.obj.task_header() {
             Some(h) => Some(h.name()),
@@ -881,7 +907,15 @@ impl<T: 'static> Future<T> {
     /// Removes every registration of `callback` from the list of callbacks not yet scheduled,
     /// and returns how many were removed.
     ///
-    /// See [`DoneCallback`] for an example.
+    /// ```
+    /// use tulipsim::{DoneCallback, Future};
+    /// let lp = tulipsim::EventLoop::new();
+    /// let fut = lp.create_future::<()>();
+    /// let cb = DoneCallback::new(|_: &Future<()>| {});
+    /// assert_eq!(fut.remove_done_callback(&cb), 0); // never added
+    /// fut.add_done_callback(cb.clone());
+    /// assert_eq!(fut.remove_done_callback(&cb), 1);
+    /// ```
     pub fn remove_done_callback(&self, callback: &DoneCallback<T>) -> usize {
         self.core().remove_callback(callback)
     }
@@ -905,7 +939,14 @@ impl<T: 'static> Future<T> {
     /// Marks the future done with an exception and schedules its callbacks;
     /// `Err(InvalidState)` if it is already done, `Err(Runtime)` on a task.
     ///
-    /// See [`exception`](Self::exception) for an example.
+    /// ```
+    /// use tulipsim::Error;
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<i32>();
+    /// f.set_exception(Error::msg("bad")).unwrap();
+    /// assert!(f.set_exception(Error::msg("again")).is_err()); // done already
+    /// assert_eq!(f.result().unwrap_err().to_string(), "bad");
+    /// ```
     pub fn set_exception(&self, exception: Error) -> Result<(), Error> {
         if self.obj.task_header().is_some() {
             return Err(Error::runtime(

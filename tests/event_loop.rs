@@ -333,5 +333,8 @@ fn a_labelled_future_is_named_in_deadlocks_traces_and_reports() {
         .find(|r| r.message() == "Future exception was never retrieved")
         .unwrap();
     assert_eq!(report.future(), Some("reply"));
-    assert!(report.to_string().contains("\n  future: reply\n"), "{report}");
+    assert!(
+        report.to_string().contains("\n  future: reply\n"),
+        "{report}"
+    );
 }

@@ -152,7 +152,13 @@ impl<T: 'static> Task<T> {
     /// True only if the task ended by letting a `CancelledError` escape (whether or not
     /// `cancel` was called).
     ///
-    /// See [`cancel`](Self::cancel) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.create_task(async { tulipsim::sleep(1).await });
+    /// t.cancel();
+    /// let _ = lp.run_until_complete(t.clone());
+    /// assert!(t.cancelled());
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.inner.core.is_cancelled()
     }
@@ -240,7 +246,13 @@ impl<T: 'static> Task<T> {
 
     /// Withdraws one cancellation request and returns how many remain (never below zero).
     ///
-    /// See [`cancelling`](Self::cancelling) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.create_task(async { Ok(()) });
+    /// t.cancel();
+    /// assert_eq!(t.uncancel(), 0);
+    /// assert_eq!(t.uncancel(), 0); // never below zero
+    /// ```
     pub fn uncancel(&self) -> u32 {
         uncancel(&self.inner.header)
     }
@@ -260,7 +272,12 @@ impl<T: 'static> Task<T> {
 
     /// Renames the task.
     ///
-    /// See [`get_name`](Self::get_name) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.create_task(async { Ok(()) });
+    /// t.set_name("worker");
+    /// assert_eq!(t.get_name(), "worker");
+    /// ```
     pub fn set_name(&self, name: impl Into<Rc<str>>) {
         self.inner.header.set_name(Some(name.into()));
     }
@@ -378,7 +395,12 @@ impl TaskRef {
 
     /// See [`Task::get_name`].
     ///
-    /// See [`TaskRef`] for an example.
+    /// ```
+    /// use tulipsim::{current_task, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let name = lp.run_until_complete(async { Ok(current_task().unwrap().get_name()) });
+    /// assert_eq!(name.unwrap(), "Task-1");
+    /// ```
     pub fn get_name(&self) -> String {
         self.run.header().name()
     }
@@ -595,7 +617,16 @@ impl IntoFuture for &TaskRef {
 
 /// The awaitable of a [`TaskRef`].
 ///
-/// See [`TaskRef`]'s `IntoFuture` implementation for an example.
+/// ```
+/// use tulipsim::EventLoop;
+/// let lp = EventLoop::new();
+/// lp.run_until_complete(async {
+///     let child = tulipsim::create_task(async { tulipsim::sleep(1).await })?.to_ref();
+///     let wait: tulipsim::WaitTask = std::future::IntoFuture::into_future(child);
+///     wait.await
+/// }).unwrap();
+/// assert_eq!(lp.time(), 1.0);
+/// ```
 pub struct WaitTask {
     core: WaitCore,
 }
@@ -617,7 +648,13 @@ impl StdFuture for WaitTask {
 
 /// The running loop (asyncio's `get_running_loop`); `Err(Runtime)` outside one.
 ///
-/// See [`LoopHandle`] for an example.
+/// ```
+/// use tulipsim::{get_running_loop, EventLoop};
+/// assert!(get_running_loop().is_err()); // no loop runs here
+/// let lp = EventLoop::new();
+/// let t = lp.run_until_complete(async { Ok(get_running_loop()?.time()) });
+/// assert_eq!(t.unwrap(), 0.0);
+/// ```
 pub fn get_running_loop() -> Result<LoopHandle, Error> {
     events::running_loop()
         .map(|inner| LoopHandle { inner })
@@ -670,7 +707,13 @@ where
 /// The task whose step is running now, or `None` outside a task (asyncio's
 /// `current_task()`).
 ///
-/// See [`TaskRef`] for an example.
+/// ```
+/// use tulipsim::{current_task, EventLoop};
+/// assert!(current_task().is_none());
+/// let lp = EventLoop::new();
+/// let t = lp.create_task_named("me", async { Ok(current_task().unwrap().get_name()) });
+/// assert_eq!(lp.run_until_complete(t).unwrap(), "me");
+/// ```
 pub fn current_task() -> Option<TaskRef> {
     current().map(|(_, t)| TaskRef::from_run(t))
 }
