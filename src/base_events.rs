@@ -909,14 +909,16 @@ impl LoopInner {
     fn run_callback(&self, callback: Box<dyn FnOnce()>, name: Option<events::CallbackName>) {
         if let Err(caught) = panics::catch(callback) {
             let err = self.panicked(caught, None);
+            let done_callback = panics::take_callback();
             if self.config.panic_policy == PanicPolicy::Capture {
                 // asyncio: "Exception in callback cb() at file.py:12" (where cb is defined).
-                let (message, site) = match name {
-                    Some((name, site)) => (
+                let (message, site) = match (name, done_callback) {
+                    (Some((name, site)), _) => (
                         format!("Exception in callback {name} scheduled at {site}"),
                         Some(site),
                     ),
-                    None => ("Exception in callback".to_string(), None),
+                    (None, Some(name)) => (format!("Exception in callback {name}"), None),
+                    (None, None) => ("Exception in callback".to_string(), None),
                 };
                 self.report(ExceptionContext {
                     future: None,

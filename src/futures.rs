@@ -63,7 +63,23 @@ pub struct ErasedFuture(pub(crate) Rc<dyn AnyFuture>);
 /// ```
 pub struct DoneCallback<T>(Rc<CallbackFn<T>>);
 
-type CallbackFn<T> = dyn Fn(&Future<T>);
+type CallbackFn<T> = dyn DoneFn<T>;
+
+/// A done-callback's closure, with its type's name for the report if it panics.
+pub(crate) trait DoneFn<T> {
+    fn call(&self, fut: &Future<T>);
+    fn name(&self) -> &'static str;
+}
+
+impl<T, F: Fn(&Future<T>)> DoneFn<T> for F {
+    fn call(&self, fut: &Future<T>) {
+        self(fut)
+    }
+
+    fn name(&self) -> &'static str {
+        std::any::type_name::<F>()
+    }
+}
 
 impl<T> DoneCallback<T> {
     /// Wraps a closure.
@@ -358,7 +374,12 @@ impl<T: 'static> FutureCore<T> {
             Callback::Wakeup(task) => task.header().wake(lp, &task),
             Callback::Done(DoneCallback(f)) => {
                 let fut = Future { obj: this.clone() };
-                lp.schedule(Entry::Done(Box::new(move || f(&fut))));
+                lp.schedule(Entry::Done(Box::new(move || {
+                    // Left set if `f` panics: the loop's report names it.
+                    crate::panics::enter_callback(f.name());
+                    f.call(&fut);
+                    crate::panics::leave_callback();
+                })));
             }
             Callback::Any(f) => {
                 let fut = this.clone().to_any();

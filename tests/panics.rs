@@ -162,3 +162,19 @@ async fn futures_poll_once<F: std::future::Future + Unpin>(mut f: F) -> bool {
     })
     .await
 }
+
+#[test]
+fn a_panicking_done_callback_is_reported_by_name() {
+    let lp = EventLoop::with_config(LoopConfig::default().panic_policy(PanicPolicy::Capture));
+    let fut = lp.create_future::<i32>();
+    fut.add_done_callback(|_: &tulipsim::Future<i32>| panic!("in a done-callback"));
+    fut.set_result(1).unwrap();
+    lp.run_until_complete(sleep(0)).unwrap();
+    let reports = lp.take_reports();
+    assert_eq!(reports.len(), 1);
+    let msg = reports[0].message();
+    assert_eq!(
+        msg,
+        "Exception in callback panics::a_panicking_done_callback_is_reported_by_name::{{closure}}"
+    );
+}
