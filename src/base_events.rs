@@ -276,39 +276,141 @@ impl Drop for RunningGuard<'_> {
 /// assert_eq!(reports[0].message(), "Task exception was never retrieved");
 /// assert_eq!(reports[0].error().unwrap().to_string(), "lost");
 /// ```
+///
+/// A program makes its own with [`new`](Self::new) and the `with_` methods, and reports it
+/// with [`LoopHandle::call_exception_handler`](crate::LoopHandle::call_exception_handler).
 #[derive(Clone, Debug)]
 pub struct ExceptionContext {
     pub(crate) message: String,
     pub(crate) error: Option<Error>,
     pub(crate) task: Option<String>,
+    pub(crate) future: Option<String>,
     pub(crate) site: Option<&'static Location<'static>>,
 }
 
 impl ExceptionContext {
+    /// A report saying `message`, about nothing in particular yet.
+    ///
+    /// ```
+    /// use tulipsim::{Error, ExceptionContext};
+    /// let ctx = ExceptionContext::new("cache flush failed").with_error(Error::msg("disk full"));
+    /// assert_eq!(ctx.message(), "cache flush failed");
+    /// assert_eq!(ctx.to_string(), "cache flush failed\n  exception: disk full");
+    /// ```
+    pub fn new(message: impl Into<String>) -> ExceptionContext {
+        ExceptionContext {
+            message: message.into(),
+            error: None,
+            task: None,
+            future: None,
+            site: None,
+        }
+    }
+
+    /// The same report with `error` as its exception (asyncio's `'exception'` key).
+    ///
+    /// ```
+    /// use tulipsim::{Error, ExceptionContext};
+    /// let ctx = ExceptionContext::new("flush failed").with_error(Error::msg("disk full"));
+    /// assert_eq!(ctx.error().unwrap().to_string(), "disk full");
+    /// ```
+    pub fn with_error(mut self, error: Error) -> ExceptionContext {
+        self.error = Some(error);
+        self
+    }
+
+    /// The same report about the task named `name` (asyncio's `'task'` key).
+    ///
+    /// ```
+    /// let ctx = tulipsim::ExceptionContext::new("slow").with_task("worker-1");
+    /// assert_eq!(ctx.task(), Some("worker-1"));
+    /// ```
+    pub fn with_task(mut self, name: impl Into<String>) -> ExceptionContext {
+        self.task = Some(name.into());
+        self
+    }
+
+    /// The same report about the future labelled `label` (asyncio's `'future'` key; see
+    /// [`Future::set_label`](crate::Future::set_label)).
+    ///
+    /// ```
+    /// let ctx = tulipsim::ExceptionContext::new("late reply").with_future("reply");
+    /// assert_eq!(ctx.future(), Some("reply"));
+    /// ```
+    pub fn with_future(mut self, label: impl Into<String>) -> ExceptionContext {
+        self.future = Some(label.into());
+        self
+    }
+
+    /// The same report with `site` as where the thing involved was created.
+    ///
+    /// ```
+    /// let here = std::panic::Location::caller();
+    /// let ctx = tulipsim::ExceptionContext::new("x").with_site(here);
+    /// assert_eq!(ctx.site(), Some(here));
+    /// ```
+    pub fn with_site(mut self, site: &'static Location<'static>) -> ExceptionContext {
+        self.site = Some(site);
+        self
+    }
+
     /// What happened, in asyncio's words ("Task was destroyed but it is pending!", ...).
     ///
-    /// See [`ExceptionContext`] for an example.
+    /// ```
+    /// let ctx = tulipsim::ExceptionContext::new("flush failed");
+    /// assert_eq!(ctx.message(), "flush failed");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }
 
     /// The exception involved, if any.
     ///
-    /// See [`ExceptionContext`] for an example.
+    /// ```
+    /// use tulipsim::{Error, ExceptionContext};
+    /// assert!(ExceptionContext::new("x").error().is_none());
+    /// let ctx = ExceptionContext::new("x").with_error(Error::Timeout);
+    /// assert_eq!(ctx.error(), Some(&Error::Timeout));
+    /// ```
     pub fn error(&self) -> Option<&Error> {
         self.error.as_ref()
     }
 
     /// The task involved, by name, if any.
     ///
-    /// See [`ExceptionContext`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// drop(lp.create_task_named("forgotten", async { Ok(()) }));
+    /// lp.close().unwrap(); // the task never ran
+    /// assert_eq!(lp.take_reports()[0].task(), Some("forgotten"));
+    /// ```
     pub fn task(&self) -> Option<&str> {
         self.task.as_deref()
     }
 
-    /// Where the future or task involved was created.
+    /// The plain future involved, by its label, if it has one (see
+    /// [`Future::set_label`](crate::Future::set_label)).
     ///
-    /// See [`ExceptionContext`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<()>();
+    /// f.set_label("reply");
+    /// f.set_exception(tulipsim::Error::msg("x")).unwrap();
+    /// drop(f); // never retrieved
+    /// assert_eq!(lp.take_reports()[0].future(), Some("reply"));
+    /// ```
+    pub fn future(&self) -> Option<&str> {
+        self.future.as_deref()
+    }
+
+    /// Where the future or task involved was created, or the callback involved scheduled.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let _t = lp.create_task(async { Ok(()) });
+    /// lp.close().unwrap();
+    /// assert_eq!(lp.take_reports()[0].site().unwrap().line(), line!() - 2);
+    /// ```
     pub fn site(&self) -> Option<&'static Location<'static>> {
         self.site
     }
@@ -319,6 +421,9 @@ impl fmt::Display for ExceptionContext {
         f.write_str(&self.message)?;
         if let Some(t) = &self.task {
             write!(f, "\n  task: {t}")?;
+        }
+        if let Some(l) = &self.future {
+            write!(f, "\n  future: {l}")?;
         }
         if let Some(s) = self.site {
             write!(f, "\n  created at: {s}")?;
@@ -543,6 +648,7 @@ impl LoopInner {
     #[cold]
     fn refused_on_closed_loop(&self, what: &str) {
         self.report(ExceptionContext {
+            future: None,
             message: format!("{what}() on a closed event loop: the callback will never run"),
             error: Some(Error::runtime("Event loop is closed")),
             task: None,
@@ -664,7 +770,7 @@ impl LoopInner {
     }
 
     /// Hands collected reports to a custom handler, at a point where no loop state is borrowed.
-    fn dispatch_reports(&self) {
+    pub(crate) fn dispatch_reports(&self) {
         let Some(handler) = self.handler.borrow().clone() else {
             return;
         };
@@ -807,10 +913,10 @@ impl LoopInner {
                     return;
                 }
                 if let Some(callback) = handle.take() {
-                    self.run_callback(callback);
+                    self.run_callback(callback, handle.name.get());
                 }
             }
-            Entry::Done(callback) => self.run_callback(callback),
+            Entry::Done(callback) => self.run_callback(callback, None),
             Entry::Stop(lp) => {
                 if let Some(lp) = lp.upgrade() {
                     lp.stopping.set(true);
@@ -820,15 +926,27 @@ impl LoopInner {
         }
     }
 
-    fn run_callback(&self, callback: Box<dyn FnOnce()>) {
+    /// Runs a callback; `name` is a user callback's, for the report if it panics.
+    fn run_callback(&self, callback: Box<dyn FnOnce()>, name: Option<events::CallbackName>) {
         if let Err(caught) = panics::catch(callback) {
             let err = self.panicked(caught, None);
+            let done_callback = panics::take_callback();
             if self.config.panic_policy == PanicPolicy::Capture {
+                // asyncio: "Exception in callback cb() at file.py:12" (where cb is defined).
+                let (message, site) = match (name, done_callback) {
+                    (Some((name, site)), _) => (
+                        format!("Exception in callback {name} scheduled at {site}"),
+                        Some(site),
+                    ),
+                    (None, Some(name)) => (format!("Exception in callback {name}"), None),
+                    (None, None) => ("Exception in callback".to_string(), None),
+                };
                 self.report(ExceptionContext {
-                    message: "Exception in callback".to_string(),
+                    future: None,
+                    message,
                     error: Some(err),
                     task: None,
-                    site: None,
+                    site,
                 });
             }
         }

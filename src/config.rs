@@ -69,7 +69,12 @@ impl LoopConfig {
     /// Stop with [`Error::Limit`](crate::Error::Limit) once this many ready-queue entries
     /// (task steps and callbacks) have run. Unlimited by default.
     ///
-    /// See [`LoopConfig`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().max_steps(100));
+    /// let r: Result<(), Error> = lp.run_until_complete(async { loop { sleep(0).await? } });
+    /// assert!(matches!(r, Err(Error::Limit(l)) if l.is_step_limit()));
+    /// ```
     pub fn max_steps(mut self, steps: u64) -> Self {
         self.max_steps = steps;
         self
@@ -78,7 +83,12 @@ impl LoopConfig {
     /// Stop with [`Error::Limit`](crate::Error::Limit) instead of moving the virtual clock past
     /// this time. Unlimited by default.
     ///
-    /// See [`LoopConfig`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().max_time(60));
+    /// let r = lp.run_until_complete(sleep(3600));
+    /// assert!(matches!(r, Err(Error::Limit(l)) if !l.is_step_limit()));
+    /// ```
     pub fn max_time(mut self, time: impl IntoDelay) -> Self {
         self.max_time = time.into_nanos();
         self
@@ -86,7 +96,12 @@ impl LoopConfig {
 
     /// What a panic inside a task or callback does; see [`PanicPolicy`].
     ///
-    /// See [`PanicPolicy`] for an example.
+    /// ```
+    /// use tulipsim::{Error, EventLoop, LoopConfig, PanicPolicy};
+    /// let lp = EventLoop::with_config(LoopConfig::default().panic_policy(PanicPolicy::Capture));
+    /// let r: Result<(), Error> = lp.run_until_complete(async { panic!("boom") });
+    /// assert!(matches!(r, Err(Error::Panic(_))));
+    /// ```
     pub fn panic_policy(mut self, policy: PanicPolicy) -> Self {
         self.panic_policy = policy;
         self
@@ -108,7 +123,12 @@ impl LoopConfig {
 
     /// How much the loop records in its [`Trace`](crate::Trace); off by default.
     ///
-    /// See [`TraceLevel`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, EventLoop, LoopConfig, TraceLevel};
+    /// let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
+    /// lp.run_until_complete(sleep(1)).unwrap();
+    /// assert!(!lp.trace().to_string().is_empty());
+    /// ```
     pub fn trace(mut self, level: TraceLevel) -> Self {
         self.trace = level;
         self
@@ -117,7 +137,12 @@ impl LoopConfig {
     /// Which faults to inject, drawing from the fault stream of [`seed`](Self::seed); none by
     /// default.
     ///
-    /// See [`FaultConfig`] for an example.
+    /// ```
+    /// use tulipsim::{EventLoop, FaultConfig, LoopConfig};
+    /// let config = LoopConfig::default().seed(3).faults(FaultConfig::default().early_timeout(0.5));
+    /// let lp = EventLoop::with_config(config);
+    /// assert_eq!(lp.seed(), Some(3));
+    /// ```
     pub fn faults(mut self, faults: FaultConfig) -> Self {
         self.faults = faults;
         self

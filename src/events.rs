@@ -39,6 +39,12 @@ use crate::tasks::{self, Awaitable, TaskRef};
 /// ```
 pub trait IntoDelay {
     /// The value in nanoseconds; may be negative (a deadline in the past).
+    ///
+    /// ```
+    /// use tulipsim::IntoDelay;
+    /// assert_eq!(1.5.into_nanos(), 1_500_000_000);
+    /// assert_eq!(2.into_nanos(), 2_000_000_000);
+    /// ```
     fn into_nanos(self) -> i64;
 }
 
@@ -108,6 +114,17 @@ pub(crate) struct HandleInner {
     pub(crate) cancelled: Cell<bool>,
     /// The deadline for timer handles, in nanoseconds.
     pub(crate) when: Option<i64>,
+    /// A user callback's type name and where it was scheduled, for the report if it fails.
+    pub(crate) name: Cell<Option<CallbackName>>,
+}
+
+/// A user callback's type name (a closure's names the function it was written in) and where
+/// it was scheduled.
+pub(crate) type CallbackName = (&'static str, &'static Location<'static>);
+
+/// The type name of `_f`'s type.
+fn callback_name<F>(_f: &F) -> &'static str {
+    std::any::type_name::<F>()
 }
 
 impl HandleInner {
@@ -116,6 +133,7 @@ impl HandleInner {
             callback: RefCell::new(Some(callback)),
             cancelled: Cell::new(false),
             when,
+            name: Cell::new(None),
         })
     }
 
@@ -129,7 +147,17 @@ impl HandleInner {
 impl Handle {
     /// Cancels the callback; it will not run. Cancelling twice, or after it ran, does nothing.
     ///
-    /// See [`Handle`] for an example.
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let lp = tulipsim::EventLoop::new();
+    /// let ran = Rc::new(Cell::new(false));
+    /// let r = ran.clone();
+    /// let h = lp.call_soon(move || r.set(true));
+    /// h.cancel();
+    /// h.cancel(); // twice: nothing more happens
+    /// lp.run_until_complete(tulipsim::sleep(0)).unwrap();
+    /// assert!(!ran.get());
+    /// ```
     pub fn cancel(&self) {
         if !self.inner.cancelled.replace(true) {
             // Drop the closure now, outside any borrow, as asyncio drops `_callback`.
@@ -140,7 +168,13 @@ impl Handle {
 
     /// True once [`cancel`](Handle::cancel) was called.
     ///
-    /// See [`Handle`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let h = lp.call_soon(|| {});
+    /// assert!(!h.cancelled());
+    /// h.cancel();
+    /// assert!(h.cancelled());
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.inner.cancelled.get()
     }
@@ -164,14 +198,23 @@ pub struct TimerHandle {
 impl TimerHandle {
     /// The scheduled time, in seconds of loop time.
     ///
-    /// See [`TimerHandle`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.call_later(2.5, || {});
+    /// assert_eq!(t.when(), 2.5);
+    /// ```
     pub fn when(&self) -> f64 {
         nanos_to_secs(self.handle.inner.when.unwrap_or(0))
     }
 
     /// Cancels the timer; see [`Handle::cancel`].
     ///
-    /// See [`TimerHandle`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.call_later(1, || panic!("never runs"));
+    /// t.cancel();
+    /// lp.run_until_complete(tulipsim::sleep(2)).unwrap();
+    /// ```
     pub fn cancel(&self) {
         self.handle.cancel()
     }
@@ -225,8 +268,12 @@ impl LoopHandle {
     /// lp.run_forever().unwrap();
     /// assert_eq!(*log.borrow(), [0, 1, 2]);
     /// ```
+    #[track_caller]
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
-        self.inner.call_soon_handle(Box::new(callback))
+        let name = (callback_name(&callback), Location::caller());
+        let handle = self.inner.call_soon_handle(Box::new(callback));
+        handle.inner.name.set(Some(name));
+        handle
     }
 
     /// Schedules `callback` to run `delay` seconds of virtual time from now.
@@ -238,13 +285,17 @@ impl LoopHandle {
     /// lp.run_forever().unwrap();
     /// assert_eq!(lp.time(), 5.0);
     /// ```
+    #[track_caller]
     pub fn call_later(
         &self,
         delay: impl IntoDelay,
         callback: impl FnOnce() + 'static,
     ) -> TimerHandle {
+        let name = (callback_name(&callback), Location::caller());
         let when = self.inner.now().saturating_add(delay.into_nanos());
-        self.inner.call_at_nanos(when, Box::new(callback))
+        let timer = self.inner.call_at_nanos(when, Box::new(callback));
+        timer.handle.inner.name.set(Some(name));
+        timer
     }
 
     /// Schedules `callback` at absolute loop time `when` (seconds; see [`time`](Self::time)).
@@ -256,9 +307,14 @@ impl LoopHandle {
     /// lp.run_forever().unwrap();
     /// assert_eq!(lp.time(), 7.5);
     /// ```
+    #[track_caller]
     pub fn call_at(&self, when: impl IntoDelay, callback: impl FnOnce() + 'static) -> TimerHandle {
-        self.inner
-            .call_at_nanos(when.into_nanos(), Box::new(callback))
+        let name = (callback_name(&callback), Location::caller());
+        let timer = self
+            .inner
+            .call_at_nanos(when.into_nanos(), Box::new(callback));
+        timer.handle.inner.name.set(Some(name));
+        timer
     }
 
     /// Schedules `callback` at absolute loop time `when`, as a *deadline*: unlike
@@ -331,7 +387,13 @@ impl LoopHandle {
     /// Asks `run_forever` to return after the current iteration; every callback already
     /// scheduled for this iteration still runs.
     ///
-    /// See [`call_later`](Self::call_later) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let h = lp.handle();
+    /// lp.call_soon(move || h.stop());
+    /// lp.run_forever().unwrap(); // returns once stop() ran
+    /// assert!(!lp.is_running());
+    /// ```
     pub fn stop(&self) {
         self.inner.stopping.set(true);
     }
@@ -429,7 +491,11 @@ impl LoopHandle {
 
     /// The seed given in [`LoopConfig::seed`], if any.
     ///
-    /// See [`LoopConfig::seed`] for an example.
+    /// ```
+    /// use tulipsim::{EventLoop, LoopConfig};
+    /// assert_eq!(EventLoop::new().seed(), None);
+    /// assert_eq!(EventLoop::with_config(LoopConfig::default().seed(9)).seed(), Some(9));
+    /// ```
     pub fn seed(&self) -> Option<u64> {
         self.inner.config.seed
     }
@@ -454,10 +520,46 @@ impl LoopHandle {
         *self.inner.handler.borrow_mut() = Some(Rc::new(handler));
     }
 
+    /// Reports `context` to the loop's exception handler, as the loop reports its own
+    /// (asyncio's `call_exception_handler`): with a handler set, the handler gets it at once if
+    /// the loop is not running, and otherwise after the current step, between iterations, as
+    /// every report; without one, it is collected for [`take_reports`](Self::take_reports).
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use tulipsim::{get_running_loop, Error, EventLoop, ExceptionContext};
+    ///
+    /// let lp = EventLoop::new();
+    /// let seen = Rc::new(RefCell::new(Vec::new()));
+    /// let s = seen.clone();
+    /// lp.set_exception_handler(move |ctx| s.borrow_mut().push(ctx.to_string()));
+    /// lp.run_until_complete(async {
+    ///     let ctx = ExceptionContext::new("cache flush failed").with_error(Error::msg("disk full"));
+    ///     get_running_loop()?.call_exception_handler(ctx);
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(*seen.borrow(), ["cache flush failed\n  exception: disk full"]);
+    /// ```
+    pub fn call_exception_handler(&self, context: ExceptionContext) {
+        self.inner.report(context);
+        if !self.inner.running.get() {
+            self.inner.dispatch_reports();
+        }
+    }
+
     /// Takes the reports collected so far (exceptions never retrieved, tasks destroyed while
     /// pending, panicking callbacks under [`PanicPolicy::Capture`](crate::PanicPolicy::Capture)).
     ///
-    /// See [`ExceptionContext`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<()>();
+    /// f.set_exception(tulipsim::Error::msg("lost")).unwrap();
+    /// drop(f);
+    /// let reports = lp.take_reports();
+    /// assert_eq!(reports[0].message(), "Future exception was never retrieved");
+    /// assert!(lp.take_reports().is_empty()); // taken
+    /// ```
     pub fn take_reports(&self) -> Vec<ExceptionContext> {
         mem::take(&mut *self.inner.reports.borrow_mut())
     }
@@ -489,7 +591,13 @@ impl LoopHandle {
     /// Takes the scheduler back (ending its run, so it can learn from it); the loop is FIFO
     /// again.
     ///
-    /// See [`set_scheduler`](Self::set_scheduler) for an example.
+    /// ```
+    /// use tulipsim::{scheduler::Random, EventLoop};
+    /// let lp = EventLoop::new();
+    /// assert!(lp.take_scheduler().is_none()); // FIFO
+    /// lp.set_scheduler(Random::new());
+    /// assert_eq!(lp.take_scheduler().unwrap().name(), "random");
+    /// ```
     pub fn take_scheduler(&self) -> Option<Box<dyn Scheduler>> {
         self.inner.decide.take_scheduler()
     }
@@ -529,7 +637,12 @@ impl LoopHandle {
 
     /// What the loop recorded so far, at its [`TraceLevel`](crate::TraceLevel).
     ///
-    /// See [`Trace`](crate::Trace) for an example.
+    /// ```
+    /// use tulipsim::{sleep, EventLoop, LoopConfig, TraceLevel};
+    /// let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
+    /// lp.run_until_complete(sleep(1)).unwrap();
+    /// assert_eq!(lp.trace().to_string(), lp.trace().to_string()); // a copy; still there
+    /// ```
     pub fn trace(&self) -> crate::Trace {
         self.inner.decide.trace.borrow().clone()
     }
@@ -588,14 +701,22 @@ impl std::ops::Deref for EventLoop {
 impl EventLoop {
     /// A new loop with the default [`LoopConfig`]: FIFO, no limits, panics stop the loop.
     ///
-    /// See [`EventLoop`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// assert_eq!(lp.time(), 0.0);
+    /// assert!(!lp.is_closed());
+    /// ```
     pub fn new() -> EventLoop {
         EventLoop::with_config(LoopConfig::default())
     }
 
     /// A new loop with `config`.
     ///
-    /// See [`LoopConfig`] for an example.
+    /// ```
+    /// use tulipsim::{EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().seed(1).max_steps(10_000));
+    /// assert_eq!(lp.seed(), Some(1));
+    /// ```
     pub fn with_config(config: LoopConfig) -> EventLoop {
         let inner = LoopInner::new(config);
         set_thread_loop(&inner);
@@ -606,7 +727,13 @@ impl EventLoop {
 
     /// A cloneable handle to this loop.
     ///
-    /// See [`LoopHandle`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let h = lp.handle(); // cloneable, 'static: can move into callbacks and tasks
+    /// lp.call_later(1, move || h.stop());
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(lp.time(), 1.0);
+    /// ```
     pub fn handle(&self) -> LoopHandle {
         self.handle.clone()
     }

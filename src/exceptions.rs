@@ -61,6 +61,10 @@ pub enum Error {
     QueueEmpty,
     /// asyncio's `QueueFull`: `put_nowait()` on a full queue.
     QueueFull,
+    /// asyncio's `BrokenBarrierError`: a [`Barrier`](crate::Barrier) wait that was broken by a
+    /// reset or an abort (`"Abort or reset of barrier"`), or that found the barrier aborted
+    /// (`"Barrier aborted"`).
+    BrokenBarrier(Rc<str>),
     /// Python's `ExceptionGroup`, as a `TaskGroup` raises it: the errors of its tasks (and of
     /// its body), in the order they happened.
     Group(Rc<[Error]>),
@@ -216,7 +220,7 @@ impl Error {
 
     /// asyncio's name for this kind of error: `"CancelledError"`, `"TimeoutError"`,
     /// `"InvalidStateError"`, `"RuntimeError"`, `"ValueError"`, `"QueueEmpty"`, `"QueueFull"`,
-    /// `"ExceptionGroup"`, `"Panic"`, `"Deadlock"`, `"LimitExceeded"`, `"IncompleteReadError"`,
+    /// `"BrokenBarrierError"`, `"ExceptionGroup"`, `"Panic"`, `"Deadlock"`, `"LimitExceeded"`, `"IncompleteReadError"`,
     /// `"LimitOverrunError"`, `"ConnectionRefusedError"`, `"ConnectionResetError"`,
     /// `"BrokenPipeError"`, `"OSError"`, or `"Error"` for user errors. Traces print it.
     ///
@@ -235,6 +239,7 @@ impl Error {
             Error::Value(_) => "ValueError",
             Error::QueueEmpty => "QueueEmpty",
             Error::QueueFull => "QueueFull",
+            Error::BrokenBarrier(_) => "BrokenBarrierError",
             Error::Group(_) => "ExceptionGroup",
             Error::IncompleteRead(_) => "IncompleteReadError",
             Error::LimitOverrun(_) => "LimitOverrunError",
@@ -259,7 +264,8 @@ impl PartialEq for Error {
             (Error::Panic(a), Error::Panic(b)) => Rc::ptr_eq(a, b),
             (Error::Deadlock(a), Error::Deadlock(b)) => Rc::ptr_eq(a, b),
             (Error::Limit(a), Error::Limit(b)) => Rc::ptr_eq(a, b),
-            (Error::Value(a), Error::Value(b)) => a == b,
+            (Error::Value(a), Error::Value(b))
+            | (Error::BrokenBarrier(a), Error::BrokenBarrier(b)) => a == b,
             (Error::QueueEmpty, Error::QueueEmpty) | (Error::QueueFull, Error::QueueFull) => true,
             (Error::Group(a), Error::Group(b)) => a == b,
             (Error::IncompleteRead(a), Error::IncompleteRead(b)) => a == b,
@@ -287,6 +293,7 @@ impl fmt::Display for Error {
             Error::Value(m) => write!(f, "ValueError: {m}"),
             Error::QueueEmpty => f.write_str("QueueEmpty"),
             Error::QueueFull => f.write_str("QueueFull"),
+            Error::BrokenBarrier(m) => write!(f, "BrokenBarrierError: {m}"),
             Error::Group(errors) => {
                 write!(
                     f,
@@ -426,21 +433,40 @@ pub struct PanicError {
 impl PanicError {
     /// The panic's message (`panic!("...")` text), or a placeholder for non-string payloads.
     ///
-    /// See [`PanicError`] for an example.
+    /// ```
+    /// use tulipsim::{Error, EventLoop, LoopConfig, PanicPolicy};
+    /// let lp = EventLoop::with_config(LoopConfig::default().panic_policy(PanicPolicy::Capture));
+    /// let r: Result<(), Error> = lp.run_until_complete(async { panic!("boom") });
+    /// let Err(Error::Panic(p)) = r else { panic!() };
+    /// assert_eq!(p.message(), "boom");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }
 
     /// The name of the task that panicked; `None` for a plain callback.
     ///
-    /// See [`PanicError`] for an example.
+    /// ```
+    /// use tulipsim::{Error, EventLoop, LoopConfig, PanicPolicy};
+    /// let lp = EventLoop::with_config(LoopConfig::default().panic_policy(PanicPolicy::Capture));
+    /// let t = lp.create_task_named("worker", async { if true { panic!("boom") }; Ok(()) });
+    /// let _ = lp.run_until_complete(tulipsim::sleep(0));
+    /// let Err(Error::Panic(p)) = t.result() else { panic!() };
+    /// assert_eq!(p.task(), Some("worker"));
+    /// ```
     pub fn task(&self) -> Option<&str> {
         self.task.as_deref()
     }
 
     /// Where the panic happened (`file:line:col`), when the panic hook could record it.
     ///
-    /// See [`PanicError`] for an example.
+    /// ```
+    /// use tulipsim::{Error, EventLoop, LoopConfig, PanicPolicy};
+    /// let lp = EventLoop::with_config(LoopConfig::default().panic_policy(PanicPolicy::Capture));
+    /// let r: Result<(), Error> = lp.run_until_complete(async { panic!("boom") });
+    /// let Err(Error::Panic(p)) = r else { panic!() };
+    /// assert!(p.location().unwrap().contains(".rs:"));
+    /// ```
     pub fn location(&self) -> Option<&str> {
         self.location.as_deref()
     }
@@ -488,14 +514,29 @@ pub struct DeadlockError {
 impl DeadlockError {
     /// The virtual time at which the loop found nothing left to do.
     ///
-    /// See [`DeadlockError`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let never = lp.create_future::<()>();
+    /// let r = lp.run_until_complete(async move { sleep(2).await?; never.await });
+    /// let Err(Error::Deadlock(d)) = r else { panic!() };
+    /// assert_eq!(d.time(), 2.0);
+    /// ```
     pub fn time(&self) -> f64 {
         self.time
     }
 
     /// The tasks that were still pending, in creation order.
     ///
-    /// See [`DeadlockError`] for an example.
+    /// ```
+    /// use tulipsim::{Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let never = lp.create_future::<()>();
+    /// let n = never.clone();
+    /// lp.create_task_named("stuck", async move { n.await });
+    /// let Err(Error::Deadlock(d)) = lp.run_until_complete(never) else { panic!() };
+    /// assert_eq!(d.tasks()[0].name(), "stuck");
+    /// ```
     pub fn tasks(&self) -> &[WaitingTask] {
         &self.tasks
     }
@@ -519,7 +560,14 @@ impl fmt::Display for DeadlockError {
 
 /// One pending task in a [`DeadlockError`].
 ///
-/// See [`DeadlockError`] for an example.
+/// ```
+/// use tulipsim::{Error, EventLoop};
+/// let lp = EventLoop::new();
+/// let never = lp.create_future::<()>();
+/// let Err(Error::Deadlock(d)) = lp.run_until_complete(async move { never.await }) else { panic!() };
+/// let t = &d.tasks()[0];
+/// assert!(t.to_string().starts_with("Task-1 awaits Future<()> created at "));
+/// ```
 #[derive(Debug, Clone)]
 pub struct WaitingTask {
     pub(crate) name: String,
@@ -531,14 +579,26 @@ pub struct WaitingTask {
 impl WaitingTask {
     /// The task's name (`Task-N` unless it was named).
     ///
-    /// See [`DeadlockError`] for an example.
+    /// ```
+    /// use tulipsim::{Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let never = lp.create_future::<()>();
+    /// let Err(Error::Deadlock(d)) = lp.run_until_complete(async move { never.await }) else { panic!() };
+    /// assert_eq!(d.tasks()[0].name(), "Task-1");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// What the task waits on, e.g. `Future<i32> created at src/x.rs:3:9`.
     ///
-    /// See [`DeadlockError`] for an example.
+    /// ```
+    /// use tulipsim::{Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let never = lp.create_future::<u8>();
+    /// let Err(Error::Deadlock(d)) = lp.run_until_complete(async move { never.await }) else { panic!() };
+    /// assert!(d.tasks()[0].awaiting().starts_with("Future<u8> created at "));
+    /// ```
     pub fn awaiting(&self) -> &str {
         &self.awaiting
     }
@@ -582,21 +642,37 @@ pub(crate) enum LimitKind {
 impl LimitError {
     /// How many ready-queue entries had run when the limit was reached.
     ///
-    /// See [`LimitError`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().max_steps(50));
+    /// let r: Result<(), Error> = lp.run_until_complete(async { loop { sleep(0).await? } });
+    /// let Err(Error::Limit(l)) = r else { panic!() };
+    /// assert_eq!(l.steps(), 50);
+    /// ```
     pub fn steps(&self) -> u64 {
         self.steps
     }
 
     /// The virtual time when the limit was reached, in seconds.
     ///
-    /// See [`LimitError`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().max_time(10));
+    /// let Err(Error::Limit(l)) = lp.run_until_complete(sleep(60)) else { panic!() };
+    /// assert!(l.time() <= 10.0);
+    /// ```
     pub fn time(&self) -> f64 {
         self.time
     }
 
     /// True if the step limit was reached, false if the virtual-time limit was.
     ///
-    /// See [`LimitError`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().max_time(10));
+    /// let Err(Error::Limit(l)) = lp.run_until_complete(sleep(60)) else { panic!() };
+    /// assert!(!l.is_step_limit()); // the time limit
+    /// ```
     pub fn is_step_limit(&self) -> bool {
         self.what == LimitKind::Steps
     }
@@ -652,14 +728,44 @@ pub struct IncompleteReadError {
 impl IncompleteReadError {
     /// The bytes read before the end of the stream.
     ///
-    /// See [`IncompleteReadError`] for an example.
+    /// ```
+    /// use tulipsim::streams::{open_connection, start_server};
+    /// use tulipsim::{Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let err = lp.run_until_complete(async {
+    ///     let _server = start_server(|_r, w| async move {
+    ///         w.write(b"ab")?;
+    ///         w.close();
+    ///         Ok(())
+    ///     }, "server", 80).await?;
+    ///     let (reader, _writer) = open_connection("server", 80).await?;
+    ///     Ok(reader.readexactly(4).await.unwrap_err())
+    /// }).unwrap();
+    /// let Error::IncompleteRead(e) = err else { panic!("{err}") };
+    /// assert_eq!(e.partial(), b"ab");
+    /// ```
     pub fn partial(&self) -> &[u8] {
         &self.partial
     }
 
     /// How many bytes were asked for, or `None` if the read looked for a separator.
     ///
-    /// See [`IncompleteReadError`] for an example.
+    /// ```
+    /// use tulipsim::streams::{open_connection, start_server};
+    /// use tulipsim::{Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let err = lp.run_until_complete(async {
+    ///     let _server = start_server(|_r, w| async move {
+    ///         w.write(b"no separator")?;
+    ///         w.close();
+    ///         Ok(())
+    ///     }, "server", 80).await?;
+    ///     let (reader, _writer) = open_connection("server", 80).await?;
+    ///     Ok(reader.readuntil(b";").await.unwrap_err())
+    /// }).unwrap();
+    /// let Error::IncompleteRead(e) = err else { panic!("{err}") };
+    /// assert_eq!(e.expected(), None); // a separator was awaited, not a count
+    /// ```
     pub fn expected(&self) -> Option<usize> {
         self.expected
     }
@@ -704,14 +810,38 @@ pub struct LimitOverrunError {
 impl LimitOverrunError {
     /// CPython's message: which of the two overruns happened.
     ///
-    /// See [`LimitOverrunError`] for an example.
+    /// ```
+    /// use tulipsim::streams::{open_connection, start_server};
+    /// use tulipsim::{Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let err = lp.run_until_complete(async {
+    ///     let _server = start_server(|_r, w| async move { w.write(b"0123456789") }, "server", 80)
+    ///         .await?;
+    ///     let (reader, _writer) = open_connection("server", 80).limit(4).await?;
+    ///     Ok(reader.readuntil(b";").await.unwrap_err())
+    /// }).unwrap();
+    /// let Error::LimitOverrun(e) = err else { panic!("{err}") };
+    /// assert_eq!(e.message(), "Separator is not found, and chunk exceed the limit");
+    /// ```
     pub fn message(&self) -> &str {
         self.message
     }
 
     /// How many bytes `readuntil` would have to consume (asyncio's `consumed`).
     ///
-    /// See [`LimitOverrunError`] for an example.
+    /// ```
+    /// use tulipsim::streams::{open_connection, start_server};
+    /// use tulipsim::{Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let err = lp.run_until_complete(async {
+    ///     let _server = start_server(|_r, w| async move { w.write(b"012345;") }, "server", 80)
+    ///         .await?;
+    ///     let (reader, _writer) = open_connection("server", 80).limit(4).await?;
+    ///     Ok(reader.readuntil(b";").await.unwrap_err())
+    /// }).unwrap();
+    /// let Error::LimitOverrun(e) = err else { panic!("{err}") };
+    /// assert_eq!(e.consumed(), 6);
+    /// ```
     pub fn consumed(&self) -> usize {
         self.consumed
     }

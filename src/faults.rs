@@ -66,7 +66,10 @@ impl FaultConfig {
     /// With probability `p`, a `wait_for` or `timeout` scope's deadline fires now instead of
     /// at its time.
     ///
-    /// See [`FaultConfig`] for an example.
+    /// ```
+    /// let f = tulipsim::FaultConfig::default().early_timeout(0.2);
+    /// assert!(f.is_active());
+    /// ```
     pub fn early_timeout(mut self, p: f64) -> Self {
         self.early_timeout = p;
         self
@@ -100,7 +103,10 @@ impl FaultConfig {
     /// [`buggify()`] call sites: each site is enabled for a run with probability `enable`, and
     /// an enabled site fires each time with probability `fire`.
     ///
-    /// See [`buggify`] for an example.
+    /// ```
+    /// let f = tulipsim::FaultConfig::default().buggify(0.5, 0.1);
+    /// assert!(f.is_active());
+    /// ```
     pub fn buggify(mut self, enable: f64, fire: f64) -> Self {
         self.buggify_enable = enable;
         self.buggify_fire = fire;

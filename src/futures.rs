@@ -63,12 +63,35 @@ pub struct ErasedFuture(pub(crate) Rc<dyn AnyFuture>);
 /// ```
 pub struct DoneCallback<T>(Rc<CallbackFn<T>>);
 
-type CallbackFn<T> = dyn Fn(&Future<T>);
+type CallbackFn<T> = dyn DoneFn<T>;
+
+/// A done-callback's closure, with its type's name for the report if it panics.
+pub(crate) trait DoneFn<T> {
+    fn call(&self, fut: &Future<T>);
+    fn name(&self) -> &'static str;
+}
+
+impl<T, F: Fn(&Future<T>)> DoneFn<T> for F {
+    fn call(&self, fut: &Future<T>) {
+        self(fut)
+    }
+
+    fn name(&self) -> &'static str {
+        std::any::type_name::<F>()
+    }
+}
 
 impl<T> DoneCallback<T> {
     /// Wraps a closure.
     ///
-    /// See [`DoneCallback`] for an example.
+    /// ```
+    /// use tulipsim::{DoneCallback, Future};
+    /// let cb = DoneCallback::new(|f: &Future<i32>| println!("done: {:?}", f.result()));
+    /// let lp = tulipsim::EventLoop::new();
+    /// let fut = lp.create_future::<i32>();
+    /// fut.add_done_callback(cb.clone());
+    /// assert_eq!(fut.remove_done_callback(&cb), 1);
+    /// ```
     pub fn new(f: impl Fn(&Future<T>) + 'static) -> Self {
         DoneCallback(Rc::new(f))
     }
@@ -146,6 +169,8 @@ pub(crate) struct FutureCore<T> {
     log_traceback: Cell<bool>,
     registered_for_close: Cell<bool>,
     pub(crate) created_at: &'static Location<'static>,
+    /// A plain future's label ([`Future::set_label`]), shown in reports and traces.
+    label: Cell<Option<Rc<str>>>,
 }
 
 /// What `Future<T>` points at: a plain future or a task, which share [`FutureCore`] but cancel
@@ -262,6 +287,7 @@ impl<T: 'static> FutureCore<T> {
             log_traceback: Cell::new(false),
             registered_for_close: Cell::new(false),
             created_at,
+            label: Cell::new(None),
         }
     }
 
@@ -348,7 +374,12 @@ impl<T: 'static> FutureCore<T> {
             Callback::Wakeup(task) => task.header().wake(lp, &task),
             Callback::Done(DoneCallback(f)) => {
                 let fut = Future { obj: this.clone() };
-                lp.schedule(Entry::Done(Box::new(move || f(&fut))));
+                lp.schedule(Entry::Done(Box::new(move || {
+                    // Left set if `f` panics: the loop's report names it.
+                    crate::panics::enter_callback(f.name());
+                    f.call(&fut);
+                    crate::panics::leave_callback();
+                })));
             }
             Callback::Any(f) => {
                 let fut = this.clone().to_any();
@@ -479,6 +510,16 @@ impl<T: 'static> FutureCore<T> {
     pub(crate) fn state_name(&self) -> &'static str {
         describe_state(&self.state.borrow())
     }
+
+    pub(crate) fn label(&self) -> Option<Rc<str>> {
+        let label = self.label.take();
+        self.label.set(label.clone());
+        label
+    }
+
+    pub(crate) fn set_label(&self, label: Rc<str>) {
+        self.label.set(Some(label));
+    }
 }
 
 fn describe_state<T>(s: &State<T>) -> &'static str {
@@ -506,6 +547,7 @@ impl<T> Drop for FutureCore<T> {
                         message: "Future exception was never retrieved".to_string(),
                         error: Some(e.clone()),
                         task: None,
+                        future: self.label.take().map(|l| l.to_string()),
                         site: Some(self.created_at),
                     });
                 }
@@ -563,14 +605,24 @@ impl<T: 'static> AnyFuture for FutureCore<T> {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "Future<{}> created at {}",
-            short_type_name::<T>(),
-            self.created_at
-        )
+        match self.label() {
+            Some(label) => format!(
+                "Future<{}> {label:?} created at {}",
+                short_type_name::<T>(),
+                self.created_at
+            ),
+            None => format!(
+                "Future<{}> created at {}",
+                short_type_name::<T>(),
+                self.created_at
+            ),
+        }
     }
 
     fn describe_shared(&self) -> std::sync::Arc<str> {
+        if self.label().is_some() {
+            return self.describe().into();
+        }
         thread_local! {
             // By type and creation site: what the description depends on. The addresses only
             // find it again; they never show in a trace.
@@ -684,13 +736,17 @@ impl<T: 'static> Default for Future<T> {
 
 impl<T: 'static> fmt::Debug for Future<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let core = self.obj.core();
         write!(
             f,
-            "<Future<{}> {} created at {}>",
+            "<Future<{}> {}",
             short_type_name::<T>(),
-            self.obj.core().state_name(),
-            self.obj.core().created_at
-        )
+            core.state_name()
+        )?;
+        if let (Some(label), None) = (core.label(), self.obj.task_header()) {
+            write!(f, " {label:?}")?;
+        }
+        write!(f, " created at {}>", core.created_at)
     }
 }
 
@@ -699,7 +755,13 @@ impl<T: 'static> Future<T> {
     /// thread (asyncio's `Future()`); with no loop at all it binds to the first loop that
     /// awaits it.
     ///
-    /// See [`Future`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let fut = tulipsim::Future::<i32>::new(); // bound to `lp`, the newest loop of this thread
+    /// let f = fut.clone();
+    /// lp.call_soon(move || f.set_result(5).unwrap());
+    /// assert_eq!(lp.run_until_complete(fut), Ok(5));
+    /// ```
     #[track_caller]
     pub fn new() -> Future<T> {
         Future::bound(events::current_or_thread_loop(), Location::caller())
@@ -745,7 +807,13 @@ impl<T: 'static> Future<T> {
 
     /// True if the future was cancelled.
     ///
-    /// See [`cancel`](Self::cancel) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<()>();
+    /// assert!(!f.cancelled());
+    /// f.cancel();
+    /// assert!(f.cancelled() && f.done());
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.core().is_cancelled()
     }
@@ -795,6 +863,44 @@ impl<T: 'static> Future<T> {
         self.core().exception()
     }
 
+    /// Names the future, as a task has a name: the label shows in its `Debug`, in traces (the
+    /// awaits on it) and in reports about it ([`ExceptionContext::future`](crate::ExceptionContext::future)). On a future that
+    /// is a task, this sets the task's name.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<i32>();
+    /// assert_eq!(f.label(), None);
+    /// f.set_label("reply");
+    /// assert_eq!(f.label().as_deref(), Some("reply"));
+    /// assert!(format!("{f:?}").starts_with("<Future<i32> PENDING \"reply\" created at "));
+    /// ```
+    pub fn set_label(&self, label: impl Into<Rc<str>>) {
+        let label = label.into();
+        match self.obj.task_header() {
+            Some(h) => h.set_name(Some(label)),
+            None => self.core().set_label(label),
+        }
+    }
+
+    /// The label given with [`set_label`](Self::set_label), if any; on a future that is a
+    /// task, the task's name.
+    ///
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<()>();
+    /// f.set_label("reply");
+    /// assert_eq!(f.label().as_deref(), Some("reply"));
+    /// let t = lp.create_task_named("worker", async { Ok(()) });
+    /// assert_eq!(t.as_future().label().as_deref(), Some("worker")); // a task's name
+    /// ```
+    pub fn label(&self) -> Option<String> {
+        match self.obj.task_header() {
+            Some(h) => Some(h.name()),
+            None => self.core().label().map(|l| l.to_string()),
+        }
+    }
+
     /// Adds a callback to run, through the loop, when the future is done; if it is done
     /// already, the callback is scheduled with `call_soon` at once. Callbacks run in
     /// registration order, one loop iteration after completion at the earliest.
@@ -822,7 +928,15 @@ impl<T: 'static> Future<T> {
     /// Removes every registration of `callback` from the list of callbacks not yet scheduled,
     /// and returns how many were removed.
     ///
-    /// See [`DoneCallback`] for an example.
+    /// ```
+    /// use tulipsim::{DoneCallback, Future};
+    /// let lp = tulipsim::EventLoop::new();
+    /// let fut = lp.create_future::<()>();
+    /// let cb = DoneCallback::new(|_: &Future<()>| {});
+    /// assert_eq!(fut.remove_done_callback(&cb), 0); // never added
+    /// fut.add_done_callback(cb.clone());
+    /// assert_eq!(fut.remove_done_callback(&cb), 1);
+    /// ```
     pub fn remove_done_callback(&self, callback: &DoneCallback<T>) -> usize {
         self.core().remove_callback(callback)
     }
@@ -846,7 +960,14 @@ impl<T: 'static> Future<T> {
     /// Marks the future done with an exception and schedules its callbacks;
     /// `Err(InvalidState)` if it is already done, `Err(Runtime)` on a task.
     ///
-    /// See [`exception`](Self::exception) for an example.
+    /// ```
+    /// use tulipsim::Error;
+    /// let lp = tulipsim::EventLoop::new();
+    /// let f = lp.create_future::<i32>();
+    /// f.set_exception(Error::msg("bad")).unwrap();
+    /// assert!(f.set_exception(Error::msg("again")).is_err()); // done already
+    /// assert_eq!(f.result().unwrap_err().to_string(), "bad");
+    /// ```
     pub fn set_exception(&self, exception: Error) -> Result<(), Error> {
         if self.obj.task_header().is_some() {
             return Err(Error::runtime(

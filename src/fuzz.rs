@@ -45,6 +45,17 @@ use crate::trace::TraceLevel;
 use crate::EventLoop;
 
 /// How a fuzzed run went wrong, as the panic message of [`run`] shows it.
+///
+/// ```
+/// use tulipsim::{fuzz, Error, FaultConfig};
+/// let failure = fuzz::try_run(&[], FaultConfig::default(), || async {
+///     Err::<(), _>(Error::msg("bad state"))
+/// })
+/// .unwrap_err();
+/// assert_eq!(failure.error.to_string(), "bad state");
+/// assert!(failure.schedule.is_fifo()); // empty input: the FIFO run
+/// assert!(failure.to_string().starts_with("tulipsim::fuzz: the program failed: bad state"));
+/// ```
 #[derive(Clone, Debug)]
 pub struct FuzzFailure {
     /// The error the run ended with (a panic in a task is an [`Error::Panic`]).
@@ -77,6 +88,14 @@ impl std::fmt::Display for FuzzFailure {
 
 /// Runs `body` once with its decisions read from `data`; panics with a [`FuzzFailure`] report
 /// if it fails. See the [module docs](self) for an example.
+///
+/// ```
+/// let v = tulipsim::fuzz::run(&[3, 1, 4], || async {
+///     tulipsim::sleep(1).await?;
+///     Ok(42)
+/// });
+/// assert_eq!(v, 42);
+/// ```
 #[track_caller]
 pub fn run<F, Fut, T>(data: &[u8], body: F) -> T
 where

@@ -104,8 +104,8 @@ pub use trace::{Trace, TraceLevel};
 pub use tulipsim_macros::test;
 // sync primitives re-exports (locks.rs, queues.rs)
 pub use locks::{
-    BoundedSemaphore, BoundedSemaphoreGuard, Condition, ConditionGuard, Event, Lock, LockGuard,
-    Semaphore, SemaphoreGuard,
+    Barrier, BoundedSemaphore, BoundedSemaphoreGuard, Condition, ConditionGuard, Event, Lock,
+    LockGuard, Semaphore, SemaphoreGuard,
 };
 pub use queues::{LifoQueue, PriorityQueue, Queue};
 // asyncio.open_connection, asyncio.start_server, ... (streams/)

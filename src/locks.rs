@@ -1,5 +1,5 @@
 //! asyncio's synchronization primitives, mirroring `locks.py`: [`Lock`], [`Event`],
-//! [`Condition`], [`Semaphore`] and [`BoundedSemaphore`].
+//! [`Condition`], [`Semaphore`], [`BoundedSemaphore`] and [`Barrier`] (in `locks/barrier.rs`).
 //!
 //! Each is CPython 3.11's class ported line by line: the same deque of waiter futures, woken
 //! with `set_result` in the same order, and the same handling of a waiter that is cancelled
@@ -40,6 +40,9 @@ use crate::base_events::LoopInner;
 use crate::events;
 use crate::exceptions::Error;
 use crate::futures::{Future, Wait};
+
+mod barrier;
+pub use barrier::Barrier;
 
 type Site = &'static Location<'static>;
 

@@ -9,6 +9,23 @@ thread_local! {
     static LAST_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
     /// While set, caught panics are not printed: the harness reports them itself.
     static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The type name of the done-callback running now (still set if it panicked).
+    static CALLBACK: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// A done-callback named `name` starts.
+pub(crate) fn enter_callback(name: &'static str) {
+    CALLBACK.with(|c| c.set(Some(name)));
+}
+
+/// The done-callback returned.
+pub(crate) fn leave_callback() {
+    CALLBACK.with(|c| c.set(None));
+}
+
+/// The done-callback that panicked, if one did (taken).
+pub(crate) fn take_callback() -> Option<&'static str> {
+    CALLBACK.with(|c| c.take())
 }
 
 /// Runs `f` with panics on this thread recorded but not printed.

@@ -1,5 +1,6 @@
 //! asyncio's `runners.py`: `run()`, the one-call way to run a program on a fresh loop.
 
+use crate::base_events::ExceptionContext;
 use crate::events::EventLoop;
 use crate::exceptions::Error;
 use crate::tasks::Awaitable;
@@ -27,7 +28,8 @@ pub fn run<T: 'static>(main: impl Awaitable<T>) -> Result<T, Error> {
     result
 }
 
-/// asyncio's `_cancel_all_tasks`: cancel what is left and let it finish.
+/// asyncio's `_cancel_all_tasks`: cancel what is left, let it finish, and report each task that
+/// finished with an exception other than its cancellation.
 fn cancel_all_tasks(lp: &EventLoop) {
     let to_cancel = lp.all_tasks();
     if to_cancel.is_empty() {
@@ -36,10 +38,27 @@ fn cancel_all_tasks(lp: &EventLoop) {
     for t in &to_cancel {
         t.cancel();
     }
+    let waited = to_cancel.clone();
     let _ = lp.run_until_complete(async move {
-        for t in &to_cancel {
+        // asyncio gathers them with `return_exceptions=True`: every one is awaited.
+        for t in &waited {
             let _ = t.await;
         }
         Ok(())
     });
+    for t in &to_cancel {
+        if t.cancelled() || !t.done() {
+            continue;
+        }
+        let fut = t.to_any_future();
+        if let Ok(Some(exc)) = fut.exception_any() {
+            lp.handle().inner.report(ExceptionContext {
+                future: None,
+                message: "unhandled exception during asyncio.run() shutdown".to_string(),
+                error: Some(exc),
+                task: Some(t.get_name()),
+                site: Some(t.spawned_at()),
+            });
+        }
+    }
 }

@@ -33,7 +33,15 @@ use crate::scheduler::{FaultPlan, Schedule};
 /// taking a candidate index from 1 to 3. Shrinking drops deviations and moves the rest toward
 /// decision 0 and index 1: toward FIFO.
 ///
-/// See the [module docs](self) for an example.
+/// ```
+/// use proptest::prelude::*;
+/// use proptest::strategy::ValueTree;
+/// use proptest::test_runner::TestRunner;
+/// let mut runner = TestRunner::deterministic();
+/// let s = tulipsim::strategies::schedule(10, 2).new_tree(&mut runner).unwrap().current();
+/// assert!(s.len() <= 2);
+/// assert!(s.deviations().iter().all(|&(d, i)| d < 10 && (1..=3).contains(&i)));
+/// ```
 pub fn schedule(max_decisions: u64, max_deviations: usize) -> impl Strategy<Value = Schedule> {
     vec((0..max_decisions.max(1), 1u32..=3), 0..=max_deviations).prop_map(Schedule::from_deviations)
 }
@@ -42,7 +50,14 @@ pub fn schedule(max_decisions: u64, max_deviations: usize) -> impl Strategy<Valu
 /// drops fired queries and moves the rest earlier: toward no fault. (Shrinking probabilities
 /// instead would not work: changing one changes which random draws the others get.)
 ///
-/// See the [module docs](self) for an example.
+/// ```
+/// use proptest::prelude::*;
+/// use proptest::strategy::ValueTree;
+/// use proptest::test_runner::TestRunner;
+/// let mut runner = TestRunner::deterministic();
+/// let p = tulipsim::strategies::fault_plan(5, 2).new_tree(&mut runner).unwrap().current();
+/// assert!(p.queries().len() <= 2 && p.queries().iter().all(|&q| q < 5));
+/// ```
 pub fn fault_plan(max_queries: u64, max_faults: usize) -> impl Strategy<Value = FaultPlan> {
     vec(0..max_queries.max(1), 0..=max_faults).prop_map(FaultPlan::from_queries)
 }

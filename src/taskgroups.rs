@@ -124,7 +124,18 @@ impl TaskGroup {
     /// `Error::Runtime` once the group has finished or while it is shutting down after a
     /// failure.
     ///
-    /// See [`TaskGroup`] for an example.
+    /// ```
+    /// use tulipsim::{sleep_with, task_group, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let (a, b) = lp.run_until_complete(task_group(|tg| async move {
+    ///     let a = tg.create_task(sleep_with(1, "a"))?;
+    ///     let b = tg.create_task(sleep_with(2, "b"))?;
+    ///     Ok((a, b))
+    /// })).unwrap();
+    /// // The group waited for both.
+    /// assert_eq!((a.result(), b.result()), (Ok("a"), Ok("b")));
+    /// assert_eq!(lp.time(), 2.0);
+    /// ```
     #[track_caller]
     pub fn create_task<T, F>(&self, coro: F) -> Result<Task<T>, Error>
     where
@@ -222,6 +233,7 @@ impl TaskGroup {
         if parent.done() {
             if let Some(lp) = task.loop_inner() {
                 lp.report(ExceptionContext {
+                    future: None,
                     message: format!(
                         "Task {} has errored out but its parent task {} is already completed",
                         task.describe(),

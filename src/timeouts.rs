@@ -132,7 +132,17 @@ impl Timeout {
 
     /// True once the deadline has passed while the scope was running.
     ///
-    /// See [`Timeout`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, timeout, Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let (r, expired) = lp.run_until_complete(async {
+    ///     let t = timeout(1);
+    ///     let r = t.run(sleep(5)).await;
+    ///     Ok((r, t.expired()))
+    /// }).unwrap();
+    /// assert_eq!(r, Err(Error::Timeout));
+    /// assert!(expired);
+    /// ```
     pub fn expired(&self) -> bool {
         matches!(self.inner.state.get(), State::Expiring | State::Expired)
     }
@@ -140,7 +150,21 @@ impl Timeout {
     /// Moves the deadline to loop time `when` (`None`: never); a deadline already past fires
     /// on the next loop iteration. Only while the scope runs: otherwise `Err(Runtime)`.
     ///
-    /// See [`Timeout`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, timeout, EventLoop};
+    /// let lp = EventLoop::new();
+    /// lp.run_until_complete(async {
+    ///     let t = timeout(1);
+    ///     let t2 = t.clone();
+    ///     t.run(async move {
+    ///         t2.reschedule(None::<f64>)?; // no deadline any more
+    ///         sleep(5).await
+    ///     }).await?;
+    ///     assert!(t.reschedule(10.0).is_err()); // the scope is over
+    ///     Ok(())
+    /// }).unwrap();
+    /// assert_eq!(lp.time(), 5.0);
+    /// ```
     pub fn reschedule(&self, when: impl IntoTimeout) -> Result<(), Error> {
         let lp = get_running_loop()?;
         self.reschedule_on(&lp, when.into_timeout())
@@ -191,7 +215,12 @@ impl Timeout {
     /// receives `CancelledError` at its current await, and the scope returns
     /// `Err(Error::Timeout)` once `body` has let the cancellation out. A scope runs once.
     ///
-    /// See [`timeout`] for an example.
+    /// ```
+    /// use tulipsim::{sleep_with, timeout, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let r = lp.run_until_complete(async { timeout(5).run(sleep_with(1, "in time")).await });
+    /// assert_eq!(r, Ok("in time"));
+    /// ```
     pub async fn run<T>(
         &self,
         body: impl StdFuture<Output = Result<T, Error>>,

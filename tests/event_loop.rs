@@ -5,7 +5,7 @@ mod common;
 use std::rc::Rc;
 
 use common::Log;
-use tulipsim::{create_task, sleep, Error, EventLoop, LoopConfig, Task};
+use tulipsim::{create_task, sleep, Error, EventLoop, LoopConfig, Task, TraceLevel};
 
 #[test]
 fn an_hour_of_sleep_is_four_loop_entries() {
@@ -302,4 +302,39 @@ fn a_cancelled_sleep_leaves_no_live_timer_behind() {
     assert!(matches!(err, Error::Deadlock(_)), "{err:?}");
     assert_eq!(lp.time(), 1.0, "the sleep's timer was cancelled with it");
     assert!(sleeper.cancelled());
+}
+
+#[test]
+fn a_labelled_future_is_named_in_deadlocks_traces_and_reports() {
+    let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
+    let reply = lp.create_future::<i32>();
+    reply.set_label("reply");
+    let r = reply.clone();
+    let err = lp.run_until_complete(async move { r.await }).unwrap_err();
+    let Error::Deadlock(d) = err else {
+        panic!("expected a deadlock, got {err:?}")
+    };
+    let awaiting = d.tasks()[0].awaiting();
+    assert!(
+        awaiting.starts_with("Future<i32> \"reply\" created at tests/event_loop.rs:"),
+        "{awaiting}"
+    );
+    let trace = lp.trace().to_string();
+    assert!(
+        trace.contains("Task-1 awaits Future<i32> \"reply\" created at"),
+        "{trace}"
+    );
+    reply.set_exception(Error::msg("late")).unwrap();
+    drop(reply);
+    lp.close().unwrap(); // frees the main task, which held the other handle
+    let reports = lp.take_reports();
+    let report = reports
+        .iter()
+        .find(|r| r.message() == "Future exception was never retrieved")
+        .unwrap();
+    assert_eq!(report.future(), Some("reply"));
+    assert!(
+        report.to_string().contains("\n  future: reply\n"),
+        "{report}"
+    );
 }

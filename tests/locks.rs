@@ -15,7 +15,7 @@ use std::future::Future as StdFuture;
 use std::rc::Rc;
 
 use tulipsim::{
-    create_task, gather_return_exceptions, get_running_loop, sleep, task_group, wait_for,
+    create_task, gather_return_exceptions, get_running_loop, sleep, task_group, wait_for, Barrier,
     BoundedSemaphore, Condition, Error, Event, EventLoop, Lock, Semaphore,
 };
 
@@ -1209,6 +1209,25 @@ mod rust_tests {
             assert_eq!(format!("{ev:?}"), "<Event [unset]>");
             Ok(())
         });
+    }
+
+    // Without the drop handling, the count would keep the dropped waiter: the next two tasks
+    // would find the barrier full, and the first would pass alone.
+    #[test]
+    fn a_dropped_barrier_wait_leaves_the_count() {
+        let (_, t) = run(async {
+            let b = Barrier::new(2)?;
+            assert!(drop_after(b.wait(), 1.0).await.is_none());
+            assert_eq!(format!("{b:?}"), "<Barrier [filling, waiters:0/2]>");
+            let b2 = b.clone();
+            let first = create_task(async move { b2.wait().await })?;
+            sleep(1).await?;
+            assert!(!first.done());
+            assert_eq!(b.wait().await?, 1);
+            assert_eq!(first.await?, 0);
+            Ok(())
+        });
+        assert_eq!(t, 2.0);
     }
 
     #[test]

@@ -465,6 +465,94 @@ fn past_deadlines() {
     assert_eq!(log.text(), expected("past_deadlines"));
 }
 
+#[test]
+fn run_shutdown_error() {
+    async fn stubborn(log: Log) -> Result<(), Error> {
+        match sleep(100).await {
+            Err(e) if e.is_cancelled() => {
+                log.push(format!(
+                    "stubborn cancelled at {:?}",
+                    get_running_loop()?.time()
+                ));
+                sleep(0).await?;
+                log.push("stubborn cleaned up");
+                Err(Error::msg("failed while cancelled"))
+            }
+            other => other,
+        }
+    }
+    async fn quiet(log: Log) -> Result<(), Error> {
+        let r = sleep(100).await;
+        if matches!(&r, Err(e) if e.is_cancelled()) {
+            log.push("quiet cancelled");
+        }
+        r
+    }
+    let log = Log::new();
+    for stubborn_bg in [true, false] {
+        let l = log.clone();
+        let r = tulipsim::run(async move {
+            let h = l.clone();
+            get_running_loop()?.set_exception_handler(move |ctx| {
+                h.push(format!(
+                    "handler: {} | {} | {}",
+                    ctx.message(),
+                    ctx.error().unwrap(),
+                    ctx.task().unwrap()
+                ))
+            });
+            let bg = if stubborn_bg {
+                tulipsim::create_task_named("bg", stubborn(l.clone()))?
+            } else {
+                tulipsim::create_task_named("bg", quiet(l.clone()))?
+            };
+            drop(bg);
+            sleep(1).await?;
+            l.push("main returns");
+            Ok("done")
+        });
+        log.push(format!("run -> {}", r.unwrap()));
+    }
+    assert_eq!(log.text(), expected("run_shutdown_error"));
+}
+
+/// tulipsim names a future in a report only if it has a label (CPython always puts the future
+/// in the context): the future here has one.
+#[test]
+fn exception_handler() {
+    let lp = EventLoop::new();
+    let log = Log::new();
+    let l = log.clone();
+    lp.set_exception_handler(move |ctx| {
+        l.push(format!(
+            "handler: {} | {} | {}",
+            ctx.message(),
+            ctx.error().map_or("None".to_string(), |e| e.to_string()),
+            py(ctx.future().is_some())
+        ))
+    });
+    lp.call_exception_handler(
+        tulipsim::ExceptionContext::new("outside the loop").with_error(Error::msg("x")),
+    );
+    log.push("after the call outside the loop");
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let lp = get_running_loop()?;
+        lp.call_exception_handler(tulipsim::ExceptionContext::new("from a task"));
+        sleep(0).await?;
+        l.push("one hop later");
+        let f = lp.create_future::<()>();
+        f.set_label("f");
+        f.set_exception(Error::msg("nobody looks"))?;
+        drop(f);
+        sleep(0).await?;
+        l.push("after the future was freed");
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(log.text(), expected("exception_handler"));
+}
+
 /// Re-runs every Python program in `tests/oracle` under CPython and checks that it still prints
 /// its `.expected` file. Skipped (with a note) when no `python3` >= 3.11 is installed, unless
 /// `TULIPSIM_REQUIRE_PYTHON` is set, as CI sets it.

@@ -18,8 +18,8 @@ use std::rc::Rc;
 use std::cmp::Ordering;
 
 use tulipsim::{
-    create_task, get_running_loop, sleep, BoundedSemaphore, Condition, Error, Event, EventLoop,
-    LifoQueue, Lock, PriorityQueue, Queue, Semaphore, Task,
+    create_task, get_running_loop, sleep, Barrier, BoundedSemaphore, Condition, Error, Event,
+    EventLoop, LifoQueue, Lock, PriorityQueue, Queue, Semaphore, Task,
 };
 
 fn expected(name: &str) -> String {
@@ -770,4 +770,156 @@ fn sync_priority_lifo() {
     .unwrap();
     log.push(format!("time {:?}", lp.time()));
     assert_eq!(log.text(), expected("sync_priority_lifo"));
+}
+
+#[test]
+fn sync_barrier() {
+    async fn party(name: &'static str, b: Barrier, log: Log) -> Result<String, Error> {
+        log.push(format!("{name} waits at {:?} {}", now(), state(&b)));
+        match b.wait().await {
+            Ok(i) => {
+                log.push(format!(
+                    "{name} passed with index {i} at {:?} {}",
+                    now(),
+                    state(&b)
+                ));
+                Ok(i.to_string())
+            }
+            Err(Error::BrokenBarrier(m)) => {
+                log.push(format!("{name} broken: {m} at {:?} {}", now(), state(&b)));
+                Ok("'broken'".to_string())
+            }
+            Err(e) => {
+                if e.is_cancelled() {
+                    log.push(format!("{name} cancelled at {:?} {}", now(), state(&b)));
+                }
+                Err(e)
+            }
+        }
+    }
+    /// Python's repr of a list of the results.
+    async fn results(tasks: &[Task<String>]) -> Result<String, Error> {
+        let mut r = Vec::new();
+        for t in tasks {
+            r.push(t.await?);
+        }
+        Ok(format!("[{}]", r.join(", ")))
+    }
+    let lp = EventLoop::new();
+    let log = Log::new();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let spawn =
+            |name: &'static str, b: &Barrier| create_task(party(name, b.clone(), l.clone()));
+        if let Err(Error::Value(m)) = Barrier::new(0) {
+            l.push(format!("Barrier(0): {m}"));
+        }
+
+        let b = Barrier::new(3)?;
+        l.push(format!(
+            "parties {} n_waiting {} broken {} {}",
+            b.parties(),
+            b.n_waiting(),
+            py(b.broken()),
+            state(&b)
+        ));
+        let mut ts = vec![spawn("A", &b)?, spawn("B", &b)?];
+        sleep(1).await?;
+        l.push(format!("two waiting {} {}", state(&b), flags(&ts)));
+        ts.push(spawn("C", &b)?);
+        ts.push(spawn("D", &b)?);
+        for hop in ["one", "two", "three"] {
+            sleep(0).await?;
+            l.push(format!(
+                "{hop} hop{} after C {} {}",
+                if hop == "one" { "" } else { "s" },
+                state(&b),
+                flags(&ts)
+            ));
+        }
+        ts.push(spawn("E", &b)?);
+        ts.push(spawn("F", &b)?);
+        let r = results(&ts).await?;
+        l.push(format!("results {r} at {:?} {}", now(), state(&b)));
+
+        // reset() with two waiting.
+        let b = Barrier::new(3)?;
+        let mut ts = vec![spawn("R1", &b)?, spawn("R2", &b)?];
+        sleep(1).await?;
+        b.reset().await?;
+        l.push(format!("reset {} {}", state(&b), flags(&ts)));
+        ts.push(spawn("R3", &b)?);
+        sleep(0).await?;
+        l.push(format!("R3 during reset {} {}", state(&b), flags(&ts)));
+        l.push(format!(
+            "results {} {}",
+            results(&ts[..2]).await?,
+            state(&b)
+        ));
+        ts.push(spawn("R4", &b)?);
+        ts.push(spawn("R5", &b)?);
+        l.push(format!(
+            "results {} {}",
+            results(&ts[2..]).await?,
+            state(&b)
+        ));
+        b.reset().await?;
+        l.push(format!("reset of an idle barrier {}", state(&b)));
+
+        // abort().
+        let b = Barrier::new(2)?;
+        let w = spawn("W1", &b)?;
+        sleep(0).await?;
+        b.abort().await?;
+        l.push(format!(
+            "aborted {} broken {} n_waiting {}",
+            state(&b),
+            py(b.broken()),
+            b.n_waiting()
+        ));
+        l.push(format!("W1 -> {}", w.await?.trim_matches('\'')));
+        let late = party("W2", b.clone(), l.clone()).await?;
+        l.push(format!("late -> {}", late.trim_matches('\'')));
+        b.reset().await?;
+        l.push(format!(
+            "after reset {} broken {}",
+            state(&b),
+            py(b.broken())
+        ));
+        let ws = [spawn("W3", &b)?, spawn("W4", &b)?];
+        l.push(format!("results {} {}", results(&ws).await?, state(&b)));
+
+        // A waiter cancelled while it waits.
+        let b = Barrier::new(2)?;
+        let k = spawn("K1", &b)?;
+        sleep(0).await?;
+        l.push(format!("K1 waiting {}", state(&b)));
+        k.cancel();
+        sleep(0).await?;
+        l.push(format!("K1 cancelled {} {}", state(&b), flags(&[k])));
+        let ks = [spawn("K2", &b)?, spawn("K3", &b)?];
+        l.push(format!("results {} {}", results(&ks).await?, state(&b)));
+
+        // A waiter cancelled after its release.
+        let b = Barrier::new(2)?;
+        let x1 = spawn("X1", &b)?;
+        sleep(0).await?;
+        let x2 = spawn("X2", &b)?;
+        sleep(0).await?;
+        l.push(format!(
+            "X2 released {} {}",
+            state(&b),
+            flags(&[x1.clone(), x2.clone()])
+        ));
+        x1.cancel();
+        match x1.await {
+            Err(e) if e.is_cancelled() => l.push(format!("X1 ended cancelled {}", state(&b))),
+            other => panic!("X1: {other:?}"),
+        }
+        l.push(format!("X2 -> {} {}", x2.await?, state(&b)));
+        Ok(())
+    })
+    .unwrap();
+    log.push(format!("time {:?}", lp.time()));
+    assert_eq!(log.text(), expected("sync_barrier"));
 }

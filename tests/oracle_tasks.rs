@@ -393,13 +393,22 @@ fn taskgroup_order() {
             Ok(())
         })
         .await;
-        if let Err(Error::Group(errors)) = r {
+        if let Err(Error::Group(errors)) = &r {
             let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
             l.push(format!(
                 "group 2 raised {} at {:?} cancelling {}",
                 py_list(&shown),
                 h.time(),
                 current_task().unwrap().cancelling()
+            ));
+        }
+        if let Err(e @ Error::Group(_)) = &r {
+            // Python's str(eg) is the first line of the Display, after the type's name.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap();
+            l.push(format!(
+                "group 2: {}",
+                first.trim_start_matches("ExceptionGroup: ")
             ));
         }
         let (ll, hh) = (l.clone(), h.clone());
@@ -559,4 +568,80 @@ fn as_completed_order() {
     })
     .unwrap();
     assert_eq!(log.text(), expected("as_completed_order"));
+}
+
+#[test]
+fn taskref_state() {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::rc::Rc;
+    use tulipsim::TaskRef;
+
+    type Refs = Rc<RefCell<BTreeMap<&'static str, TaskRef>>>;
+    async fn child(name: &'static str, refs: Refs) -> Result<&'static str, Error> {
+        refs.borrow_mut().insert(name, current_task().unwrap());
+        sleep(1).await?;
+        if name == "fail" || name == "lost" {
+            return Err(Error::msg(format!("{name} failed")));
+        }
+        Ok(name)
+    }
+    /// Python's type name for the errors of this program.
+    fn kind(e: &Error) -> &'static str {
+        match e {
+            Error::User(_) => "ValueError",
+            other => other.kind_name(),
+        }
+    }
+    fn show(name: &str, t: &TaskRef) -> String {
+        let mut s = format!(
+            "{name} done {} cancelled {}",
+            py(t.done()),
+            py(t.cancelled())
+        );
+        match t.exception() {
+            Ok(None) => s.push_str(" exception -> None"),
+            Ok(Some(e)) => s.push_str(&format!(" exception -> {e}")),
+            Err(e) if e.is_cancelled() => s.push_str(" exception raises CancelledError"),
+            Err(Error::InvalidState(m)) => {
+                s.push_str(&format!(" exception raises InvalidStateError {m}"))
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+        match t.result() {
+            Ok(()) => s.push_str(" result returns"),
+            Err(e) if e.is_cancelled() => s.push_str(" result raises CancelledError"),
+            Err(e) => s.push_str(&format!(" result raises {}", kind(&e))),
+        }
+        s
+    }
+    let lp = EventLoop::new();
+    let log = Log::new();
+    let reports = Rc::new(RefCell::new(Vec::new()));
+    let r = reports.clone();
+    lp.set_exception_handler(move |ctx| {
+        r.borrow_mut()
+            .push(format!("('{}', '{}')", ctx.message(), ctx.error().unwrap()))
+    });
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let refs: Refs = Rc::default();
+        for name in ["ok", "fail", "cancel", "lost"] {
+            drop(create_task(child(name, refs.clone()))?);
+        }
+        sleep(0).await?;
+        l.push(show("ok", &refs.borrow()["ok"]));
+        refs.borrow()["cancel"].cancel();
+        sleep(2).await?;
+        for name in ["ok", "fail", "cancel"] {
+            l.push(show(name, &refs.borrow()[name]));
+        }
+        l.push(format!("lost done {}", py(refs.borrow()["lost"].done())));
+        refs.borrow_mut().clear();
+        sleep(0).await?;
+        l.push(format!("reports [{}]", reports.borrow().join(", ")));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(log.text(), expected("taskref_state"));
 }

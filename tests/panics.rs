@@ -73,7 +73,14 @@ fn under_capture_a_panic_is_the_tasks_exception_and_the_loop_goes_on() {
     assert_eq!(lp.time(), 2.0);
     let reports = lp.take_reports();
     assert_eq!(reports.len(), 1);
-    assert_eq!(reports[0].message(), "Exception in callback");
+    // Named as asyncio names it ("Exception in callback cb() at file.py:12"): the closure's
+    // type, which names the function it was written in, and where it was scheduled.
+    let msg = reports[0].message();
+    assert!(
+        msg.starts_with("Exception in callback panics::under_capture_a_panic_is_the_tasks_exception_and_the_loop_goes_on::{{closure}} scheduled at tests/panics.rs:"),
+        "{msg}"
+    );
+    assert_eq!(reports[0].site().unwrap().line(), 60);
     assert!(matches!(reports[0].error(), Some(Error::Panic(_))));
 }
 
@@ -154,4 +161,20 @@ async fn futures_poll_once<F: std::future::Future + Unpin>(mut f: F) -> bool {
         std::task::Poll::Ready(std::pin::Pin::new(&mut f).poll(cx).is_ready())
     })
     .await
+}
+
+#[test]
+fn a_panicking_done_callback_is_reported_by_name() {
+    let lp = EventLoop::with_config(LoopConfig::default().panic_policy(PanicPolicy::Capture));
+    let fut = lp.create_future::<i32>();
+    fut.add_done_callback(|_: &tulipsim::Future<i32>| panic!("in a done-callback"));
+    fut.set_result(1).unwrap();
+    lp.run_until_complete(sleep(0)).unwrap();
+    let reports = lp.take_reports();
+    assert_eq!(reports.len(), 1);
+    let msg = reports[0].message();
+    assert_eq!(
+        msg,
+        "Exception in callback panics::a_panicking_done_callback_is_reported_by_name::{{closure}}"
+    );
 }

@@ -26,7 +26,12 @@ pub struct Bytes {
 impl Bytes {
     /// Decisions read from `data`.
     ///
-    /// See [`Bytes`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::{Bytes, Scheduler};
+    /// let b = Bytes::new(vec![1, 2, 3]);
+    /// assert_eq!(b.name(), "bytes");
+    /// assert_eq!(b.consumed(), 0);
+    /// ```
     pub fn new(data: Vec<u8>) -> Bytes {
         Bytes { data, pos: 0 }
     }

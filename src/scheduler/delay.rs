@@ -32,7 +32,10 @@ pub struct Delay {
 impl Delay {
     /// At most `budget` delays per run.
     ///
-    /// See [`Delay`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::{Delay, Scheduler};
+    /// assert_eq!(Delay::new(3).name(), "delay3");
+    /// ```
     pub fn new(budget: u32) -> Delay {
         Delay {
             budget,

@@ -36,7 +36,11 @@ pub use replay::Replay;
 
 /// What a ready entry is, as a policy sees it.
 ///
-/// See [`Candidate`] for an example.
+/// ```
+/// use tulipsim::scheduler::EntryKind;
+/// assert_eq!(EntryKind::Step.name(), "step");
+/// assert_ne!(EntryKind::Timer, EntryKind::Callback);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EntryKind {
     /// A task's step: its first, or after `sleep(0)`, or after a foreign waker.
@@ -111,7 +115,12 @@ impl fmt::Debug for Candidate {
 
 /// A decision the loop asks a [`Scheduler`] to make.
 ///
-/// See [`Candidate`] for an example.
+/// ```
+/// use tulipsim::scheduler::{Candidate, Candidates, ChoicePoint};
+/// let none: &[Candidate] = &[];
+/// let point = ChoicePoint { index: 3, candidates: Candidates::from(none), time_ns: 1_000 };
+/// assert_eq!((point.index, point.time_ns), (3, 1_000));
+/// ```
 #[derive(Debug)]
 pub struct ChoicePoint<'a> {
     /// How many decisions (points with two or more candidates) came before this one in the run.
@@ -152,7 +161,11 @@ impl<'a> Candidates<'a> {
 
     /// How many there are (at least two at a decision the loop asks about).
     ///
-    /// See [`Candidates`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::{Candidate, Candidates};
+    /// let none: &[Candidate] = &[];
+    /// assert_eq!(Candidates::from(none).len(), 0);
+    /// ```
     pub fn len(&self) -> usize {
         match self.0 {
             Source::Slice(s) => s.len(),
@@ -162,14 +175,22 @@ impl<'a> Candidates<'a> {
 
     /// True if there are none.
     ///
-    /// See [`Candidates`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::{Candidate, Candidates};
+    /// let none: &[Candidate] = &[];
+    /// assert!(Candidates::from(none).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The `i`-th, oldest first.
     ///
-    /// See [`Candidates`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::{Candidate, Candidates};
+    /// let none: &[Candidate] = &[];
+    /// assert!(Candidates::from(none).get(0).is_none());
+    /// ```
     pub fn get(&self, i: usize) -> Option<Candidate> {
         match self.0 {
             Source::Slice(s) => s.get(i).cloned(),
@@ -179,7 +200,11 @@ impl<'a> Candidates<'a> {
 
     /// All of them, oldest first (O(ready entries): for policies that weigh each one).
     ///
-    /// See [`Candidate`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::{Candidate, Candidates};
+    /// let none: &[Candidate] = &[];
+    /// assert_eq!(Candidates::from(none).iter().count(), 0);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = Candidate> + 'a {
         let (slice, queue) = match self.0 {
             Source::Slice(s) => (Some(s.iter().cloned()), None),
@@ -209,7 +234,10 @@ impl fmt::Debug for Candidates<'_> {
 
 /// A kind of injected fault, as [`Scheduler::fault`] is asked about it.
 ///
-/// See [`FaultConfig`](crate::FaultConfig) for an example.
+/// ```
+/// use tulipsim::scheduler::FaultKind;
+/// assert_eq!(FaultKind::NetReset.name(), "net-reset");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FaultKind {
     /// A `wait_for` or `timeout` scope's timer fires now instead of at its deadline.
@@ -259,7 +287,12 @@ impl FaultKind {
 /// The random stream fault decisions draw from: seeded from the run's seed, separate from the
 /// scheduling stream.
 ///
-/// See [`Scheduler::fault`] for an example.
+/// ```
+/// let mut rng = tulipsim::scheduler::FaultRng::seeded(1);
+/// let draws: Vec<u64> = (0..3).map(|_| rng.below(100)).collect();
+/// let mut again = tulipsim::scheduler::FaultRng::seeded(1);
+/// assert_eq!(draws, (0..3).map(|_| again.below(100)).collect::<Vec<_>>()); // seeded
+/// ```
 pub struct FaultRng(pub(crate) ChaCha8Rng);
 
 impl FaultRng {
@@ -296,7 +329,11 @@ impl FaultRng {
 
     /// The fault stream of `seed`.
     ///
-    /// See [`chance`](Self::chance) for an example.
+    /// ```
+    /// let mut a = tulipsim::scheduler::FaultRng::seeded(42);
+    /// let mut b = tulipsim::scheduler::FaultRng::seeded(42);
+    /// assert_eq!(a.below(1_000_000), b.below(1_000_000));
+    /// ```
     pub fn seeded(seed: u64) -> FaultRng {
         FaultRng(seeded_stream(seed, FAULT_STREAM))
     }
@@ -339,17 +376,67 @@ pub enum Eligibility {
 /// A scheduler is given to a loop with [`EventLoop::set_scheduler`](crate::LoopHandle::set_scheduler)
 /// or to the harness; the harness keeps one per worker across runs, so a policy may learn
 /// (`begin_run`/`end_run`). See [`Candidate`] for a small policy of one's own.
+///
+/// ```
+/// use tulipsim::scheduler::{ChoicePoint, Scheduler};
+/// use tulipsim::{create_task, sleep, EventLoop};
+///
+/// /// Always runs the newest candidate (LIFO).
+/// struct Newest;
+/// impl Scheduler for Newest {
+///     fn name(&self) -> String { "newest".into() }
+///     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize { point.candidates.len() - 1 }
+/// }
+/// let lp = EventLoop::new();
+/// lp.set_scheduler(Newest);
+/// lp.run_until_complete(async {
+///     create_task(sleep(0))?;
+///     create_task(sleep(0))?;
+///     sleep(0).await
+/// }).unwrap();
+/// assert!(lp.decisions() > 0);
+/// ```
 pub trait Scheduler {
     /// The policy's name, as failure reports and `TULIPSIM_POLICY` spell it.
+    ///
+    /// ```
+    /// use tulipsim::scheduler::{Random, Scheduler};
+    /// assert_eq!(Random::new().name(), "random");
+    /// assert_eq!(Random::chaos().name(), "chaos");
+    /// ```
     fn name(&self) -> String;
 
     /// A run with `seed` starts.
+    ///
+    /// ```
+    /// use tulipsim::scheduler::{ChoicePoint, Scheduler};
+    /// /// Remembers the seed of the run (a policy may seed its own stream from it).
+    /// struct Seeded(u64);
+    /// impl Scheduler for Seeded {
+    ///     fn name(&self) -> String { "seeded".into() }
+    ///     fn begin_run(&mut self, seed: u64) { self.0 = seed }
+    ///     fn choose(&mut self, _: &ChoicePoint<'_>) -> usize { 0 }
+    /// }
+    /// let lp = tulipsim::EventLoop::with_config(tulipsim::LoopConfig::default().seed(11));
+    /// lp.set_scheduler(Seeded(0));
+    /// lp.run_until_complete(tulipsim::sleep(0)).unwrap();
+    /// ```
     fn begin_run(&mut self, seed: u64) {
         let _ = seed;
     }
 
     /// Which candidate runs next: an index into `point.candidates` (0 is FIFO). An index out
     /// of range counts as 0.
+    ///
+    /// ```
+    /// use tulipsim::scheduler::{ChoicePoint, Scheduler};
+    /// /// asyncio's own order: always the oldest candidate.
+    /// struct Oldest;
+    /// impl Scheduler for Oldest {
+    ///     fn name(&self) -> String { "oldest".into() }
+    ///     fn choose(&mut self, _point: &ChoicePoint<'_>) -> usize { 0 }
+    /// }
+    /// ```
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize;
 
     /// Whether fault `kind` happens, where the run's configuration gives it probability `p`.
@@ -370,6 +457,12 @@ pub trait Scheduler {
     }
 
     /// Which entries are eligible; [`Eligibility::Causal`] unless the policy says otherwise.
+    ///
+    /// ```
+    /// use tulipsim::scheduler::{Eligibility, Random, Scheduler};
+    /// assert_eq!(Random::new().eligibility(), Eligibility::Causal);
+    /// assert_eq!(Random::chaos().eligibility(), Eligibility::Chaos);
+    /// ```
     fn eligibility(&self) -> Eligibility {
         Eligibility::Causal
     }
@@ -377,12 +470,29 @@ pub trait Scheduler {
     /// The run is over; `decisions` is how many choice points it had. A policy that learns
     /// across runs learns from this alone, so that the harness can warm fresh schedulers
     /// identically (each seed's run then depends on nothing but its seed).
+    ///
+    /// ```
+    /// use tulipsim::scheduler::{ChoicePoint, Scheduler};
+    /// /// Counts the decisions of every run it scheduled.
+    /// #[derive(Default)]
+    /// struct Counting(u64);
+    /// impl Scheduler for Counting {
+    ///     fn name(&self) -> String { "counting".into() }
+    ///     fn choose(&mut self, _: &ChoicePoint<'_>) -> usize { 0 }
+    ///     fn end_run(&mut self, decisions: u64) { self.0 += decisions }
+    /// }
+    /// ```
     fn end_run(&mut self, decisions: u64) {
         let _ = decisions;
     }
 
     /// Where the last run stopped following a prescribed schedule, if the policy follows one
     /// ([`Replay`]); failure reports print it.
+    ///
+    /// ```
+    /// use tulipsim::scheduler::{Random, Scheduler};
+    /// assert_eq!(Random::new().divergence(), None); // follows no prescribed schedule
+    /// ```
     fn divergence(&self) -> Option<String> {
         None
     }
@@ -409,7 +519,11 @@ pub struct Schedule {
 impl Schedule {
     /// The FIFO schedule: no deviation.
     ///
-    /// See [`Schedule`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::Schedule;
+    /// assert!(Schedule::fifo().is_fifo());
+    /// assert_eq!(Schedule::fifo().to_string(), "");
+    /// ```
     pub fn fifo() -> Schedule {
         Schedule::default()
     }
@@ -431,14 +545,21 @@ impl Schedule {
 
     /// The deviations, by decision number.
     ///
-    /// See [`Schedule`] for an example.
+    /// ```
+    /// let s: tulipsim::scheduler::Schedule = "2:1,7:3".parse().unwrap();
+    /// assert_eq!(s.deviations(), [(2, 1), (7, 3)]);
+    /// ```
     pub fn deviations(&self) -> &[(u64, u32)] {
         &self.deviations
     }
 
     /// True for the FIFO schedule.
     ///
-    /// See [`Schedule`] for an example.
+    /// ```
+    /// let s: tulipsim::scheduler::Schedule = "2:1".parse().unwrap();
+    /// assert!(!s.is_fifo());
+    /// assert!(s.without(0).is_fifo());
+    /// ```
     pub fn is_fifo(&self) -> bool {
         self.deviations.is_empty()
     }
@@ -599,7 +720,11 @@ impl FaultPlan {
 
     /// True if query `index` fires.
     ///
-    /// See [`FaultPlan`] for an example.
+    /// ```
+    /// let p = tulipsim::scheduler::FaultPlan::from_queries(vec![4]);
+    /// assert!(p.fires(4));
+    /// assert!(!p.fires(5));
+    /// ```
     pub fn fires(&self, index: u64) -> bool {
         self.fire.binary_search(&index).is_ok()
     }

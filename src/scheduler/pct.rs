@@ -46,7 +46,10 @@ enum Group {
 impl Pct {
     /// PCT for bugs of depth `depth` (at least 1).
     ///
-    /// See [`Pct`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::{Pct, Scheduler};
+    /// assert_eq!(Pct::new(3).name(), "pct3");
+    /// ```
     pub fn new(depth: u32) -> Pct {
         Pct {
             depth: depth.max(1),
@@ -61,7 +64,13 @@ impl Pct {
 
     /// The current estimate of `k`, the number of steps of a run.
     ///
-    /// See [`Pct`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::{Pct, Scheduler};
+    /// let mut p = Pct::new(2);
+    /// assert_eq!(p.steps_estimate(), 64); // before the first run ends
+    /// p.end_run(200);
+    /// assert_eq!(p.steps_estimate(), 200); // the largest run seen
+    /// ```
     pub fn steps_estimate(&self) -> u64 {
         self.k
     }

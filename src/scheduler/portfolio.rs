@@ -35,7 +35,11 @@ impl Default for Portfolio {
 impl Portfolio {
     /// Takes turns among `policies` (at least one; an empty list means [`Random`]).
     ///
-    /// See [`Portfolio`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::{Portfolio, Random, Scheduler};
+    /// let p = Portfolio::new(vec![Box::new(Random::new()), Box::new(Random::chaos())]);
+    /// assert_eq!(p.members(), ["random", "chaos"]);
+    /// ```
     pub fn new(mut policies: Vec<Box<dyn Scheduler>>) -> Portfolio {
         if policies.is_empty() {
             policies.push(Box::new(Random::new()));
@@ -48,7 +52,10 @@ impl Portfolio {
 
     /// The members' names, in turn order.
     ///
-    /// See [`Portfolio`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::Portfolio;
+    /// assert_eq!(Portfolio::new(vec![]).members(), ["random"]); // empty: Random
+    /// ```
     pub fn members(&self) -> Vec<String> {
         self.policies.iter().map(|p| p.name()).collect()
     }

@@ -35,7 +35,13 @@ impl Default for Random {
 impl Random {
     /// Uniform over the entries the causal rule allows.
     ///
-    /// See [`Random`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::Random;
+    /// use tulipsim::{EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().seed(4));
+    /// lp.set_scheduler(Random::new());
+    /// lp.run_until_complete(tulipsim::sleep(1)).unwrap();
+    /// ```
     pub fn new() -> Random {
         Random {
             seed: 0,
@@ -46,7 +52,10 @@ impl Random {
 
     /// Uniform over every ready entry.
     ///
-    /// See [`Random`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::{Eligibility, Random, Scheduler};
+    /// assert_eq!(Random::chaos().eligibility(), Eligibility::Chaos);
+    /// ```
     pub fn chaos() -> Random {
         Random {
             eligibility: Eligibility::Chaos,

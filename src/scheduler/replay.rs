@@ -25,7 +25,11 @@ pub struct Replay {
 impl Replay {
     /// Replays `schedule` under the causal rule.
     ///
-    /// See [`Replay`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::{Replay, Schedule};
+    /// let r = Replay::new("2:1".parse::<Schedule>().unwrap());
+    /// assert_eq!(r.schedule().to_string(), "2:1");
+    /// ```
     pub fn new(schedule: Schedule) -> Replay {
         Replay {
             schedule,
@@ -63,7 +67,10 @@ impl Replay {
 
     /// Where the last run stopped following the schedule, if it did.
     ///
-    /// See [`Replay`] for an example.
+    /// ```
+    /// use tulipsim::scheduler::{Replay, Schedule};
+    /// assert_eq!(Replay::new(Schedule::fifo()).divergence(), None); // no run yet
+    /// ```
     pub fn divergence(&self) -> Option<&str> {
         self.divergence.as_deref()
     }

@@ -95,7 +95,10 @@ pub struct Address {
 impl Address {
     /// The address of `port` on `host`.
     ///
-    /// See [`Address`] for an example.
+    /// ```
+    /// let a = tulipsim::streams::Address::new("db", 5432);
+    /// assert_eq!(a.to_string(), "('db', 5432)");
+    /// ```
     pub fn new(host: &str, port: u16) -> Address {
         Address {
             host: host.into(),
@@ -105,14 +108,18 @@ impl Address {
 
     /// The host name.
     ///
-    /// See [`Address`] for an example.
+    /// ```
+    /// assert_eq!(tulipsim::streams::Address::new("db", 5432).host(), "db");
+    /// ```
     pub fn host(&self) -> &str {
         &self.host
     }
 
     /// The port.
     ///
-    /// See [`Address`] for an example.
+    /// ```
+    /// assert_eq!(tulipsim::streams::Address::new("db", 5432).port(), 5432);
+    /// ```
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -154,7 +161,12 @@ pub struct Link {
 impl Link {
     /// The one-way latency in seconds.
     ///
-    /// See [`Link`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let net = tulipsim::streams::Network::of(&lp);
+    /// net.set_link("a", "b", 0.25, 1_000).unwrap();
+    /// assert_eq!(net.link("b", "a").latency(), 0.25); // both ways
+    /// ```
     pub fn latency(&self) -> f64 {
         crate::events::nanos_to_secs(self.latency_ns)
     }
@@ -171,7 +183,12 @@ impl Link {
 
     /// The bandwidth in bytes per second.
     ///
-    /// See [`Link`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let net = tulipsim::streams::Network::of(&lp);
+    /// net.set_link("a", "b", 0.25, 1_000).unwrap();
+    /// assert_eq!(net.link("a", "b").bandwidth(), 1_000);
+    /// ```
     pub fn bandwidth(&self) -> u64 {
         self.bandwidth
     }
@@ -475,7 +492,12 @@ pub fn network() -> Result<Network, Error> {
 impl Network {
     /// The network of `lp` (made on first use).
     ///
-    /// See [`Network`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let net = tulipsim::streams::Network::of(&lp); // before the loop runs
+    /// net.set_default_link(0.01, 1_000_000).unwrap();
+    /// assert_eq!(tulipsim::streams::Network::of(&lp).link("x", "y").latency(), 0.01); // same network
+    /// ```
     pub fn of(lp: &LoopHandle) -> Network {
         Network {
             inner: NetworkInner::of(&lp.inner),
@@ -487,7 +509,13 @@ impl Network {
     /// a zero bandwidth. Packets already sent keep their arrival times; later ones use the new
     /// link.
     ///
-    /// See [`Network`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let net = tulipsim::streams::Network::of(&lp);
+    /// net.set_link("a", "b", std::time::Duration::from_millis(5), 1_000_000).unwrap();
+    /// assert_eq!(net.link("a", "b").latency(), 0.005);
+    /// assert!(net.set_link("a", "b", 0.1, 0).is_err()); // a zero bandwidth
+    /// ```
     pub fn set_link(
         &self,
         a: &str,
@@ -505,7 +533,14 @@ impl Network {
 
     /// Sets the link of every pair of hosts that has none of its own.
     ///
-    /// See [`network()`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let net = tulipsim::streams::Network::of(&lp);
+    /// net.set_link("a", "b", 0.5, 1_000).unwrap();
+    /// net.set_default_link(0.02, 5_000).unwrap();
+    /// assert_eq!(net.link("a", "b").latency(), 0.5); // has its own
+    /// assert_eq!(net.link("a", "c").latency(), 0.02);
+    /// ```
     pub fn set_default_link(&self, latency: impl IntoDelay, bandwidth: u64) -> Result<(), Error> {
         self.inner
             .default_link
@@ -515,7 +550,11 @@ impl Network {
 
     /// The link between `a` and `b`.
     ///
-    /// See [`Link`] for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let net = tulipsim::streams::Network::of(&lp);
+    /// assert_eq!(net.link("a", "b").latency(), 0.001); // the default link
+    /// ```
     pub fn link(&self, a: &str, b: &str) -> Link {
         self.inner.link(a, b)
     }
@@ -539,7 +578,10 @@ impl Network {
 
     /// How many bytes the wire takes from a write buffer at once.
     ///
-    /// See [`set_segment_size`](Self::set_segment_size) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// assert_eq!(tulipsim::streams::Network::of(&lp).segment_size(), 16 * 1024); // the default
+    /// ```
     pub fn segment_size(&self) -> usize {
         self.inner.segment()
     }
@@ -595,7 +637,14 @@ impl Network {
     /// fault): what was held arrives on the next iteration, in order, unless a host is
     /// unresponsive. Healing a link that is not cut does nothing.
     ///
-    /// See [`partition`](Self::partition) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let net = tulipsim::streams::Network::of(&lp);
+    /// net.heal("a", "b"); // not cut: nothing happens
+    /// net.partition("a", "b");
+    /// net.heal("b", "a");
+    /// assert!(!net.is_partitioned("a", "b"));
+    /// ```
     pub fn heal(&self, a: &str, b: &str) {
         let gone = self
             .inner
@@ -610,7 +659,13 @@ impl Network {
     /// True while the link between `a` and `b` is cut (by [`partition`](Self::partition) or a
     /// partition fault not yet healed).
     ///
-    /// See [`partition`](Self::partition) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let net = tulipsim::streams::Network::of(&lp);
+    /// assert!(!net.is_partitioned("a", "b"));
+    /// net.partition("a", "b");
+    /// assert!(net.is_partitioned("b", "a"));
+    /// ```
     pub fn is_partitioned(&self, a: &str, b: &str) -> bool {
         let partitions = self.inner.partitions.borrow();
         match partitions.get(&NetworkInner::key(a, b)) {
@@ -703,7 +758,13 @@ impl Network {
     /// True while `host` does not respond (after [`set_unresponsive`](Self::set_unresponsive),
     /// or for the time of an unresponsive fault).
     ///
-    /// See [`set_unresponsive`](Self::set_unresponsive) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let net = tulipsim::streams::Network::of(&lp);
+    /// assert!(!net.is_unresponsive("server"));
+    /// net.set_unresponsive("server", true);
+    /// assert!(net.is_unresponsive("server"));
+    /// ```
     pub fn is_unresponsive(&self, host: &str) -> bool {
         self.inner.is_unresponsive(host)
     }

@@ -144,7 +144,16 @@ impl Server {
     /// Stops listening: new connection requests are refused. Connections already accepted
     /// are not closed. Closing twice does nothing.
     ///
-    /// See [`Server`] for an example.
+    /// ```
+    /// # use tulipsim::streams::start_server;
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// let server = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// server.close();
+    /// server.close(); // twice: nothing more
+    /// assert!(!server.is_serving());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn close(&self) {
         self.inner.close()
     }
@@ -153,7 +162,15 @@ impl Server {
     /// 3.12.1's rule; 3.11 returns at once when the server is closed already, see
     /// `docs/semantics.md`).
     ///
-    /// See [`Server`] for an example.
+    /// ```
+    /// # use tulipsim::streams::start_server;
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// let server = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// server.close();
+    /// server.wait_closed().await?; // no connection was made: at once
+    /// # Ok(()) }).unwrap();
+    /// ```
     #[track_caller]
     pub fn wait_closed(&self) -> impl StdFuture<Output = Result<(), Error>> + 'static {
         let (inner, site) = (self.inner.clone(), Location::caller());
@@ -173,14 +190,32 @@ impl Server {
 
     /// True until [`close`](Self::close).
     ///
-    /// See [`Server`] for an example.
+    /// ```
+    /// # use tulipsim::streams::start_server;
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// let server = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// assert!(server.is_serving());
+    /// server.close();
+    /// assert!(!server.is_serving());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn is_serving(&self) -> bool {
         self.inner.is_serving()
     }
 
     /// The addresses it listens at; none once closed.
     ///
-    /// See [`Server`] for an example.
+    /// ```
+    /// # use tulipsim::streams::start_server;
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// let server = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// assert_eq!(server.sockets(), [("server", 80)]);
+    /// server.close();
+    /// assert!(server.sockets().is_empty());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn sockets(&self) -> Vec<Address> {
         self.inner.sockets.borrow().clone().unwrap_or_default()
     }
@@ -194,7 +229,22 @@ impl Server {
 /// `Err(Value)` for a zero limit, `Err(Runtime)` outside a running loop. Set the readers' limit
 /// (default 64 KiB) with [`limit`](StartServer::limit).
 ///
-/// See [`Server`] for an example.
+/// ```
+/// use tulipsim::streams::{open_connection, start_server};
+/// let lp = tulipsim::EventLoop::new();
+/// let reply = lp.run_until_complete(async {
+///     // An echo server: one task per connection runs the handler.
+///     let _server = start_server(|reader, writer| async move {
+///         let line = reader.readline().await?;
+///         writer.write(line)?;
+///         writer.drain().await
+///     }, "server", 7).await?;
+///     let (reader, writer) = open_connection("server", 7).await?;
+///     writer.write(b"hello\n")?;
+///     reader.readline().await
+/// });
+/// assert_eq!(reply.unwrap(), b"hello\n");
+/// ```
 #[track_caller]
 pub fn start_server<F, Fut>(handler: F, host: &str, port: u16) -> StartServer
 where
@@ -212,7 +262,17 @@ where
 
 /// The awaitable [`start_server`] returns; set options before awaiting it.
 ///
-/// See [`start_server`] for an example.
+/// ```
+/// use tulipsim::streams::start_server;
+/// let lp = tulipsim::EventLoop::new();
+/// lp.run_until_complete(async {
+///     let starting: tulipsim::streams::StartServer =
+///         start_server(|_r, _w| async { Ok(()) }, "server", 80).limit(1024);
+///     let server = starting.await?;
+///     assert!(server.is_serving());
+///     Ok(())
+/// }).unwrap();
+/// ```
 #[must_use = "start_server() does nothing until awaited"]
 pub struct StartServer {
     handler: Handler,
@@ -293,7 +353,19 @@ impl IntoFuture for StartServer {
 /// nothing listens there (also after a round trip). Cancelled while connecting, it abandons
 /// the connection: the server's end, if it was accepted, is reset.
 ///
-/// See [`StreamWriter`] for an example.
+/// ```
+/// use tulipsim::streams::{open_connection, start_server};
+/// use tulipsim::{Error, EventLoop};
+/// let lp = EventLoop::new();
+/// lp.run_until_complete(async {
+///     let refused = open_connection("server", 80).await.unwrap_err();
+///     assert!(matches!(refused, Error::ConnectionRefused(_)));
+///     let _server = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+///     let (_reader, writer) = open_connection("server", 80).await?;
+///     assert_eq!(writer.get_extra_info("peername").unwrap(), ("server", 80));
+///     Ok(())
+/// }).unwrap();
+/// ```
 #[track_caller]
 pub fn open_connection(host: &str, port: u16) -> OpenConnection {
     OpenConnection {
@@ -307,7 +379,17 @@ pub fn open_connection(host: &str, port: u16) -> OpenConnection {
 
 /// The awaitable [`open_connection`] returns; set options before awaiting it.
 ///
-/// See [`open_connection`] for an example.
+/// ```
+/// use tulipsim::streams::{open_connection, start_server, OpenConnection};
+/// let lp = tulipsim::EventLoop::new();
+/// lp.run_until_complete(async {
+///     let _server = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+///     let connecting: OpenConnection = open_connection("server", 80).limit(100).local_host("me");
+///     let (_reader, writer) = connecting.await?;
+///     assert_eq!(writer.get_extra_info("sockname").unwrap().host(), "me");
+///     Ok(())
+/// }).unwrap();
+/// ```
 #[must_use = "open_connection() does nothing until awaited"]
 pub struct OpenConnection {
     host: Rc<str>,
@@ -320,7 +402,18 @@ pub struct OpenConnection {
 impl OpenConnection {
     /// The limit of the returned [`StreamReader`] (asyncio's `limit=`, default 64 KiB).
     ///
-    /// See [`LimitOverrunError`](crate::exceptions::LimitOverrunError) for an example.
+    /// ```
+    /// use tulipsim::streams::{open_connection, start_server};
+    /// use tulipsim::Error;
+    /// let lp = tulipsim::EventLoop::new();
+    /// let r = lp.run_until_complete(async {
+    ///     let _server = start_server(|_r, w| async move { w.write(b"a long line\n") }, "server", 80)
+    ///         .await?;
+    ///     let (reader, _writer) = open_connection("server", 80).limit(4).await?;
+    ///     reader.readline().await
+    /// });
+    /// assert!(matches!(r, Err(Error::Value(_)))); // readline's error for a line over the limit
+    /// ```
     pub fn limit(mut self, limit: usize) -> Self {
         self.limit = limit;
         self
@@ -329,7 +422,17 @@ impl OpenConnection {
     /// The host to connect from (default `"client"`): the connection uses the link between it
     /// and the server's host, and the server sees it as the peer's host.
     ///
-    /// See [`Network`](super::Network) for an example.
+    /// ```
+    /// use tulipsim::streams::{open_connection, start_server, Network};
+    /// let lp = tulipsim::EventLoop::new();
+    /// Network::of(&lp).set_link("laptop", "server", 0.5, 1_000_000).unwrap();
+    /// lp.run_until_complete(async {
+    ///     let _server = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    ///     let (_reader, _writer) = open_connection("server", 80).local_host("laptop").await?;
+    ///     Ok(())
+    /// }).unwrap();
+    /// assert_eq!(lp.time(), 1.0); // one round trip on the laptop's link
+    /// ```
     pub fn local_host(mut self, host: &str) -> Self {
         self.local_host = host.into();
         self
@@ -422,6 +525,7 @@ pub(crate) fn accept(end: &EndRef) {
         if let Ok(Some(exc)) = t.exception() {
             if let Some(lp) = lp_weak.upgrade() {
                 lp.report(ExceptionContext {
+                    future: None,
                     message: "Unhandled exception in client_connected_cb".to_string(),
                     error: Some(exc),
                     task: t.as_task().map(|t| t.get_name()),

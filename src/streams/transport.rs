@@ -175,14 +175,33 @@ impl Transport {
     /// ([`FaultConfig::net_half_close`](crate::FaultConfig::net_half_close)) shut this end's
     /// write side. After the connection is lost, data is dropped silently, as asyncio drops it.
     ///
-    /// See [`Transport`] for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// let t = writer.transport();
+    /// t.write(b"hello")?;
+    /// t.write_eof();
+    /// assert!(t.write(b"more").is_err()); // after write_eof: RuntimeError
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn write(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
         self.end.write(data.as_ref())
     }
 
     /// Writes every buffer of `data`, joined, as one write.
     ///
-    /// See [`StreamWriter::writelines`](super::StreamWriter::writelines) for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// writer.transport().writelines([&b"a"[..], b"b", b"c"])?;
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn writelines<I>(&self, data: I) -> Result<(), Error>
     where
         I: IntoIterator,
@@ -198,7 +217,23 @@ impl Transport {
     /// Sends the end of the stream once the buffer is on the wire (a half-close). Later writes
     /// fail; reading goes on.
     ///
-    /// See [`StreamWriter::write_eof`](super::StreamWriter::write_eof) for an example.
+    /// ```
+    /// use tulipsim::streams::{open_connection, start_server};
+    /// let lp = tulipsim::EventLoop::new();
+    /// let got = lp.run_until_complete(async {
+    ///     let _s = start_server(|r, w| async move {
+    ///         let all = r.read(-1).await?; // until the client's end of stream
+    ///         w.write(all)?;
+    ///         w.close();
+    ///         Ok(())
+    ///     }, "server", 80).await?;
+    ///     let (reader, writer) = open_connection("server", 80).await?;
+    ///     writer.transport().write(b"abc")?;
+    ///     writer.transport().write_eof(); // this end can still read
+    ///     reader.read(-1).await
+    /// });
+    /// assert_eq!(got.unwrap(), b"abc");
+    /// ```
     pub fn write_eof(&self) {
         self.end.write_eof()
     }
@@ -221,7 +256,18 @@ impl Transport {
     /// Closes the transport: reading stops, the buffer drains, then the connection is lost
     /// and the end of the stream sent. Closing twice does nothing.
     ///
-    /// See [`StreamWriter::close`](super::StreamWriter::close) for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// let t = writer.transport();
+    /// t.close();
+    /// assert!(t.is_closing());
+    /// writer.wait_closed().await?;
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn close(&self) {
         self.end.close()
     }
@@ -248,7 +294,18 @@ impl Transport {
     /// True once [`close`](Self::close) or [`abort`](Self::abort) was called, or the connection
     /// was lost.
     ///
-    /// See [`StreamWriter::close`](super::StreamWriter::close) for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// let t = writer.transport();
+    /// assert!(!t.is_closing());
+    /// t.abort();
+    /// assert!(t.is_closing());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn is_closing(&self) -> bool {
         self.end.end().transport.borrow().closing
     }
@@ -258,6 +315,18 @@ impl Transport {
     ///
     /// See [`StreamWriter::get_extra_info`](super::StreamWriter::get_extra_info) for an
     /// example.
+    ///
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// let t = writer.transport();
+    /// assert_eq!(t.get_extra_info("peername").unwrap(), ("server", 80));
+    /// assert!(t.get_extra_info("socket").is_none());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn get_extra_info(&self, name: &str) -> Option<Address> {
         match name {
             "peername" => Some(self.end.peer_end().sockname.clone()),
@@ -268,14 +337,33 @@ impl Transport {
 
     /// Bytes written but not yet taken by the wire.
     ///
-    /// See [`Transport`] for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// let t = writer.transport();
+    /// assert_eq!(t.get_write_buffer_size(), 0);
+    /// t.write(vec![0; 20_000])?; // the wire takes 16 KiB at once
+    /// assert_eq!(t.get_write_buffer_size(), 20_000 - 16_384);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn get_write_buffer_size(&self) -> usize {
         self.end.end().transport.borrow().buffer.len()
     }
 
     /// `(low, high)`: the water marks.
     ///
-    /// See [`Transport`] for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// assert_eq!(writer.transport().get_write_buffer_limits(), (16 * 1024, 64 * 1024)); // (low, high)
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
         let t = self.end.end().transport.borrow();
         (t.low, t.high)
@@ -327,7 +415,20 @@ impl Transport {
     /// True while the protocol is paused (between `pause_writing` and `resume_writing`), that
     /// is while `drain()` blocks. CPython keeps it in the private `_protocol_paused`.
     ///
-    /// See [`Transport`] for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// let t = writer.transport();
+    /// t.set_write_buffer_limits(Some(100), None)?;
+    /// t.write(vec![0; 20_000])?;
+    /// assert!(t.is_writing_paused());
+    /// writer.drain().await?;
+    /// assert!(!t.is_writing_paused());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn is_writing_paused(&self) -> bool {
         self.end.end().transport.borrow().protocol_paused
     }
@@ -353,14 +454,36 @@ impl Transport {
 
     /// Resumes reading: held data is handed to the reader on the next iteration.
     ///
-    /// See [`pause_reading`](Self::pause_reading) for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// let t = writer.transport();
+    /// t.pause_reading();
+    /// t.resume_reading();
+    /// assert!(t.is_reading());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn resume_reading(&self) {
         self.end.resume_reading()
     }
 
     /// True unless reading is paused or the transport is closing.
     ///
-    /// See [`pause_reading`](Self::pause_reading) for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// let t = writer.transport();
+    /// assert!(t.is_reading());
+    /// t.close();
+    /// assert!(!t.is_reading()); // closing
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn is_reading(&self) -> bool {
         let t = self.end.end().transport.borrow();
         !t.closing && !t.reading_paused

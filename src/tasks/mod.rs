@@ -152,7 +152,13 @@ impl<T: 'static> Task<T> {
     /// True only if the task ended by letting a `CancelledError` escape (whether or not
     /// `cancel` was called).
     ///
-    /// See [`cancel`](Self::cancel) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.create_task(async { tulipsim::sleep(1).await });
+    /// t.cancel();
+    /// let _ = lp.run_until_complete(t.clone());
+    /// assert!(t.cancelled());
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.inner.core.is_cancelled()
     }
@@ -240,7 +246,13 @@ impl<T: 'static> Task<T> {
 
     /// Withdraws one cancellation request and returns how many remain (never below zero).
     ///
-    /// See [`cancelling`](Self::cancelling) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.create_task(async { Ok(()) });
+    /// t.cancel();
+    /// assert_eq!(t.uncancel(), 0);
+    /// assert_eq!(t.uncancel(), 0); // never below zero
+    /// ```
     pub fn uncancel(&self) -> u32 {
         uncancel(&self.inner.header)
     }
@@ -260,7 +272,12 @@ impl<T: 'static> Task<T> {
 
     /// Renames the task.
     ///
-    /// See [`get_name`](Self::get_name) for an example.
+    /// ```
+    /// let lp = tulipsim::EventLoop::new();
+    /// let t = lp.create_task(async { Ok(()) });
+    /// t.set_name("worker");
+    /// assert_eq!(t.get_name(), "worker");
+    /// ```
     pub fn set_name(&self, name: impl Into<Rc<str>>) {
         self.inner.header.set_name(Some(name.into()));
     }
@@ -351,7 +368,8 @@ impl<T: 'static> From<Task<T>> for Future<T> {
 }
 
 /// A task whose result type is not known here: what [`current_task`] and [`all_tasks`] give.
-/// It can do everything with the task but read its result.
+/// It can do everything with the task but read its result's value: it tells whether the task is
+/// done and how it ended ([`exception`](Self::exception), [`result`](Self::result)).
 ///
 /// ```
 /// use tulipsim::{current_task, EventLoop};
@@ -395,7 +413,12 @@ impl TaskRef {
 
     /// See [`Task::get_name`].
     ///
-    /// See [`TaskRef`] for an example.
+    /// ```
+    /// use tulipsim::{current_task, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let name = lp.run_until_complete(async { Ok(current_task().unwrap().get_name()) });
+    /// assert_eq!(name.unwrap(), "Task-1");
+    /// ```
     pub fn get_name(&self) -> String {
         self.run.header().name()
     }
@@ -465,6 +488,45 @@ impl TaskRef {
     /// ```
     pub fn done(&self) -> bool {
         self.run.is_done()
+    }
+
+    /// The task's exception, without awaiting it, as [`Task::exception`] gives it: `Ok(None)`
+    /// if it finished with a result, `Ok(Some(e))` if it failed (the exception then counts as
+    /// retrieved), `Err(Cancelled)` if it was cancelled, `Err(InvalidState)` if it is not done.
+    ///
+    /// ```
+    /// use tulipsim::{Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let t = lp.create_task(async { Err::<(), _>(Error::msg("no")) }).to_ref();
+    /// assert!(matches!(t.exception(), Err(Error::InvalidState(_)))); // not run yet
+    /// lp.run_until_complete(tulipsim::sleep(0)).unwrap();
+    /// assert_eq!(t.exception().unwrap().unwrap().to_string(), "no");
+    /// ```
+    pub fn exception(&self) -> Result<Option<Error>, Error> {
+        self.to_any_future().exception_any()
+    }
+
+    /// The task's outcome without its value (whose type a `TaskRef` does not know), as
+    /// [`Task::result`] gives it: `Ok(())` if it finished with a result, its exception if it
+    /// failed (then retrieved), `Err(Cancelled)` if it was cancelled, `Err(InvalidState)` if it
+    /// is not done.
+    ///
+    /// ```
+    /// use tulipsim::{Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let t = lp.create_task(async { Ok(5) }).to_ref();
+    /// assert!(matches!(t.result(), Err(Error::InvalidState(_))));
+    /// lp.run_until_complete(tulipsim::sleep(0)).unwrap();
+    /// assert_eq!(t.result(), Ok(()));
+    /// ```
+    pub fn result(&self) -> Result<(), Error> {
+        if !self.done() {
+            return Err(Error::invalid_state("Result is not ready."));
+        }
+        match self.exception()? {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
     }
 
     /// See [`Task::cancelling`].
@@ -573,7 +635,16 @@ impl IntoFuture for &TaskRef {
 
 /// The awaitable of a [`TaskRef`].
 ///
-/// See [`TaskRef`]'s `IntoFuture` implementation for an example.
+/// ```
+/// use tulipsim::EventLoop;
+/// let lp = EventLoop::new();
+/// lp.run_until_complete(async {
+///     let child = tulipsim::create_task(async { tulipsim::sleep(1).await })?.to_ref();
+///     let wait: tulipsim::WaitTask = std::future::IntoFuture::into_future(child);
+///     wait.await
+/// }).unwrap();
+/// assert_eq!(lp.time(), 1.0);
+/// ```
 pub struct WaitTask {
     core: WaitCore,
 }
@@ -595,7 +666,13 @@ impl StdFuture for WaitTask {
 
 /// The running loop (asyncio's `get_running_loop`); `Err(Runtime)` outside one.
 ///
-/// See [`LoopHandle`] for an example.
+/// ```
+/// use tulipsim::{get_running_loop, EventLoop};
+/// assert!(get_running_loop().is_err()); // no loop runs here
+/// let lp = EventLoop::new();
+/// let t = lp.run_until_complete(async { Ok(get_running_loop()?.time()) });
+/// assert_eq!(t.unwrap(), 0.0);
+/// ```
 pub fn get_running_loop() -> Result<LoopHandle, Error> {
     events::running_loop()
         .map(|inner| LoopHandle { inner })
@@ -648,7 +725,13 @@ where
 /// The task whose step is running now, or `None` outside a task (asyncio's
 /// `current_task()`).
 ///
-/// See [`TaskRef`] for an example.
+/// ```
+/// use tulipsim::{current_task, EventLoop};
+/// assert!(current_task().is_none());
+/// let lp = EventLoop::new();
+/// let t = lp.create_task_named("me", async { Ok(current_task().unwrap().get_name()) });
+/// assert_eq!(lp.run_until_complete(t).unwrap(), "me");
+/// ```
 pub fn current_task() -> Option<TaskRef> {
     current().map(|(_, t)| TaskRef::from_run(t))
 }

@@ -97,7 +97,11 @@ pub fn sleep(delay: impl IntoDelay) -> Sleep<()> {
 
 /// [`sleep`] that gives `result` when it completes (asyncio's `sleep(delay, result)`).
 ///
-/// See [`EventLoop::run_until_complete`](crate::EventLoop::run_until_complete) for an example.
+/// ```
+/// let lp = tulipsim::EventLoop::new();
+/// assert_eq!(lp.run_until_complete(tulipsim::sleep_with(1.5, 'x')), Ok('x'));
+/// assert_eq!(lp.time(), 1.5);
+/// ```
 #[track_caller]
 pub fn sleep_with<T>(delay: impl IntoDelay, result: T) -> Sleep<T> {
     Sleep {
@@ -109,7 +113,12 @@ pub fn sleep_with<T>(delay: impl IntoDelay, result: T) -> Sleep<T> {
 
 /// The awaitable [`sleep`] returns.
 ///
-/// See [`sleep`] for an example.
+/// ```
+/// let lp = tulipsim::EventLoop::new();
+/// let s: tulipsim::Sleep<()> = tulipsim::sleep(2);
+/// lp.run_until_complete(s).unwrap();
+/// assert_eq!(lp.time(), 2.0);
+/// ```
 pub struct Sleep<T> {
     result: Option<T>,
     state: SleepState,

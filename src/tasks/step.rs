@@ -569,6 +569,7 @@ impl<T: 'static> TaskRun for TaskInner<T> {
         let h = &self.header;
         if h.log_destroy_pending.get() {
             lp.report(ExceptionContext {
+                future: None,
                 message: "Task was destroyed but it is pending!".to_string(),
                 error: None,
                 task: Some(h.name()),
@@ -653,6 +654,7 @@ impl<T: 'static> Drop for TaskInner<T> {
                 (&*self.core.state_ref(), self.header.lp.upgrade())
             {
                 lp.report(ExceptionContext {
+                    future: None,
                     message: "Task exception was never retrieved".to_string(),
                     error: Some(e.clone()),
                     task: Some(self.header.name()),

@@ -27,6 +27,12 @@ use crate::tasks::{get_running_loop, Awaitable, Task, TaskRef};
 /// ```
 pub trait IntoTimeout {
     /// The timeout in nanoseconds, or `None` for no limit.
+    ///
+    /// ```
+    /// use tulipsim::IntoTimeout;
+    /// assert_eq!(0.5.into_timeout(), Some(500_000_000));
+    /// assert_eq!(None::<f64>.into_timeout(), None); // no limit
+    /// ```
     fn into_timeout(self) -> Option<i64>;
 }
 
@@ -44,7 +50,10 @@ impl<D: IntoDelay> IntoTimeout for Option<D> {
 
 /// When [`wait`] returns (asyncio's `return_when`).
 ///
-/// See [`wait`] for an example.
+/// ```
+/// use tulipsim::{ReturnWhen, ALL_COMPLETED};
+/// assert_eq!(ReturnWhen::default(), ALL_COMPLETED);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ReturnWhen {
     /// When any future finishes or is cancelled.
@@ -64,6 +73,20 @@ pub const FIRST_EXCEPTION: ReturnWhen = ReturnWhen::FirstException;
 pub const ALL_COMPLETED: ReturnWhen = ReturnWhen::AllCompleted;
 
 /// What [`wait`] can wait on: [`Future`]s, [`Task`]s and [`TaskRef`]s. Sealed.
+///
+/// ```
+/// use tulipsim::{all_tasks, current_task, sleep, wait, EventLoop};
+/// let lp = EventLoop::new();
+/// lp.run_until_complete(async {
+///     tulipsim::create_task(sleep(1))?;
+///     let me = current_task().unwrap();
+///     // TaskRefs are Waitable too, as are Futures and Tasks.
+///     let others: Vec<_> = all_tasks()?.into_iter().filter(|t| *t != me).collect();
+///     let (done, pending) = wait(others).await?;
+///     assert_eq!((done.len(), pending.len()), (1, 0));
+///     Ok(())
+/// }).unwrap();
+/// ```
 pub trait Waitable: Clone + 'static {
     #[doc(hidden)]
     fn erased(&self) -> crate::futures::ErasedFuture;
@@ -117,7 +140,17 @@ pub fn wait<F: Waitable>(futures: impl IntoIterator<Item = F>) -> WaitFutures<F>
 
 /// The awaitable [`wait`] returns; set a timeout or a [`ReturnWhen`] before awaiting it.
 ///
-/// See [`wait`] for an example.
+/// ```
+/// use tulipsim::tasks::WaitFutures;
+/// use tulipsim::{sleep_with, wait, EventLoop};
+/// let lp = EventLoop::new();
+/// let (done, pending) = lp.run_until_complete(async {
+///     let t = tulipsim::create_task(sleep_with(5, ()))?;
+///     let w: WaitFutures<_> = wait(vec![t]).timeout(1);
+///     w.await
+/// }).unwrap();
+/// assert_eq!((done.len(), pending.len()), (0, 1)); // timed out: nothing cancelled, no error
+/// ```
 #[must_use = "wait() does nothing until awaited"]
 pub struct WaitFutures<F> {
     futures: Vec<F>,
@@ -145,7 +178,17 @@ impl<F: Waitable> WaitFutures<F> {
 
     /// When to return; see [`ReturnWhen`].
     ///
-    /// See [`wait`] for an example.
+    /// ```
+    /// use tulipsim::{wait, Error, EventLoop, FIRST_EXCEPTION};
+    /// let lp = EventLoop::new();
+    /// let (done, pending) = lp.run_until_complete(async {
+    ///     let bad = tulipsim::create_task(async { Err::<(), _>(Error::msg("bad")) })?;
+    ///     let slow = tulipsim::create_task(tulipsim::sleep(10))?;
+    ///     wait(vec![bad, slow]).return_when(FIRST_EXCEPTION).await
+    /// }).unwrap();
+    /// assert_eq!((done.len(), pending.len()), (1, 1));
+    /// assert_eq!(lp.time(), 0.0);
+    /// ```
     pub fn return_when(mut self, when: ReturnWhen) -> Self {
         self.return_when = when;
         self
@@ -413,7 +456,20 @@ pub fn as_completed<T: Clone + 'static, A: Awaitable<T> + 'static>(
 /// What [`as_completed`] returns: iterate it (after an optional
 /// [`timeout`](AsCompleted::timeout)) to get one awaitable per input.
 ///
-/// See [`as_completed`] for an example.
+/// ```
+/// use tulipsim::tasks::AsCompleted;
+/// use tulipsim::{as_completed, sleep_with, Error, EventLoop};
+/// let lp = EventLoop::new();
+/// let got = lp.run_until_complete(async {
+///     let it: AsCompleted<&str> = as_completed(vec![sleep_with(1, "a"), sleep_with(9, "b")]).timeout(5);
+///     let mut got = vec![];
+///     for next in it {
+///         got.push(next.await);
+///     }
+///     Ok(got)
+/// }).unwrap();
+/// assert_eq!(got, [Ok("a"), Err(Error::Timeout)]);
+/// ```
 #[must_use = "as_completed() does nothing until iterated"]
 pub struct AsCompleted<T: 'static> {
     /// asyncio wraps the inputs when the generator first runs, not when it is made.

@@ -42,6 +42,17 @@ pub enum TraceLevel {
 }
 
 /// How a task ended, as a trace shows it.
+///
+/// ```
+/// use tulipsim::trace::{Event, Outcome};
+/// use tulipsim::{EventLoop, LoopConfig, TraceLevel};
+/// let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
+/// lp.run_until_complete(async { Ok(()) }).unwrap();
+/// let ended = lp.trace().records().iter().any(|r| {
+///     matches!(r.event, Event::Done { outcome: Outcome::Result, .. })
+/// });
+/// assert!(ended);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// It returned a value.
@@ -53,6 +64,15 @@ pub enum Outcome {
 }
 
 /// One event of a [`Trace`].
+///
+/// ```
+/// use tulipsim::trace::Event;
+/// use tulipsim::{EventLoop, LoopConfig, TraceLevel};
+/// let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
+/// lp.run_until_complete(async { Ok(()) }).unwrap();
+/// let trace = lp.trace();
+/// assert!(matches!(trace.records()[0].event, Event::Spawned { task: 1, .. }));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A task was created.
@@ -107,6 +127,14 @@ pub enum Event {
 }
 
 /// A trace event at a virtual time.
+///
+/// ```
+/// use tulipsim::{sleep, EventLoop, LoopConfig, TraceLevel};
+/// let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
+/// lp.run_until_complete(sleep(2)).unwrap();
+/// let last = lp.trace().records().last().unwrap().clone();
+/// assert_eq!(last.time_ns, 2_000_000_000);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// The virtual time, in nanoseconds.
@@ -143,14 +171,25 @@ impl Trace {
 
     /// The events, in order.
     ///
-    /// See [`Trace`] for an example.
+    /// ```
+    /// use tulipsim::{EventLoop, LoopConfig, TraceLevel};
+    /// let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
+    /// lp.run_until_complete(async { Ok(()) }).unwrap();
+    /// assert!(!lp.trace().records().is_empty());
+    /// ```
     pub fn records(&self) -> &[Record] {
         &self.records
     }
 
     /// How many events.
     ///
-    /// See [`TraceLevel`] for an example.
+    /// ```
+    /// use tulipsim::{EventLoop, LoopConfig, TraceLevel};
+    /// let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
+    /// lp.run_until_complete(async { Ok(()) }).unwrap();
+    /// let t = lp.trace();
+    /// assert_eq!(t.len(), t.records().len());
+    /// ```
     pub fn len(&self) -> usize {
         self.records.len()
     }
@@ -215,7 +254,15 @@ impl Trace {
     /// A stable 64-bit hash of the text form (FNV-1a): equal for equal traces on every machine
     /// and every Rust version.
     ///
-    /// See [`Trace`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, EventLoop, LoopConfig, TraceLevel};
+    /// let run = || {
+    ///     let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
+    ///     lp.run_until_complete(sleep(1)).unwrap();
+    ///     lp.trace().hash()
+    /// };
+    /// assert_eq!(run(), run()); // deterministic
+    /// ```
     pub fn hash(&self) -> u64 {
         let mut h = Fnv::new();
         for r in &self.records {

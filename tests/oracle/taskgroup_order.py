@@ -37,6 +37,7 @@ async def main():
     except* ValueError as eg:
         print("group 2 raised", [str(e) for e in eg.exceptions], "at", loop.time(),
               "cancelling", asyncio.current_task().cancelling())
+        print("group 2:", eg)
     async def runs_group():
         async with asyncio.TaskGroup() as tg:
             tg.create_task(child("f", 5))
