@@ -339,3 +339,36 @@ fn the_shims_futures_and_handles_are_send() {
     }
     let _ = accept_is_send;
 }
+
+/// tokio's `watch` spreads its waiters over 8 `Notify`s, picked with tokio's thread-local
+/// random generator (seeded differently in every process) when tokio's `rt` or `macros`
+/// feature is on: which of several `changed()` waiters runs first is not the seed's to decide.
+/// docs/tokio.md says so; the harness's determinism check (each seed run twice, traces
+/// compared) is what catches it. If this test fails, tokio changed, and so must the docs.
+#[test]
+fn watch_wakes_its_waiters_in_an_unseeded_order_and_the_determinism_check_says_so() {
+    let outcome = tulipsim::check(|| async {
+        let (tx, rx) = tokio::sync::watch::channel(0u32);
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let mut rx = rx.clone();
+            set.spawn(async move {
+                rx.changed().await.unwrap();
+            });
+        }
+        tokio::task::yield_now().await;
+        tx.send(1).unwrap();
+        while set.join_next().await.is_some() {}
+        Ok(())
+    })
+    .policy(Policy::Random)
+    .seeds(0..40)
+    .determinism_check(true)
+    .ignore_env()
+    .outcome();
+    let failure = outcome.expect_err("the wake order differed between two runs of a seed");
+    assert!(
+        failure.to_string().to_lowercase().contains("determinis"),
+        "{failure}"
+    );
+}
