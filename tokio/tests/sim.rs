@@ -76,6 +76,10 @@ fn a_panicking_task_fails_the_run_with_its_spawn_site() {
         .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("boom in a tokio task"), "{text}");
+    assert!(
+        text.contains("tests/sim.rs"),
+        "names where the task was spawned: {text}"
+    );
 }
 
 #[test]
@@ -370,5 +374,22 @@ fn watch_wakes_its_waiters_in_an_unseeded_order_and_the_determinism_check_says_s
     assert!(
         failure.to_string().to_lowercase().contains("determinis"),
         "{failure}"
+    );
+}
+
+#[test]
+fn the_main_attribute_runs_the_body_on_a_fresh_runtime() {
+    #[tokio::main(crate = "tulipsim_tokio", flavor = "current_thread")]
+    async fn main_like() -> Duration {
+        let start = Instant::now();
+        let h = tokio::spawn(sleep(Duration::from_secs(42)));
+        h.await.unwrap();
+        start.elapsed()
+    }
+    assert_eq!(main_like(), Duration::from_secs(42));
+    assert_eq!(
+        main_like(),
+        Duration::from_secs(42),
+        "each call gets a fresh runtime"
     );
 }
