@@ -4,6 +4,12 @@ use std::future::Future;
 
 pub use tokio;
 
+/// How many simulated resources (sockets, timers, runtimes) this thread still holds: zero once
+/// every handle is dropped and every loop closed (`tokio/tests/sim.rs` checks it).
+pub fn live_resources() -> usize {
+    crate::local::live_on_this_thread()
+}
+
 /// The branch `select!` polls first: a seeded draw from the running loop (0 outside one).
 pub fn select_start(branches: u32) -> u32 {
     if branches <= 1 {

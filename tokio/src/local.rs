@@ -20,6 +20,11 @@ thread_local! {
     static VALUES: RefCell<BTreeMap<u64, Rc<dyn Any>>> = const { RefCell::new(BTreeMap::new()) };
 }
 
+/// How many values this thread's table holds (for the leak test).
+pub(crate) fn live_on_this_thread() -> usize {
+    VALUES.try_with(|v| v.borrow().len()).unwrap_or(0)
+}
+
 /// A `Send + Sync` owner of a value that stays on the thread that made it.
 pub(crate) struct Local<T: 'static> {
     id: u64,

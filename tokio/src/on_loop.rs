@@ -32,6 +32,8 @@ impl<T: Clone + 'static> OnLoop<T> {
         coro: impl Future<Output = Result<T, tulipsim::Error>> + 'static,
     ) -> Result<OnLoop<T>, tulipsim::Error> {
         let task = tulipsim::create_task_named(name, coro)?;
+        // It belongs to the tokio-side wait; at shutdown both go quietly, as tokio's do.
+        task.set_log_destroy_pending(false);
         let waker: Rc<RefCell<Option<Waker>>> = Rc::default();
         let w = waker.clone();
         task.add_done_callback(move |_: &tulipsim::Future<T>| {
@@ -64,6 +66,11 @@ impl<T: Clone + 'static> Future for OnLoop<T> {
 
 impl<T: 'static> Drop for OnLoop<T> {
     fn drop(&mut self) {
+        // While the loop closes (no loop running) its tasks are being destroyed anyway, and a
+        // cancel would only be refused with a report.
+        if tulipsim::get_running_loop().is_err() {
+            return;
+        }
         if let Some(state) = self.state.try_get() {
             if !state.task.done() {
                 state.task.cancel();

@@ -393,3 +393,65 @@ fn the_main_attribute_runs_the_body_on_a_fresh_runtime() {
         "each call gets a fresh runtime"
     );
 }
+
+/// A simulation whose tasks still hold sockets, timers and pending connects when its loop
+/// closes ends quietly: tokio drops a runtime's tasks at shutdown without a word.
+#[test]
+fn closing_a_loop_with_live_tokio_resources_reports_nothing() {
+    let lp = EventLoop::new();
+    lp.run_until_complete(async {
+        let listener = TcpListener::bind("127.0.0.1:5000").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _held = listener.accept().await;
+            sleep(Duration::from_secs(3600)).await;
+        });
+        tokio::spawn(async move {
+            let _stream = TcpStream::connect(addr).await;
+            std::future::pending::<()>().await;
+        });
+        tokio::spawn(TcpStream::connect("127.0.0.1:5001"));
+        sleep(Duration::from_millis(1)).await;
+        Ok(())
+    })
+    .unwrap();
+    lp.close().unwrap();
+    let reports: Vec<String> = lp
+        .take_reports()
+        .iter()
+        .map(|r| r.message().to_string())
+        .collect();
+    assert!(reports.is_empty(), "{reports:?}");
+}
+
+/// A closed loop frees everything: the tasks' futures are dropped, and with them every socket,
+/// timer and pending connect they held; nothing stays in the shim's thread-local table.
+#[test]
+fn a_closed_loop_leaves_no_simulated_resource_behind() {
+    std::thread::spawn(|| {
+        let lp = EventLoop::new();
+        lp.run_until_complete(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                let (s, _) = listener.accept().await.unwrap();
+                let _keep = s;
+                sleep(Duration::from_secs(3600)).await;
+            });
+            let c = TcpStream::connect(addr).await.unwrap();
+            tokio::spawn(async move {
+                let _c = c;
+                let _t = timeout(Duration::from_secs(60), std::future::pending::<()>()).await;
+            });
+            sleep(Duration::from_millis(5)).await;
+            assert!(tokio::__private::live_resources() > 0);
+            Ok(())
+        })
+        .unwrap();
+        lp.close().unwrap();
+        drop(lp);
+        assert_eq!(tokio::__private::live_resources(), 0);
+    })
+    .join()
+    .unwrap();
+}

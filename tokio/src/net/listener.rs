@@ -31,6 +31,10 @@ struct Listening {
 
 impl Drop for Listening {
     fn drop(&mut self) {
+        // While the loop closes, its network is being shut down anyway.
+        if tulipsim::get_running_loop().is_err() {
+            return;
+        }
         self.server.close();
         // Connections nobody accepted are closed, as the kernel resets them.
         let pending: Vec<_> = self.backlog.borrow_mut().queue.drain(..).collect();
