@@ -41,21 +41,23 @@ macro_rules! select {
     };
 }
 
-/// Parses `select!`'s branches into `{ pattern = future, if precondition => { handler } }`.
+/// Parses `select!`'s branches into `{ pattern = future, if precondition => handler }`, an
+/// expression handler in braces (tokio's parser wants a block or a bare expression, and a
+/// forwarded expression fragment is neither).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_parse {
     (@parse [$($b:tt)*] else => $e:expr $(,)?) => {
-        $crate::__select_rotate!(@start [$($b)*] [else => { $e }])
+        $crate::__select_rotate!(@start [$($b)*] [else => $e])
     };
     (@parse [$($b:tt)*]) => {
         $crate::__select_rotate!(@start [$($b)*] [])
     };
     (@parse [$($b:tt)*] $p:pat = $f:expr, if $c:expr => $h:block, $($rest:tt)*) => {
-        $crate::__select_parse!(@parse [$($b)* { $p = $f, if $c => { $h } }] $($rest)*)
+        $crate::__select_parse!(@parse [$($b)* { $p = $f, if $c => $h }] $($rest)*)
     };
     (@parse [$($b:tt)*] $p:pat = $f:expr, if $c:expr => $h:block $($rest:tt)*) => {
-        $crate::__select_parse!(@parse [$($b)* { $p = $f, if $c => { $h } }] $($rest)*)
+        $crate::__select_parse!(@parse [$($b)* { $p = $f, if $c => $h }] $($rest)*)
     };
     (@parse [$($b:tt)*] $p:pat = $f:expr, if $c:expr => $h:expr, $($rest:tt)*) => {
         $crate::__select_parse!(@parse [$($b)* { $p = $f, if $c => { $h } }] $($rest)*)
@@ -64,10 +66,10 @@ macro_rules! __select_parse {
         $crate::__select_parse!(@parse [$($b)* { $p = $f, if $c => { $h } }])
     };
     (@parse [$($b:tt)*] $p:pat = $f:expr => $h:block, $($rest:tt)*) => {
-        $crate::__select_parse!(@parse [$($b)* { $p = $f, if true => { $h } }] $($rest)*)
+        $crate::__select_parse!(@parse [$($b)* { $p = $f, if true => $h }] $($rest)*)
     };
     (@parse [$($b:tt)*] $p:pat = $f:expr => $h:block $($rest:tt)*) => {
-        $crate::__select_parse!(@parse [$($b)* { $p = $f, if true => { $h } }] $($rest)*)
+        $crate::__select_parse!(@parse [$($b)* { $p = $f, if true => $h }] $($rest)*)
     };
     (@parse [$($b:tt)*] $p:pat = $f:expr => $h:expr, $($rest:tt)*) => {
         $crate::__select_parse!(@parse [$($b)* { $p = $f, if true => { $h } }] $($rest)*)

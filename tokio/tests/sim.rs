@@ -455,3 +455,41 @@ fn a_closed_loop_leaves_no_simulated_resource_behind() {
     .join()
     .unwrap();
 }
+
+/// tokio's `select!` grammar, in the forms real code uses: blocks without commas, `break` out
+/// of a loop, or-patterns, `biased;`, `else` with a block, a lone branch.
+#[test]
+fn select_accepts_tokios_grammar() {
+    run(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Option<u32>>(4);
+        for v in [Some(1), Some(2), None] {
+            tx.send(v).await.unwrap();
+        }
+        let mut got = Vec::new();
+        loop {
+            tokio::select! {
+                msg = rx.recv() => {
+                    match msg.flatten() {
+                        Some(v) => got.push(v),
+                        None => break,
+                    }
+                }
+                _ = sleep(Duration::from_secs(10)) => { panic!("timed out") }
+            }
+        }
+        assert_eq!(got, [1, 2]);
+        let lone = tokio::select! { v = async { 3 } => v };
+        assert_eq!(lone, 3);
+        let biased = tokio::select! {
+            biased;
+            v = async { 1 } => v,
+            v = async { 2 } => v,
+        };
+        assert_eq!(biased, 1);
+        let or = tokio::select! {
+            1 | 2 = async { 2 } => "small",
+            else => { "other" }
+        };
+        assert_eq!(or, "small");
+    });
+}
