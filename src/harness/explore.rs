@@ -106,6 +106,7 @@ where
             faults: FaultConfig::default(),
             max_steps: 1_000_000,
             max_time: i64::MAX,
+            allow_unretrieved: false,
         },
     }
 }

@@ -227,6 +227,8 @@ where
         fault_plan: None,
         shard: None,
         use_env: true,
+        allow_unretrieved: false,
+        allow_diverged: false,
         site: Location::caller(),
     }
 }
@@ -247,6 +249,8 @@ pub struct Check<F> {
     fault_plan: Option<FaultPlan>,
     shard: Option<(u64, u64)>,
     use_env: bool,
+    allow_unretrieved: bool,
+    allow_diverged: bool,
     site: &'static Location<'static>,
 }
 
@@ -402,6 +406,42 @@ where
         self
     }
 
+    /// Allow task errors nobody retrieved. By default a run in which a task failed and nothing
+    /// awaited it (asyncio logs "Task exception was never retrieved") fails, naming the task
+    /// and its error; a test that means to drop such errors turns that off here.
+    ///
+    /// ```
+    /// use tulipsim::{check, create_task, sleep, Error};
+    /// let body = || async {
+    ///     let _t = create_task(async { Err::<(), _>(Error::msg("lost")) })?;
+    ///     sleep(1).await
+    /// };
+    /// let f = check(body).seeds(0..1).ignore_env().outcome().unwrap_err();
+    /// assert!(f.message.contains("never retrieved") && f.message.contains("lost"));
+    /// check(body).seeds(0..1).allow_unretrieved_errors(true).ignore_env().run();
+    /// ```
+    pub fn allow_unretrieved_errors(mut self, allow: bool) -> Self {
+        self.allow_unretrieved = allow;
+        self
+    }
+
+    /// Let a replay whose schedule no longer fits the program pass. By default a diverged
+    /// replay ([`replay`](Self::replay) or `TULIPSIM_REPLAY`) fails: it tested nothing the
+    /// schedule meant, so passing would look like a fix. `TULIPSIM_ALLOW_DIVERGED_REPLAY=1`
+    /// does the same from the environment.
+    ///
+    /// ```
+    /// let body = || async { tulipsim::sleep(1).await };
+    /// let schedule: tulipsim::scheduler::Schedule = "5:1".parse().unwrap();
+    /// let f = tulipsim::check(body).replay(schedule.clone()).ignore_env().outcome().unwrap_err();
+    /// assert!(f.message.contains("diverged"));
+    /// tulipsim::check(body).replay(schedule).allow_diverged_replay(true).ignore_env().run();
+    /// ```
+    pub fn allow_diverged_replay(mut self, allow: bool) -> Self {
+        self.allow_diverged = allow;
+        self
+    }
+
     /// Ignore the `TULIPSIM_*` environment variables (for checks whose own configuration must
     /// hold, such as tests of the harness itself).
     ///
@@ -438,13 +478,25 @@ where
             if let Some(plan) = self.fault_plan.clone() {
                 replay = replay.with_faults(plan);
             }
-            let (r, _) = run_once(&self.body, seed, Box::new(replay), TraceLevel::Full, &cfg);
+            let (mut r, _) = run_once(&self.body, seed, Box::new(replay), TraceLevel::Full, &cfg);
+            if let (None, Some(d), false) = (&r.failure, &r.divergence, self.allow_diverged) {
+                r.failure = Some((
+                    Signature::Diverged,
+                    format!(
+                        "the replay diverged: {d}. The schedule no longer fits the program (did \
+                         the code change since it was printed?), so this run did not test what \
+                         the schedule meant; it passing is not a fix. Run the check without \
+                         TULIPSIM_REPLAY to explore again, or allow this with \
+                         TULIPSIM_ALLOW_DIVERGED_REPLAY=1 (Check::allow_diverged_replay)"
+                    ),
+                ));
+            }
             return match r.failure {
                 None => Ok(Summary {
                     runs: 1,
                     decisions: r.decisions,
                 }),
-                Some(_) => Err(Box::new(self.failure(r, seed, 0, 1, &cfg, &test))),
+                Some(_) => Err(Box::new(self.replay_failure(r, seed, &test))),
             };
         }
         if let Policy::DelayBounding(max) = self.policy {
@@ -458,13 +510,9 @@ where
         let fifo = self.calibrate(&cfg);
         let calibration = self.warm_up(&fifo, &cfg);
         if fifo.failure.is_some() && !seeds.is_empty() {
-            let (r, _) = run_once(
-                &self.body,
-                self.seeds.start,
-                Box::new(Fifo),
-                TraceLevel::Full,
-                &cfg,
-            );
+            // The FIFO run failed: report it (traced again, and checked to fail again).
+            let mut r = fifo;
+            self.retrace(&mut r, || Box::new(Fifo), self.seeds.start, &cfg);
             let mut failure = self.failure(r, self.seeds.start, 0, seeds.len(), &cfg, &test);
             failure.policy = "fifo".into();
             return Err(Box::new(failure));
@@ -478,6 +526,30 @@ where
             faults: self.faults.clone(),
             max_steps: self.max_steps,
             max_time: self.max_time,
+            allow_unretrieved: self.allow_unretrieved,
+        }
+    }
+
+    /// A failing run made without a trace: run its seed again, traced, up to three times, and
+    /// keep the first run that fails the same way. (If none does, `r` stays untraced and
+    /// [`failure`](Self::failure) reports the program as not deterministic.)
+    fn retrace(
+        &self,
+        r: &mut RunResult,
+        scheduler: impl Fn() -> Box<dyn Scheduler>,
+        seed: u64,
+        cfg: &RunConfig,
+    ) {
+        if !r.trace.is_empty() {
+            return;
+        }
+        let want = r.failure.as_ref().map(|(s, _)| s.clone());
+        for _ in 0..3 {
+            let (again, _) = run_once(&self.body, seed, scheduler(), TraceLevel::Full, cfg);
+            if again.failure.as_ref().map(|(s, _)| s.clone()) == want {
+                *r = again;
+                return;
+            }
         }
     }
 
@@ -485,7 +557,9 @@ where
     /// shard's slice when sharded.
     fn seed_list(&self) -> Vec<u64> {
         let mut seeds: Vec<u64> = self.seeds.clone().collect();
-        if matches!(self.policy, Policy::Fifo) {
+        // Without faults every seed gives FIFO the same run; with faults on, each seed draws
+        // its own faults, so every seed runs.
+        if matches!(self.policy, Policy::Fifo) && !self.faults.is_active() {
             seeds.truncate(1);
         }
         if let Some((i, n)) = self.shard {
@@ -604,8 +678,20 @@ where
                             cfg,
                         );
                         if let Some(diff) = report::nondeterminism(&r, &again) {
-                            r.failure = Some((Signature::Error("nondeterminism".into()), diff));
+                            r.failure = Some((Signature::Nondeterminism, diff));
                         }
+                    }
+                    if r.failure.is_some()
+                        && stop_early
+                        && i as u64 <= lowest_failure.load(Ordering::Relaxed)
+                    {
+                        // The report shows this run's trace: run it again, traced.
+                        self.retrace(
+                            &mut r,
+                            || self.policy.warmed_scheduler(calibration),
+                            seed,
+                            cfg,
+                        );
                     }
                     if r.failure.is_some() {
                         lowest_failure.fetch_min(i as u64, Ordering::Relaxed);
@@ -683,19 +769,30 @@ where
             let rep = Replay::new(schedule.clone()).with_eligibility(eligibility);
             run_once(&self.body, seed, Box::new(rep), TraceLevel::Full, cfg).0
         };
-        let (signature, message) = r
+        let (mut signature, mut message) = r
             .failure
             .clone()
-            .unwrap_or((Signature::Deadlock, String::new()));
-        // The sweep may have traced nothing: replay the schedule to show what happened.
-        let traced = if r.trace.is_empty() {
-            replay(&r.schedule)
-        } else {
-            r
-        };
+            .unwrap_or((Signature::Deadlock, "(no failure recorded)".into()));
+        // Replay the schedule once, as the printed replay command will: a failure that does
+        // not come back is not the program's bug to chase but its nondeterminism.
+        let mut traced = r;
+        if signature != Signature::Nondeterminism {
+            let again = replay(&traced.schedule);
+            let same = again.failure.as_ref().map(|(s, _)| s) == Some(&signature);
+            if !same {
+                let (s, m) = not_deterministic(&traced, &again, seed, &self.policy.name());
+                signature = s;
+                message = m;
+                if traced.trace.is_empty() {
+                    traced.trace = again.trace;
+                }
+            } else if traced.trace.is_empty() {
+                traced = again;
+            }
+        }
         let minimized = if self.minimize
             && !traced.schedule.is_fifo()
-            && signature != Signature::Error("nondeterminism".into())
+            && signature != Signature::Nondeterminism
         {
             minimize::shrink(&traced.schedule, &signature, &replay)
         } else {
@@ -714,6 +811,29 @@ where
             trace: traced.trace,
             divergence: traced.divergence,
             minimized,
+            test: test.clone(),
+        }
+    }
+
+    /// The report of a failing replay: no exploring, no second replay, no shrinking.
+    fn replay_failure(&self, r: RunResult, seed: u64, test: &report::TestName) -> Failure {
+        let (signature, message) = r
+            .failure
+            .clone()
+            .unwrap_or((Signature::Deadlock, String::new()));
+        Failure {
+            seed,
+            policy: self.policy.name(),
+            index: 0,
+            total: 1,
+            message,
+            signature,
+            schedule: r.schedule,
+            decisions: r.decisions,
+            time: r.time,
+            trace: r.trace,
+            divergence: r.divergence,
+            minimized: None,
             test: test.clone(),
         }
     }
@@ -739,6 +859,9 @@ where
         if let Ok(r) = std::env::var("TULIPSIM_REPLAY") {
             self.replay = Some(r.parse().map_err(|e| format!("TULIPSIM_REPLAY: {e}"))?);
         }
+        if let Some(d) = var("TULIPSIM_ALLOW_DIVERGED_REPLAY") {
+            self.allow_diverged = matches!(d.trim(), "1" | "true" | "yes" | "on");
+        }
         if let Some(d) = var("TULIPSIM_DETERMINISM") {
             self.determinism = matches!(d.trim(), "1" | "true" | "yes" | "on");
         }
@@ -762,4 +885,45 @@ fn parse_seeds(s: &str) -> Option<Range<u64>> {
         Some((a, b)) => Some(a.trim().parse().ok()?..b.trim().parse().ok()?),
         None => Some(0..s.parse().ok()?),
     }
+}
+
+/// The report of a failure that did not come back when its schedule was replayed.
+fn not_deterministic(
+    first: &RunResult,
+    again: &RunResult,
+    seed: u64,
+    policy: &str,
+) -> (Signature, String) {
+    let was = first
+        .failure
+        .as_ref()
+        .map_or("(nothing)".to_string(), |(_, m)| m.clone());
+    let now = match &again.failure {
+        None => "passed".to_string(),
+        Some((_, m)) => format!("failed differently: {m}"),
+    };
+    let divergence = if first.trace.is_empty() {
+        "the failing run was not traced, and three more runs of this seed under this policy did \
+         not fail the same way"
+            .to_string()
+    } else {
+        match first.trace.first_difference(&again.trace) {
+            Some((n, x, y)) => format!(
+                "the two runs' traces first differ at line {n}:\n  failing run: {x}\n  replay:      {y}"
+            ),
+            None => "the two runs' traces do not differ: what differs is outside the loop".into(),
+        }
+    };
+    (
+        Signature::Nondeterminism,
+        format!(
+            "this failure is not deterministic: seed {seed} under {policy} failed ({was}), but \
+             replaying the same seed and schedule {now}. A replay command cannot reproduce it. \
+             Likely causes: the program reads something tulipsim does not control: a random \
+             generator not from tulipsim (thread_rng, rand::random), the wall clock \
+             (Instant::now, SystemTime), a HashMap's or HashSet's iteration order, a thread, \
+             real I/O, or a static shared between runs. Check with \
+             TULIPSIM_DETERMINISM=1 (Check::determinism_check). {divergence}"
+        ),
+    )
 }
