@@ -571,12 +571,63 @@ pub struct LimitError {
     pub(crate) what: LimitKind,
     pub(crate) steps: u64,
     pub(crate) time: f64,
+    pub(crate) max_steps: u64,
+    pub(crate) max_time: f64,
+    pub(crate) ready_entries: usize,
+    pub(crate) runnable: Vec<RunnableTask>,
+    /// For the wall-clock watchdog: its limit and the task that was running.
+    pub(crate) watchdog: Option<(std::time::Duration, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LimitKind {
     Steps,
     Time,
+    /// The harness's wall-clock watchdog.
+    Wall,
+}
+
+/// A task still ready to run when a run reached its step limit: [`LimitError::runnable`].
+///
+/// ```
+/// use tulipsim::{create_task, sleep, Error, EventLoop, LoopConfig};
+///
+/// let lp = EventLoop::with_config(LoopConfig::default().max_steps(1_000));
+/// let r: Result<(), Error> = lp.run_until_complete(async {
+///     loop { sleep(0).await? }
+/// });
+/// let Err(Error::Limit(l)) = r else { panic!() };
+/// assert_eq!(l.runnable()[0].name(), "Task-1");
+/// assert!(l.runnable()[0].waited_steps() <= 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RunnableTask {
+    pub(crate) name: String,
+    pub(crate) spawned_at: &'static Location<'static>,
+    pub(crate) waited_steps: u64,
+}
+
+impl RunnableTask {
+    /// The task's name.
+    ///
+    /// See [`RunnableTask`] for an example.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the task was spawned.
+    ///
+    /// See [`RunnableTask`] for an example.
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.spawned_at
+    }
+
+    /// About how many steps it has been ready without running.
+    ///
+    /// See [`RunnableTask`] for an example.
+    pub fn waited_steps(&self) -> u64 {
+        self.waited_steps
+    }
 }
 
 impl LimitError {
@@ -600,22 +651,100 @@ impl LimitError {
     pub fn is_step_limit(&self) -> bool {
         self.what == LimitKind::Steps
     }
+
+    /// True if the harness's wall-clock watchdog ended the run (see `Check::watchdog`).
+    ///
+    /// See [`LimitError`] for an example.
+    pub fn is_watchdog(&self) -> bool {
+        self.what == LimitKind::Wall
+    }
+
+    /// At the step limit: the tasks still ready to run, longest-waiting first (empty at the
+    /// time limit).
+    ///
+    /// See [`RunnableTask`] for an example.
+    pub fn runnable(&self) -> &[RunnableTask] {
+        &self.runnable
+    }
+
+    /// True if the step limit was reached while entries were still ready to run: starvation
+    /// (a ready task never chosen) or livelock (tasks keeping each other busy, a spin on
+    /// `sleep(0)` for something that cannot happen), not a program that merely ran long.
+    ///
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().max_steps(100));
+    /// let r: Result<(), Error> = lp.run_until_complete(async { loop { sleep(0).await? } });
+    /// let Err(Error::Limit(l)) = r else { panic!() };
+    /// assert!(l.is_starvation_or_livelock());
+    /// assert!(l.to_string().contains("starvation or livelock"));
+    /// ```
+    pub fn is_starvation_or_livelock(&self) -> bool {
+        self.what == LimitKind::Steps && self.ready_entries > 0
+    }
 }
 
 impl fmt::Display for LimitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.what {
+            LimitKind::Steps if self.is_starvation_or_livelock() => {
+                write!(
+                    f,
+                    "starvation or livelock: step limit reached ({} steps) at virtual time {:.6}s \
+                     with {} entr{} still ready to run, so the program was not stuck but \
+                     not finishing either: a ready task may never have been chosen, or tasks keep \
+                     each other busy (a spin on sleep(0) for something that cannot happen)",
+                    self.max_steps,
+                    self.time,
+                    self.ready_entries,
+                    if self.ready_entries == 1 { "y" } else { "ies" }
+                )?;
+                let mut tasks = self.runnable.clone();
+                tasks.sort_by_key(|t| std::cmp::Reverse(t.waited_steps));
+                if !tasks.is_empty() {
+                    write!(f, "; runnable tasks:")?;
+                }
+                for t in tasks.iter().take(10) {
+                    write!(
+                        f,
+                        "\n  {} (spawned at {}), ready for about {} steps",
+                        t.name, t.spawned_at, t.waited_steps
+                    )?;
+                }
+                if tasks.len() > 10 {
+                    write!(f, "\n  ... and {} more", tasks.len() - 10)?;
+                }
+                write!(
+                    f,
+                    "\nIf the program only needs more steps, raise the limit: \
+                     Check::max_steps or LoopConfig::max_steps"
+                )
+            }
             LimitKind::Steps => write!(
                 f,
-                "step limit reached: {} steps ran (virtual time {:.6}s); \
-                 a task may be spinning on sleep(0) or a callback rescheduling itself",
-                self.steps, self.time
+                "step limit reached: {} steps ran (the limit is {}; virtual time {:.6}s); \
+                 a task may be spinning on sleep(0) or a callback rescheduling itself. If the \
+                 program only needs more steps, raise it: Check::max_steps or \
+                 LoopConfig::max_steps",
+                self.steps, self.max_steps, self.time
             ),
+            LimitKind::Wall => {
+                let (limit, task) = self.watchdog.clone().unwrap_or_default();
+                write!(
+                    f,
+                    "wall-clock watchdog: the run took more than {limit:?} of real time ({} steps, \
+                     virtual time {:.6}s); running: {task}. A step that takes this long is \
+                     a synchronous loop or blocking call between two `.await`s. If the run is \
+                     only slow, raise the limit: Check::watchdog or TULIPSIM_WATCHDOG=<seconds>",
+                    self.steps, self.time
+                )
+            }
             LimitKind::Time => write!(
                 f,
-                "virtual-time limit reached at t={:.6}s after {} steps; \
-                 a timer may be rescheduling itself forever",
-                self.time, self.steps
+                "virtual-time limit reached at t={:.6}s after {} steps (the limit is {:.6}s); \
+                 a timer may be rescheduling itself forever. If the program only needs more \
+                 virtual time, raise it: Check::max_time or LoopConfig::max_time",
+                self.time, self.steps, self.max_time
             ),
         }
     }

@@ -79,7 +79,7 @@ pub use config::{LoopConfig, PanicPolicy};
 pub use events::{EventLoop, Handle, IntoDelay, LoopHandle, TimerHandle};
 pub use exceptions::{
     CancelledError, DeadlockError, Error, IncompleteReadError, LimitError, LimitOverrunError,
-    PanicError, WaitingTask,
+    PanicError, RunnableTask, WaitingTask,
 };
 pub use faults::{buggify, FaultConfig};
 pub use futures::{DoneCallback, Future, Wait};

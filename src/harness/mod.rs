@@ -41,12 +41,14 @@ mod explore;
 mod minimize;
 mod report;
 mod run;
+mod watchdog;
 
 use std::future::Future as StdFuture;
 use std::ops::Range;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::exceptions::Error;
 use crate::faults::FaultConfig;
@@ -61,9 +63,18 @@ pub use report::{Failure, Summary, Survey};
 pub use run::Signature;
 
 use run::{run_once, RunConfig, RunResult};
+pub(crate) use watchdog::Watch;
 
 /// The seed whose FIFO run warms every run's scheduler (see `Check::warm_up`).
 const WARM_UP_SEED: u64 = 0;
+
+/// With faults on, how many seeds' FIFO runs (from [`WARM_UP_SEED`]) the run length is learnt
+/// from: each seed draws its own faults, and a fault can add the very decisions a bug needs.
+const WARM_UP_FAULT_SEEDS: u64 = 16;
+
+/// The wall-clock watchdog's default limit per run: generous, since it only ends a run that
+/// would otherwise hang forever.
+const DEFAULT_WATCHDOG: Duration = Duration::from_secs(120);
 
 /// Which scheduling policy a [`Check`] explores with. Names (for `TULIPSIM_POLICY` and
 /// reports): `fifo`, `random`, `chaos`, `pct1`..`pctN` (`pct` is `pct2`), `delay1`..`delayN`
@@ -229,6 +240,8 @@ where
         use_env: true,
         allow_unretrieved: false,
         allow_diverged: false,
+        run_length: None,
+        watchdog: Some(DEFAULT_WATCHDOG),
         site: Location::caller(),
     }
 }
@@ -251,6 +264,8 @@ pub struct Check<F> {
     use_env: bool,
     allow_unretrieved: bool,
     allow_diverged: bool,
+    run_length: Option<u64>,
+    watchdog: Option<Duration>,
     site: &'static Location<'static>,
 }
 
@@ -442,6 +457,43 @@ where
         self
     }
 
+    /// The run length `k` that PCT and delay assume: their change points and delays are drawn
+    /// among a run's first `k` decisions. By default it is learnt from FIFO runs with the
+    /// check's own faults (the longest of seed 0's run, or, with faults on, of the first 16
+    /// seeds' runs, since a fault can add the decisions a bug needs); set it when runs vary
+    /// more than that. Every seed's run uses the same `k`, so a seed still replays alone.
+    ///
+    /// ```
+    /// use tulipsim::{check, sleep, Policy};
+    /// let s = check(|| async { sleep(1).await })
+    ///     .policy(Policy::Pct(2)).run_length(500).seeds(0..4).ignore_env().outcome().unwrap();
+    /// assert_eq!(s.runs, 4);
+    /// ```
+    pub fn run_length(mut self, k: u64) -> Self {
+        self.run_length = Some(k.max(1));
+        self
+    }
+
+    /// The wall-clock watchdog: a run taking longer than `limit` of real time is ended and
+    /// reported with its seed, the task that was running (and its spawn site) and the command
+    /// that reruns it, as a failure of kind [`Signature::Hang`]. A task in a synchronous
+    /// infinite loop never comes back to the loop, so no step or virtual-time limit can stop
+    /// it: if the run does not come back within a grace period (up to 5 s), the watchdog prints
+    /// the report and ends the process (exit code 101). `None` turns it off; the default is
+    /// 120 s; `TULIPSIM_WATCHDOG=<seconds>` (0 for off) sets it from the environment. Real
+    /// time only decides whether a run is ended, never what a run does.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = tulipsim::check(|| async { tulipsim::sleep(1).await })
+    ///     .watchdog(Some(Duration::from_secs(30))).seeds(0..2).ignore_env().outcome().unwrap();
+    /// assert_eq!(s.runs, 2);
+    /// ```
+    pub fn watchdog(mut self, limit: Option<Duration>) -> Self {
+        self.watchdog = limit;
+        self
+    }
+
     /// Ignore the `TULIPSIM_*` environment variables (for checks whose own configuration must
     /// hold, such as tests of the harness itself).
     ///
@@ -527,6 +579,9 @@ where
             max_steps: self.max_steps,
             max_time: self.max_time,
             allow_unretrieved: self.allow_unretrieved,
+            watchdog: self.watchdog,
+            test: Some(report::TestName::capture(self.site)),
+            policy: self.policy.name(),
         }
     }
 
@@ -544,6 +599,9 @@ where
             return;
         }
         let want = r.failure.as_ref().map(|(s, _)| s.clone());
+        if want == Some(Signature::Hang) {
+            return; // another run would take as long again
+        }
         for _ in 0..3 {
             let (again, _) = run_once(&self.body, seed, scheduler(), TraceLevel::Full, cfg);
             if again.failure.as_ref().map(|(s, _)| s.clone()) == want {
@@ -591,18 +649,30 @@ where
     /// run's length depends on its seed: warming from the range's first seed made
     /// `TULIPSIM_SEED=k` alone run a different schedule than seed k in a sweep from 0.)
     fn warm_up(&self, first: &RunResult, cfg: &RunConfig) -> u64 {
-        if self.seeds.start == WARM_UP_SEED {
-            return first.decisions;
+        if let Some(k) = self.run_length {
+            return k;
         }
-        run_once(
-            &self.body,
-            WARM_UP_SEED,
-            Box::new(Fifo),
-            TraceLevel::Off,
-            cfg,
-        )
-        .0
-        .decisions
+        let fifo_decisions = |seed: u64| {
+            if seed == self.seeds.start {
+                return first.decisions;
+            }
+            run_once(&self.body, seed, Box::new(Fifo), TraceLevel::Off, cfg)
+                .0
+                .decisions
+        };
+        let learns = matches!(
+            self.policy,
+            Policy::Pct(_) | Policy::Delay(_) | Policy::Portfolio | Policy::Custom(_)
+        );
+        if !learns || !self.faults.is_active() {
+            return fifo_decisions(WARM_UP_SEED);
+        }
+        // With faults, the runs explored draw faults seed by seed: learn from several seeds'
+        // runs with the same faults, so that a fault's extra decisions are within k.
+        (WARM_UP_SEED..WARM_UP_SEED + WARM_UP_FAULT_SEEDS)
+            .map(fifo_decisions)
+            .max()
+            .unwrap_or(0)
     }
 
     fn sweep(
@@ -776,7 +846,7 @@ where
         // Replay the schedule once, as the printed replay command will: a failure that does
         // not come back is not the program's bug to chase but its nondeterminism.
         let mut traced = r;
-        if signature != Signature::Nondeterminism {
+        if signature != Signature::Nondeterminism && signature != Signature::Hang {
             let again = replay(&traced.schedule);
             let same = again.failure.as_ref().map(|(s, _)| s) == Some(&signature);
             if !same {
@@ -793,6 +863,7 @@ where
         let minimized = if self.minimize
             && !traced.schedule.is_fifo()
             && signature != Signature::Nondeterminism
+            && signature != Signature::Hang
         {
             minimize::shrink(&traced.schedule, &signature, &replay)
         } else {
@@ -858,6 +929,15 @@ where
         // say `TULIPSIM_REPLAY=''`).
         if let Ok(r) = std::env::var("TULIPSIM_REPLAY") {
             self.replay = Some(r.parse().map_err(|e| format!("TULIPSIM_REPLAY: {e}"))?);
+        }
+        if let Some(w) = var("TULIPSIM_WATCHDOG") {
+            let secs: f64 = w
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                .ok_or_else(|| format!("TULIPSIM_WATCHDOG={w}: expected seconds (0 for off)"))?;
+            self.watchdog = (secs > 0.0).then(|| Duration::from_secs_f64(secs));
         }
         if let Some(d) = var("TULIPSIM_ALLOW_DIVERGED_REPLAY") {
             self.allow_diverged = matches!(d.trim(), "1" | "true" | "yes" | "on");

@@ -171,25 +171,32 @@ impl Failure {
     }
 
     fn command_for(&self, schedule: &Schedule) -> String {
+        self.test
+            .command(self.seed, &self.policy, Some(&schedule.to_string()))
+    }
+}
+
+impl TestName {
+    /// The command that reruns this test with one seed under one policy (and one schedule).
+    pub(crate) fn command(&self, seed: u64, policy: &str, schedule: Option<&str>) -> String {
         // A check in an example's `main` (not in one of its tests) reruns with `cargo run`.
         let in_example = self
-            .test
             .target
             .as_ref()
             .is_some_and(|t| t.starts_with("--example "));
-        let run = in_example && self.test.name.is_none();
+        let run = in_example && self.name.is_none();
+        let replay = schedule
+            .map(|s| format!(" TULIPSIM_REPLAY='{s}'"))
+            .unwrap_or_default();
         let mut cmd = format!(
-            "TULIPSIM_SEED={} TULIPSIM_POLICY={} TULIPSIM_REPLAY='{}' cargo {}",
-            self.seed,
-            self.policy,
-            schedule,
+            "TULIPSIM_SEED={seed} TULIPSIM_POLICY={policy}{replay} cargo {}",
             if run { "run" } else { "test" }
         );
-        if let Some(t) = &self.test.target {
+        if let Some(t) = &self.target {
             cmd.push(' ');
             cmd.push_str(t);
         }
-        if let Some(n) = &self.test.name {
+        if let Some(n) = &self.name {
             cmd.push_str(&format!(" {n} -- --exact"));
         }
         cmd

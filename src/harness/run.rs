@@ -78,6 +78,11 @@ pub(crate) struct RunConfig {
     pub(crate) max_time: i64,
     /// Whether a task error nobody retrieved is allowed (else it fails the run).
     pub(crate) allow_unretrieved: bool,
+    /// The wall-clock watchdog's limit per run, if on.
+    pub(crate) watchdog: Option<std::time::Duration>,
+    /// The test the check runs in and its policy's name: the watchdog's replay command.
+    pub(crate) test: Option<super::report::TestName>,
+    pub(crate) policy: String,
 }
 
 /// Runs `body` once with `seed` under `scheduler`; gives the scheduler back for learning.
@@ -93,13 +98,31 @@ where
     Fut: StdFuture<Output = Result<T, Error>> + 'static,
     T: 'static,
 {
-    let config = LoopConfig::default()
+    let watch = cfg.watchdog.map(|limit| {
+        let name = scheduler.name();
+        let policy = if name.parse::<crate::Policy>().is_ok() {
+            name
+        } else {
+            cfg.policy.clone()
+        };
+        let test = cfg.test.clone();
+        super::Watch::start(
+            limit,
+            seed,
+            Box::new(move || match &test {
+                Some(t) => t.command(seed, &policy, None),
+                None => format!("TULIPSIM_SEED={seed} TULIPSIM_POLICY={policy} cargo test"),
+            }),
+        )
+    });
+    let mut config = LoopConfig::default()
         .seed(seed)
         .trace(trace)
         .faults(cfg.faults.clone())
         .max_steps(cfg.max_steps)
         .max_time(cfg.max_time as f64 / 1e9)
         .panic_policy(PanicPolicy::StopLoop);
+    config.watch = watch.clone();
     let lp = EventLoop::with_config(config);
     lp.set_boxed_scheduler(scheduler);
     let outcome = panics::quietly(|| {
@@ -140,6 +163,9 @@ where
             (Vec::new(), Trace::default())
         }
     };
+    if let Some(w) = &watch {
+        w.finish();
+    }
     if failure.is_none() && !cfg.allow_unretrieved {
         failure = unretrieved(&reports);
     }
@@ -204,6 +230,8 @@ fn classify(e: &Error) -> (Signature, String) {
             (Signature::Panic(sig), e.to_string())
         }
         Error::Deadlock(_) => (Signature::Deadlock, e.to_string()),
+        Error::Limit(l) if l.is_watchdog() => (Signature::Hang, e.to_string()),
+        Error::Limit(l) if l.is_starvation_or_livelock() => (Signature::Starvation, e.to_string()),
         Error::Limit(_) => (Signature::Limit, e.to_string()),
         other => {
             let text = format!("{}: {other}", other.kind_name());
