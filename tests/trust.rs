@@ -367,3 +367,176 @@ fn the_watchdog_reports_a_task_that_never_awaits_and_ends_the_process() {
         "{stderr}"
     );
 }
+
+// ---- reports ----------------------------------------------------------------------------
+
+/// Runs in a child process only (the test below), with a bad `TULIPSIM_*` value.
+#[test]
+fn config_child() {
+    if std::env::var_os("TULIPSIM_TRUST_CONFIG_CHILD").is_none() {
+        return;
+    }
+    check(|| async { sleep(1).await }).run();
+}
+
+#[test]
+fn a_bad_tulipsim_variable_is_a_configuration_error() {
+    for (var, value, says) in [
+        (
+            "TULIPSIM_DETERMINISM",
+            "maybe",
+            "TULIPSIM_DETERMINISM=maybe: expected 1 or 0",
+        ),
+        ("TULIPSIM_SEEDS", "5..2", "TULIPSIM_SEEDS=5..2: expected"),
+        (
+            "TULIPSIM_POLICY",
+            "pcx",
+            "TULIPSIM_POLICY=pcx: not a policy",
+        ),
+        (
+            "TULIPSIM_WATCHDOG",
+            "soon",
+            "TULIPSIM_WATCHDOG=soon: expected seconds",
+        ),
+        ("TULIPSIM_REPLAY", "@/nonexistent/x", "cannot read the file"),
+    ] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("TULIPSIM_TRUST_CONFIG_CHILD", "1")
+            .env(var, value)
+            .args(["config_child", "--exact", "--nocapture", "--test-threads=1"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{var}={value} must fail");
+        assert!(stderr.contains("tulipsim: bad configuration: "), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!stderr.contains("replay:"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_survey_says_how_each_seed_failed() {
+    let s = check(|| async {
+        let n = tulipsim::random_range(0..3)?;
+        match n {
+            0 => Ok(()),
+            1 => Err(Error::msg("returned an error")),
+            _ => panic!("an assertion"),
+        }
+    })
+    .policy(Policy::Random)
+    .seeds(0..40)
+    .ignore_env()
+    .survey()
+    .unwrap();
+    assert_eq!(s.failures.len(), s.failing_seeds.len());
+    let kinds: std::collections::BTreeSet<&str> =
+        s.failures.iter().map(|f| f.signature.kind()).collect();
+    assert_eq!(kinds, ["error", "panic"].into_iter().collect());
+    for f in &s.failures {
+        match f.signature.kind() {
+            "error" => assert!(f.message.contains("returned an error"), "{f:?}"),
+            _ => assert!(f.message.contains("an assertion"), "{f:?}"),
+        }
+    }
+}
+
+#[test]
+fn notes_put_the_programs_story_in_the_report() {
+    let f = check(|| async {
+        tulipsim::trace::note("reading the balance");
+        sleep(1).await?;
+        tulipsim::trace::note(format_args!("balance is {}", 10));
+        Err::<(), _>(Error::msg("overdrawn"))
+    })
+    .seeds(0..1)
+    .ignore_env()
+    .outcome()
+    .unwrap_err();
+    let report = f.to_string();
+    assert!(report.contains("Task-1 note: balance is 10"), "{report}");
+}
+
+#[test]
+fn a_long_schedule_goes_to_a_file_and_the_report_stays_short() {
+    // Two tasks taking turns 2,000 times: FIFO alternates; Random deviates at about every
+    // other decision, and the check that they alternated fails at the end, unshrunk.
+    let f = check(|| async {
+        let log = Rc::new(std::cell::RefCell::new(String::new()));
+        let turn = |c: char, log: Rc<std::cell::RefCell<String>>| async move {
+            for _ in 0..2000 {
+                log.borrow_mut().push(c);
+                sleep(0).await?;
+            }
+            Ok(())
+        };
+        let a = create_task(turn('a', log.clone()))?;
+        let b = create_task(turn('b', log.clone()))?;
+        tulipsim::gather(vec![a, b]).await?;
+        assert!(!log.borrow().contains("aa"), "not alternating");
+        Ok(())
+    })
+    .policy(Policy::Random)
+    .minimize(false)
+    .seeds(0..1)
+    .ignore_env()
+    .outcome()
+    .unwrap_err();
+    let report = f.to_string();
+    assert!(f.schedule.len() > 1000);
+    assert!(report.len() < 8_000, "{} bytes:\n{report}", report.len());
+    assert!(report.contains("too long to print: written to"), "{report}");
+    let command = f.replay_command();
+    let path = command
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("TULIPSIM_REPLAY='@"))
+        .map(|p| p.trim_end_matches('\''))
+        .unwrap_or_else(|| panic!("{command}"));
+    let written: tulipsim::scheduler::Schedule =
+        std::fs::read_to_string(path).unwrap().parse().unwrap();
+    assert_eq!(&written, f.best_schedule());
+}
+
+#[test]
+fn the_report_shows_the_trace_around_the_decisive_deviation_and_the_failure() {
+    let f = check(|| async {
+        let counter = Rc::new(Cell::new(0));
+        let bump = |c: Rc<Cell<u32>>| async move {
+            let v = c.get();
+            sleep(0).await?;
+            c.set(v + 1);
+            Ok(())
+        };
+        let a = create_task(bump(counter.clone()))?;
+        sleep(0).await?;
+        let b = create_task(bump(counter.clone()))?;
+        tulipsim::gather(vec![a, b]).await?;
+        // A long, uneventful shutdown: the last lines say nothing about the bug.
+        for _ in 0..100 {
+            sleep(0).await?;
+        }
+        assert_eq!(counter.get(), 2, "an update was lost");
+        Ok(())
+    })
+    .policy(Policy::Random)
+    .seeds(0..200)
+    .ignore_env()
+    .outcome()
+    .unwrap_err();
+    let report = f.to_string();
+    assert!(report.contains("around the decisive deviation"), "{report}");
+    let d = f.best_schedule().deviations().last().unwrap().0;
+    assert!(report.contains(&format!("decision {d}: took")), "{report}");
+}
+
+/// `#[tulipsim::test]` takes fault settings: with every timeout early, this one fires.
+#[tulipsim::test(
+    seeds = 4,
+    policy = "random",
+    faults = "early_timeout=1, jitter=0.2:0.5"
+)]
+async fn the_test_attribute_takes_faults() -> Result<(), Error> {
+    let r = timeout(60).run(sleep(1)).await;
+    assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+    Ok(())
+}

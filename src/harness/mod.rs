@@ -59,7 +59,7 @@ use crate::trace::TraceLevel;
 
 pub use explore::{exhaustive, Enumeration, Exhaustive};
 pub use minimize::shrink_schedule;
-pub use report::{Failure, Summary, Survey};
+pub use report::{Failure, SeedFailure, Summary, Survey};
 pub use run::Signature;
 
 use run::{run_once, RunConfig, RunResult};
@@ -817,9 +817,21 @@ where
         let fifo = self.calibrate(&cfg);
         let calibration = self.warm_up(&fifo, &cfg);
         let (_, failures) = self.run_seeds(&seeds, calibration, &cfg, false);
+        let failures: Vec<SeedFailure> = failures
+            .into_iter()
+            .filter_map(|(i, r)| {
+                let (signature, message) = r.failure?;
+                Some(SeedFailure {
+                    seed: seeds[i],
+                    signature,
+                    message,
+                })
+            })
+            .collect();
         Ok(Survey {
             runs: seeds.len() as u64,
-            failing_seeds: failures.into_iter().map(|(i, _)| seeds[i]).collect(),
+            failing_seeds: failures.iter().map(|f| f.seed).collect(),
+            failures,
         })
     }
 
@@ -912,11 +924,12 @@ where
     fn apply_env(&mut self) -> Result<(), String> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         if let Some(p) = var("TULIPSIM_POLICY") {
-            self.policy = p.parse()?;
+            self.policy = p.parse().map_err(|e| format!("TULIPSIM_POLICY={p}: {e}"))?;
         }
         if let Some(n) = var("TULIPSIM_SEEDS") {
-            self.seeds =
-                parse_seeds(&n).ok_or_else(|| format!("TULIPSIM_SEEDS={n}: expected N or A..B"))?;
+            self.seeds = parse_seeds(&n).filter(|r| r.start < r.end).ok_or_else(|| {
+                format!("TULIPSIM_SEEDS={n}: expected a count N > 0 or a range A..B with A < B")
+            })?;
         }
         if let Some(s) = var("TULIPSIM_SEED") {
             let seed: u64 = s
@@ -928,7 +941,17 @@ where
         // Set but empty is a schedule too: the one with no deviation (a replay command can
         // say `TULIPSIM_REPLAY=''`).
         if let Ok(r) = std::env::var("TULIPSIM_REPLAY") {
-            self.replay = Some(r.parse().map_err(|e| format!("TULIPSIM_REPLAY: {e}"))?);
+            // `@FILE`: a schedule too long for a command line, as a failure report wrote it.
+            let text = match r.trim().strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|e| format!("TULIPSIM_REPLAY=@{path}: cannot read the file: {e}"))?,
+                None => r.clone(),
+            };
+            self.replay = Some(
+                text.trim()
+                    .parse()
+                    .map_err(|e| format!("TULIPSIM_REPLAY={r}: {e}"))?,
+            );
         }
         if let Some(w) = var("TULIPSIM_WATCHDOG") {
             let secs: f64 = w
@@ -940,10 +963,10 @@ where
             self.watchdog = (secs > 0.0).then(|| Duration::from_secs_f64(secs));
         }
         if let Some(d) = var("TULIPSIM_ALLOW_DIVERGED_REPLAY") {
-            self.allow_diverged = matches!(d.trim(), "1" | "true" | "yes" | "on");
+            self.allow_diverged = parse_flag("TULIPSIM_ALLOW_DIVERGED_REPLAY", &d)?;
         }
         if let Some(d) = var("TULIPSIM_DETERMINISM") {
-            self.determinism = matches!(d.trim(), "1" | "true" | "yes" | "on");
+            self.determinism = parse_flag("TULIPSIM_DETERMINISM", &d)?;
         }
         if let Some(sh) = var("TULIPSIM_SHARD") {
             let (i, n) = sh
@@ -956,6 +979,17 @@ where
             self.shard = Some((i, n));
         }
         Ok(())
+    }
+}
+
+/// A yes/no variable: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off`.
+fn parse_flag(name: &str, value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!(
+            "{name}={value}: expected 1 or 0 (true/false, yes/no, on/off)"
+        )),
     }
 }
 
