@@ -247,6 +247,142 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The error's first line, prefixed by its kind once: `RuntimeError: x` (never
+    /// `RuntimeError: RuntimeError: x`), `Error: disk` for a user error.
+    pub(crate) fn described(&self) -> String {
+        let text = self.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        let kind = self.kind_name();
+        if first.starts_with(kind) {
+            first.to_string()
+        } else {
+            format!("{kind}: {first}")
+        }
+    }
+
+    /// A copy that is `Send + Sync` and a [`std::error::Error`] (this type holds `Rc`
+    /// payloads, so it is neither, and its blanket `From<E: std::error::Error>` keeps it from
+    /// being an `Error` itself): what `anyhow`, `Box<dyn Error + Send + Sync>` and threads
+    /// need. It keeps the message, the kind and, for a panic, its location.
+    ///
+    /// ```
+    /// use tulipsim::{Error, SendError};
+    /// fn needs_send(e: impl std::error::Error + Send + Sync + 'static) -> String { e.to_string() }
+    /// let e = Error::Runtime("boom".into());
+    /// let s: SendError = e.to_send();
+    /// assert_eq!(s.kind(), "RuntimeError");
+    /// assert_eq!(needs_send(s), "RuntimeError: boom");
+    /// ```
+    pub fn to_send(&self) -> SendError {
+        SendError {
+            kind: self.kind_name(),
+            message: self.to_string(),
+            location: match self {
+                Error::Panic(p) => p.location().map(str::to_string),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// A [`tulipsim::Error`](Error) made `Send + Sync` and a [`std::error::Error`]: its message,
+/// kind and (for a panic) location. `?` converts an `Error` into one, or into a
+/// `Box<dyn Error + Send + Sync>` through one; for `anyhow`, write `.map_err(SendError::from)?`
+/// or use [`SendResult::send_err`].
+///
+/// ```
+/// use tulipsim::{Error, SendError};
+/// fn boxed() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     let r: Result<(), Error> = Err(Error::msg("no"));
+///     r?; // tulipsim::Error into Box<dyn Error + Send + Sync>
+///     Ok(())
+/// }
+/// let e = boxed().unwrap_err();
+/// assert_eq!(e.to_string(), "no");
+/// let s = e.downcast::<SendError>().unwrap();
+/// assert_eq!(s.kind(), "Error");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendError {
+    kind: &'static str,
+    message: String,
+    location: Option<String>,
+}
+
+impl SendError {
+    /// asyncio's name of the error's kind ([`Error::kind_name`]).
+    ///
+    /// See [`SendError`] for an example.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The error's text, as `tulipsim::Error`'s `Display` gives it.
+    ///
+    /// See [`SendError`] for an example.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Where a panic happened, if the error is one and its location is known.
+    ///
+    /// ```
+    /// let e = tulipsim::run(async { panic!("oops") as Result<(), tulipsim::Error> }).unwrap_err();
+    /// assert!(e.to_send().location().is_some_and(|l| l.contains(".rs:")));
+    /// ```
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for SendError {}
+
+impl From<Error> for SendError {
+    fn from(e: Error) -> SendError {
+        e.to_send()
+    }
+}
+
+/// `?` from a tulipsim result in a function returning `Result<_, Box<dyn Error + Send +
+/// Sync>>`: see [`SendError`].
+impl From<Error> for Box<dyn StdError + Send + Sync> {
+    fn from(err: Error) -> Box<dyn StdError + Send + Sync> {
+        Box::new(err.to_send())
+    }
+}
+
+/// `.send_err()` on a tulipsim result: its error as a [`SendError`], for `?` into `anyhow`
+/// or any error type that needs `Send + Sync`.
+///
+/// ```
+/// use tulipsim::{Error, SendError, SendResult};
+/// fn sendable() -> Result<(), SendError> {
+///     let r: Result<(), Error> = Err(Error::Timeout);
+///     r.send_err()?;
+///     Ok(())
+/// }
+/// assert_eq!(sendable().unwrap_err().kind(), "TimeoutError");
+/// ```
+pub trait SendResult<T> {
+    /// The result with its error made a [`SendError`].
+    ///
+    /// See [`SendResult`] for an example.
+    fn send_err(self) -> Result<T, SendError>;
+}
+
+impl<T> SendResult<T> for Result<T, Error> {
+    fn send_err(self) -> Result<T, SendError> {
+        self.map_err(SendError::from)
+    }
+}
+
 impl PartialEq for Error {
     /// Errors compare by value, except user errors, panics, deadlocks and limits, which compare
     /// by identity (the same raised object), as Python's `is` would.
@@ -391,6 +527,19 @@ impl CancelledError {
     /// ```
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
+    }
+}
+
+impl StdError for CancelledError {}
+impl StdError for PanicError {}
+impl StdError for DeadlockError {}
+impl StdError for LimitError {}
+impl StdError for IncompleteReadError {}
+impl StdError for LimitOverrunError {}
+
+impl fmt::Display for LimitOverrunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LimitOverrunError: {}", self.message)
     }
 }
 

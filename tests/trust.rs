@@ -540,3 +540,102 @@ async fn the_test_attribute_takes_faults() -> Result<(), Error> {
     assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
     Ok(())
 }
+
+// ---- errors -----------------------------------------------------------------------------
+
+#[test]
+fn an_infinite_sleep_never_returns() {
+    let lp = tulipsim::EventLoop::new();
+    let r = lp.run_until_complete(sleep(f64::INFINITY));
+    assert!(matches!(r, Err(Error::Deadlock(_))), "{r:?}");
+    // Cancelling it still ends it.
+    let r = tulipsim::run(async {
+        let t = create_task(sleep(f64::INFINITY))?;
+        sleep(1).await?;
+        t.cancel();
+        Ok(t.await.unwrap_err().is_cancelled())
+    });
+    assert!(r.unwrap());
+}
+
+#[test]
+fn a_runtime_error_is_named_once() {
+    let f = check(|| async { Err::<(), _>(Error::Runtime("boom".into())) })
+        .seeds(0..1)
+        .ignore_env()
+        .outcome()
+        .unwrap_err();
+    assert!(f.message.contains("RuntimeError: boom"), "{f}");
+    assert!(!f.to_string().contains("RuntimeError: RuntimeError"), "{f}");
+}
+
+#[test]
+fn errors_fit_rusts_ecosystem() {
+    fn is_std_error<E: std::error::Error + Send + Sync + 'static>() {}
+    fn is_local_error<E: std::error::Error + 'static>() {}
+    is_std_error::<tulipsim::SendError>();
+    is_std_error::<tulipsim::Failure>();
+    is_std_error::<tulipsim::scheduler::ScheduleParseError>();
+    is_local_error::<tulipsim::CancelledError>();
+    is_local_error::<tulipsim::PanicError>();
+    is_local_error::<tulipsim::DeadlockError>();
+    is_local_error::<tulipsim::LimitError>();
+    is_local_error::<tulipsim::IncompleteReadError>();
+    is_local_error::<tulipsim::LimitOverrunError>();
+
+    // `?` into Box<dyn Error + Send + Sync>, keeping the message and the kind.
+    fn boxed() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        tulipsim::run(async { Err::<(), _>(Error::Timeout) })?;
+        Ok(())
+    }
+    let e = boxed().unwrap_err();
+    assert_eq!(e.to_string(), "TimeoutError");
+    assert_eq!(
+        e.downcast::<tulipsim::SendError>().unwrap().kind(),
+        "TimeoutError"
+    );
+
+    // A panic keeps its location through the Send conversion, across a thread.
+    use tulipsim::SendResult;
+    let e = std::thread::spawn(|| {
+        tulipsim::run(async {
+            if true {
+                panic!("deep down");
+            }
+            Ok(())
+        })
+        .send_err()
+    })
+    .join()
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(e.kind(), "Panic");
+    assert!(e.message().contains("deep down"));
+    assert!(e.location().unwrap().contains("tests/trust.rs"));
+}
+
+#[test]
+fn a_factory_per_run_takes_a_body_that_captures_rc_state() {
+    // `check(move || ...)` capturing this Rc would not compile (not Sync); a factory builds
+    // the body, and its state, for each run.
+    let f = tulipsim::check_factory(|| {
+        let counter = Rc::new(Cell::new(0));
+        let bump = {
+            let c = counter.clone();
+            move || c.set(c.get() + 1)
+        };
+        move || async move {
+            bump();
+            sleep(0).await?;
+            assert_eq!(counter.get(), 2, "only one bump");
+            Ok(())
+        }
+    })
+    .policy(Policy::Random)
+    .seeds(0..2)
+    .ignore_env()
+    .outcome()
+    .unwrap_err();
+    assert!(f.message.contains("only one bump"), "{f}");
+    assert!(f.replay_command().contains("--test trust"), "{f}");
+}

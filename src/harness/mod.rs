@@ -217,6 +217,17 @@ impl std::fmt::Debug for Policy {
 /// steps and one virtual year per run, minimisation on.
 ///
 /// See the [module docs](self) for an example.
+///
+/// # Why `body` must be `Sync`
+///
+/// Seeds run in parallel, on worker threads ([`Check::threads`], one per core by default),
+/// each run on a single-threaded loop of its own; every worker calls `body` to make its runs'
+/// main coroutine, so `body` itself is shared between threads. What it *makes* need not be
+/// `Send`: create `Rc` state inside the call (each run then gets fresh state, which is also
+/// what lets a run depend on its seed alone). A closure that captures an `Rc` is not `Sync`
+/// ("`Rc<..>` cannot be shared between threads safely"); for a body built from such state,
+/// use [`check_factory`], which takes a factory that builds the body, state and all, for
+/// every run.
 #[track_caller]
 pub fn check<F, Fut, T>(body: F) -> Check<F>
 where
@@ -244,6 +255,41 @@ where
         watchdog: Some(DEFAULT_WATCHDOG),
         site: Location::caller(),
     }
+}
+
+/// [`check`] for a body built per run by `make`: `make` (which must be `Sync`, as
+/// [`check`] explains) is called for every run and gives a one-shot body that may capture
+/// anything, `Rc` state included.
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// use tulipsim::{check_factory, create_task, sleep, Policy};
+///
+/// check_factory(|| {
+///     // Built for each run: its own log, shared by the run's tasks.
+///     let log = Rc::new(RefCell::new(Vec::new()));
+///     let writer = { let log = log.clone(); move |n: u32| { log.borrow_mut().push(n); } };
+///     move || async move {
+///         let t = create_task(async move { writer(1); sleep(1).await })?;
+///         t.await?;
+///         assert_eq!(*log.borrow(), [1]);
+///         Ok(())
+///     }
+/// })
+/// .policy(Policy::Random)
+/// .seeds(0..8)
+/// .ignore_env()
+/// .run();
+/// ```
+#[track_caller]
+pub fn check_factory<M, B, Fut, T>(make: M) -> Check<impl Fn() -> Fut + Sync>
+where
+    M: Fn() -> B + Sync,
+    B: FnOnce() -> Fut,
+    Fut: StdFuture<Output = Result<T, Error>> + 'static,
+    T: 'static,
+{
+    check(move || make()())
 }
 
 /// A configured check; see [`check`].

@@ -234,7 +234,12 @@ fn classify(e: &Error) -> (Signature, String) {
         Error::Limit(l) if l.is_starvation_or_livelock() => (Signature::Starvation, e.to_string()),
         Error::Limit(_) => (Signature::Limit, e.to_string()),
         other => {
-            let text = format!("{}: {other}", other.kind_name());
+            let full = other.to_string();
+            let text = if full.starts_with(other.kind_name()) {
+                full
+            } else {
+                format!("{}: {full}", other.kind_name())
+            };
             (Signature::Error(text.clone()), format!("returned {text}"))
         }
     }
