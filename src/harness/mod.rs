@@ -87,7 +87,8 @@ const DEFAULT_WATCHDOG: Duration = Duration::from_secs(120);
 /// ```
 #[derive(Clone)]
 pub enum Policy {
-    /// asyncio's order; every seed gives the same run, so it runs once.
+    /// asyncio's order. Without faults every seed gives the same run, so it runs once; with
+    /// faults each seed draws its own, so every seed runs.
     Fifo,
     /// [`Random`]: uniform over the eligible entries.
     Random,
@@ -690,8 +691,10 @@ where
     }
 
     /// The decision count that warms every run's scheduler (PCT's and delay bounding's
-    /// estimate of a run's length): seed 0's FIFO run, wherever the range starts, so that a
-    /// seed's run depends on its seed alone. (With seeded faults or `random_*` draws the FIFO
+    /// estimate of a run's length): [`Check::run_length`] if set, else seed 0's FIFO run
+    /// (with faults on and a learning policy, the longest FIFO run of seeds 0..16, with the
+    /// check's faults), wherever the range starts, so that a seed's run depends on its seed
+    /// alone. (With seeded faults or `random_*` draws the FIFO
     /// run's length depends on its seed: warming from the range's first seed made
     /// `TULIPSIM_SEED=k` alone run a different schedule than seed k in a sweep from 0.)
     fn warm_up(&self, first: &RunResult, cfg: &RunConfig) -> u64 {
