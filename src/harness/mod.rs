@@ -32,10 +32,13 @@
 //!
 //! Environment (read by [`Check::run`] unless [`Check::ignore_env`]): `TULIPSIM_SEED` (one
 //! seed), `TULIPSIM_SEEDS` (a count `N` or a range `A..B`), `TULIPSIM_POLICY` (a
-//! [`Policy`] name), `TULIPSIM_REPLAY` (a schedule to replay, with `TULIPSIM_SEED`),
-//! `TULIPSIM_SHARD=i/n` (this process runs the i-th of n disjoint slices of the seeds) and
-//! `TULIPSIM_DETERMINISM=1` (run every seed twice and compare, as
-//! [`Check::determinism_check`]).
+//! [`Policy`] name), `TULIPSIM_REPLAY` (a schedule to replay, with `TULIPSIM_SEED`, or
+//! `@FILE` for one a report wrote to a file), `TULIPSIM_SHARD=i/n` (this process runs the
+//! i-th of n disjoint slices of the seeds), `TULIPSIM_DETERMINISM=1` (run every seed twice and
+//! compare, as [`Check::determinism_check`]), `TULIPSIM_ALLOW_DIVERGED_REPLAY=1` (as
+//! [`Check::allow_diverged_replay`]) and `TULIPSIM_WATCHDOG=<seconds>` (as
+//! [`Check::watchdog`]; 0 turns it off). A value that does not parse is a configuration
+//! error: nothing runs.
 
 mod explore;
 mod minimize;
