@@ -21,7 +21,7 @@ use std::task::{Wake, Waker};
 use crate::config::{LoopConfig, PanicPolicy};
 use crate::decision::{Decide, Ready};
 use crate::events::{self, nanos_to_secs, Handle, HandleInner, TimerHandle};
-use crate::exceptions::{DeadlockError, Error, LimitError, LimitKind, PanicError};
+use crate::exceptions::{DeadlockError, Error, LimitError, LimitKind, PanicError, RunnableTask};
 use crate::futures::AnyFuture;
 use crate::panics::{self, Caught};
 use crate::ready::ReadyQueue;
@@ -897,6 +897,9 @@ impl LoopInner {
             if steps >= self.config.max_steps {
                 return Err(self.limit(LimitKind::Steps));
             }
+            if self.config.watch.as_ref().is_some_and(|w| w.expired()) {
+                return Err(self.limit(LimitKind::Wall));
+            }
         }
         self.dispatch_reports();
         Ok(())
@@ -905,6 +908,9 @@ impl LoopInner {
     fn run_entry(self: &Rc<Self>, entry: Entry) {
         match entry {
             Entry::Step(task) | Entry::Wakeup(task) => {
+                if let Some(w) = &self.config.watch {
+                    w.enter(task.header().id, task.header().spawned_at);
+                }
                 self.maybe_spurious_cancel(&task);
                 task.step(self)
             }
@@ -998,10 +1004,42 @@ impl LoopInner {
     }
 
     fn limit(&self, what: LimitKind) -> Error {
+        // At the step limit, the tasks still ready: a starved task or a livelock, with how
+        // long each has been ready (origins advance by two a step).
+        let mut runnable = Vec::new();
+        let mut ready_entries = 0;
+        if what == LimitKind::Steps {
+            let now = self.decide.origin.get();
+            let ready = self.ready.borrow();
+            ready_entries = ready.len();
+            let mut seen = std::collections::BTreeSet::new();
+            for r in ready.iter() {
+                let Some(task) = r.task() else { continue };
+                let h = task.header();
+                if seen.insert(h.id) {
+                    runnable.push(RunnableTask {
+                        name: h.name(),
+                        spawned_at: h.spawned_at,
+                        waited_steps: now.saturating_sub(r.origin) / 2,
+                    });
+                }
+            }
+        }
+        let watchdog = self
+            .config
+            .watch
+            .as_ref()
+            .filter(|_| what == LimitKind::Wall)
+            .map(|w| (w.limit(), w.running_task()));
         Error::Limit(Rc::new(LimitError {
             what,
+            watchdog,
             steps: self.steps.get(),
             time: nanos_to_secs(self.now.get()),
+            max_steps: self.config.max_steps,
+            max_time: nanos_to_secs(self.config.max_time),
+            ready_entries,
+            runnable,
         }))
     }
 

@@ -50,6 +50,8 @@ pub struct LoopConfig {
     pub(crate) seed: Option<u64>,
     pub(crate) trace: TraceLevel,
     pub(crate) faults: FaultConfig,
+    /// The harness's wall-clock watchdog of this run, if any.
+    pub(crate) watch: Option<std::sync::Arc<crate::harness::Watch>>,
 }
 
 impl Default for LoopConfig {
@@ -61,6 +63,7 @@ impl Default for LoopConfig {
             seed: None,
             trace: TraceLevel::Off,
             faults: FaultConfig::default(),
+            watch: None,
         }
     }
 }

@@ -40,7 +40,7 @@ impl Ready {
         }
     }
 
-    fn task(&self) -> Option<&Rc<dyn TaskRun>> {
+    pub(crate) fn task(&self) -> Option<&Rc<dyn TaskRun>> {
         match &self.entry {
             Entry::Step(t) | Entry::Wakeup(t) | Entry::SleepDone(t, _) => Some(t),
             Entry::Call(_) | Entry::Done(_) | Entry::Stop(_) => None,

@@ -252,6 +252,142 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The error's first line, prefixed by its kind once: `RuntimeError: x` (never
+    /// `RuntimeError: RuntimeError: x`), `Error: disk` for a user error.
+    pub(crate) fn described(&self) -> String {
+        let text = self.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        let kind = self.kind_name();
+        if first.starts_with(kind) {
+            first.to_string()
+        } else {
+            format!("{kind}: {first}")
+        }
+    }
+
+    /// A copy that is `Send + Sync` and a [`std::error::Error`] (this type holds `Rc`
+    /// payloads, so it is neither, and its blanket `From<E: std::error::Error>` keeps it from
+    /// being an `Error` itself): what `anyhow`, `Box<dyn Error + Send + Sync>` and threads
+    /// need. It keeps the message, the kind and, for a panic, its location.
+    ///
+    /// ```
+    /// use tulipsim::{Error, SendError};
+    /// fn needs_send(e: impl std::error::Error + Send + Sync + 'static) -> String { e.to_string() }
+    /// let e = Error::Runtime("boom".into());
+    /// let s: SendError = e.to_send();
+    /// assert_eq!(s.kind(), "RuntimeError");
+    /// assert_eq!(needs_send(s), "RuntimeError: boom");
+    /// ```
+    pub fn to_send(&self) -> SendError {
+        SendError {
+            kind: self.kind_name(),
+            message: self.to_string(),
+            location: match self {
+                Error::Panic(p) => p.location().map(str::to_string),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// A [`tulipsim::Error`](Error) made `Send + Sync` and a [`std::error::Error`]: its message,
+/// kind and (for a panic) location. `?` converts an `Error` into one, or into a
+/// `Box<dyn Error + Send + Sync>` through one; for `anyhow`, write `.map_err(SendError::from)?`
+/// or use [`SendResult::send_err`].
+///
+/// ```
+/// use tulipsim::{Error, SendError};
+/// fn boxed() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     let r: Result<(), Error> = Err(Error::msg("no"));
+///     r?; // tulipsim::Error into Box<dyn Error + Send + Sync>
+///     Ok(())
+/// }
+/// let e = boxed().unwrap_err();
+/// assert_eq!(e.to_string(), "no");
+/// let s = e.downcast::<SendError>().unwrap();
+/// assert_eq!(s.kind(), "Error");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendError {
+    kind: &'static str,
+    message: String,
+    location: Option<String>,
+}
+
+impl SendError {
+    /// asyncio's name of the error's kind ([`Error::kind_name`]).
+    ///
+    /// See [`SendError`] for an example.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The error's text, as `tulipsim::Error`'s `Display` gives it.
+    ///
+    /// See [`SendError`] for an example.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Where a panic happened, if the error is one and its location is known.
+    ///
+    /// ```
+    /// let e = tulipsim::run(async { panic!("oops") as Result<(), tulipsim::Error> }).unwrap_err();
+    /// assert!(e.to_send().location().is_some_and(|l| l.contains(".rs:")));
+    /// ```
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for SendError {}
+
+impl From<Error> for SendError {
+    fn from(e: Error) -> SendError {
+        e.to_send()
+    }
+}
+
+/// `?` from a tulipsim result in a function returning `Result<_, Box<dyn Error + Send +
+/// Sync>>`: see [`SendError`].
+impl From<Error> for Box<dyn StdError + Send + Sync> {
+    fn from(err: Error) -> Box<dyn StdError + Send + Sync> {
+        Box::new(err.to_send())
+    }
+}
+
+/// `.send_err()` on a tulipsim result: its error as a [`SendError`], for `?` into `anyhow`
+/// or any error type that needs `Send + Sync`.
+///
+/// ```
+/// use tulipsim::{Error, SendError, SendResult};
+/// fn sendable() -> Result<(), SendError> {
+///     let r: Result<(), Error> = Err(Error::Timeout);
+///     r.send_err()?;
+///     Ok(())
+/// }
+/// assert_eq!(sendable().unwrap_err().kind(), "TimeoutError");
+/// ```
+pub trait SendResult<T> {
+    /// The result with its error made a [`SendError`].
+    ///
+    /// See [`SendResult`] for an example.
+    fn send_err(self) -> Result<T, SendError>;
+}
+
+impl<T> SendResult<T> for Result<T, Error> {
+    fn send_err(self) -> Result<T, SendError> {
+        self.map_err(SendError::from)
+    }
+}
+
 impl PartialEq for Error {
     /// Errors compare by value, except user errors, panics, deadlocks and limits, which compare
     /// by identity (the same raised object), as Python's `is` would.
@@ -398,6 +534,19 @@ impl CancelledError {
     /// ```
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
+    }
+}
+
+impl StdError for CancelledError {}
+impl StdError for PanicError {}
+impl StdError for DeadlockError {}
+impl StdError for LimitError {}
+impl StdError for IncompleteReadError {}
+impl StdError for LimitOverrunError {}
+
+impl fmt::Display for LimitOverrunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LimitOverrunError: {}", self.message)
     }
 }
 
@@ -631,12 +780,63 @@ pub struct LimitError {
     pub(crate) what: LimitKind,
     pub(crate) steps: u64,
     pub(crate) time: f64,
+    pub(crate) max_steps: u64,
+    pub(crate) max_time: f64,
+    pub(crate) ready_entries: usize,
+    pub(crate) runnable: Vec<RunnableTask>,
+    /// For the wall-clock watchdog: its limit and the task that was running.
+    pub(crate) watchdog: Option<(std::time::Duration, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LimitKind {
     Steps,
     Time,
+    /// The harness's wall-clock watchdog.
+    Wall,
+}
+
+/// A task still ready to run when a run reached its step limit: [`LimitError::runnable`].
+///
+/// ```
+/// use tulipsim::{create_task, sleep, Error, EventLoop, LoopConfig};
+///
+/// let lp = EventLoop::with_config(LoopConfig::default().max_steps(1_000));
+/// let r: Result<(), Error> = lp.run_until_complete(async {
+///     loop { sleep(0).await? }
+/// });
+/// let Err(Error::Limit(l)) = r else { panic!() };
+/// assert_eq!(l.runnable()[0].name(), "Task-1");
+/// assert!(l.runnable()[0].waited_steps() <= 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RunnableTask {
+    pub(crate) name: String,
+    pub(crate) spawned_at: &'static Location<'static>,
+    pub(crate) waited_steps: u64,
+}
+
+impl RunnableTask {
+    /// The task's name.
+    ///
+    /// See [`RunnableTask`] for an example.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the task was spawned.
+    ///
+    /// See [`RunnableTask`] for an example.
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.spawned_at
+    }
+
+    /// About how many steps it has been ready without running.
+    ///
+    /// See [`RunnableTask`] for an example.
+    pub fn waited_steps(&self) -> u64 {
+        self.waited_steps
+    }
 }
 
 impl LimitError {
@@ -676,22 +876,100 @@ impl LimitError {
     pub fn is_step_limit(&self) -> bool {
         self.what == LimitKind::Steps
     }
+
+    /// True if the harness's wall-clock watchdog ended the run (see `Check::watchdog`).
+    ///
+    /// See [`LimitError`] for an example.
+    pub fn is_watchdog(&self) -> bool {
+        self.what == LimitKind::Wall
+    }
+
+    /// At the step limit: the tasks still ready to run, longest-waiting first (empty at the
+    /// time limit).
+    ///
+    /// See [`RunnableTask`] for an example.
+    pub fn runnable(&self) -> &[RunnableTask] {
+        &self.runnable
+    }
+
+    /// True if the step limit was reached while entries were still ready to run: starvation
+    /// (a ready task never chosen) or livelock (tasks keeping each other busy, a spin on
+    /// `sleep(0)` for something that cannot happen), not a program that merely ran long.
+    ///
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().max_steps(100));
+    /// let r: Result<(), Error> = lp.run_until_complete(async { loop { sleep(0).await? } });
+    /// let Err(Error::Limit(l)) = r else { panic!() };
+    /// assert!(l.is_starvation_or_livelock());
+    /// assert!(l.to_string().contains("starvation or livelock"));
+    /// ```
+    pub fn is_starvation_or_livelock(&self) -> bool {
+        self.what == LimitKind::Steps && self.ready_entries > 0
+    }
 }
 
 impl fmt::Display for LimitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.what {
+            LimitKind::Steps if self.is_starvation_or_livelock() => {
+                write!(
+                    f,
+                    "starvation or livelock: step limit reached ({} steps) at virtual time {:.6}s \
+                     with {} entr{} still ready to run, so the program was not stuck but \
+                     not finishing either: a ready task may never have been chosen, or tasks keep \
+                     each other busy (a spin on sleep(0) for something that cannot happen)",
+                    self.max_steps,
+                    self.time,
+                    self.ready_entries,
+                    if self.ready_entries == 1 { "y" } else { "ies" }
+                )?;
+                let mut tasks = self.runnable.clone();
+                tasks.sort_by_key(|t| std::cmp::Reverse(t.waited_steps));
+                if !tasks.is_empty() {
+                    write!(f, "; runnable tasks:")?;
+                }
+                for t in tasks.iter().take(10) {
+                    write!(
+                        f,
+                        "\n  {} (spawned at {}), ready for about {} steps",
+                        t.name, t.spawned_at, t.waited_steps
+                    )?;
+                }
+                if tasks.len() > 10 {
+                    write!(f, "\n  ... and {} more", tasks.len() - 10)?;
+                }
+                write!(
+                    f,
+                    "\nIf the program only needs more steps, raise the limit: \
+                     Check::max_steps or LoopConfig::max_steps"
+                )
+            }
             LimitKind::Steps => write!(
                 f,
-                "step limit reached: {} steps ran (virtual time {:.6}s); \
-                 a task may be spinning on sleep(0) or a callback rescheduling itself",
-                self.steps, self.time
+                "step limit reached: {} steps ran (the limit is {}; virtual time {:.6}s); \
+                 a task may be spinning on sleep(0) or a callback rescheduling itself. If the \
+                 program only needs more steps, raise it: Check::max_steps or \
+                 LoopConfig::max_steps",
+                self.steps, self.max_steps, self.time
             ),
+            LimitKind::Wall => {
+                let (limit, task) = self.watchdog.clone().unwrap_or_default();
+                write!(
+                    f,
+                    "wall-clock watchdog: the run took more than {limit:?} of real time ({} steps, \
+                     virtual time {:.6}s); running: {task}. A step that takes this long is \
+                     a synchronous loop or blocking call between two `.await`s. If the run is \
+                     only slow, raise the limit: Check::watchdog or TULIPSIM_WATCHDOG=<seconds>",
+                    self.steps, self.time
+                )
+            }
             LimitKind::Time => write!(
                 f,
-                "virtual-time limit reached at t={:.6}s after {} steps; \
-                 a timer may be rescheduling itself forever",
-                self.time, self.steps
+                "virtual-time limit reached at t={:.6}s after {} steps (the limit is {:.6}s); \
+                 a timer may be rescheduling itself forever. If the program only needs more \
+                 virtual time, raise it: Check::max_time or LoopConfig::max_time",
+                self.time, self.steps, self.max_time
             ),
         }
     }

@@ -296,6 +296,73 @@ impl FaultConfig {
     }
 }
 
+/// Fault settings as text, as `#[tulipsim::test(faults = "...")]` takes them: comma-separated
+/// `name=p` pairs, where a fault with a duration takes `name=p:seconds` (default 1 s):
+/// `early_timeout`, `jitter` (timer jitter), `spurious_cancel`, `buggify=enable[:fire]` (fire
+/// defaults to `enable`), `net_delay`, `net_reset`, `net_partition`, `net_half_close`,
+/// `net_unresponsive`, and `all` ([`FaultConfig::all`]). An empty string is no fault.
+///
+/// ```
+/// use tulipsim::FaultConfig;
+/// let f: FaultConfig = "early_timeout=0.1, jitter=0.2:0.5".parse().unwrap();
+/// assert_eq!(f.early_timeout_probability(), 0.1);
+/// assert!("early_timeout=2".parse::<FaultConfig>().is_err());
+/// assert!("lightning=0.1".parse::<FaultConfig>().unwrap_err().contains("lightning"));
+/// ```
+impl std::str::FromStr for FaultConfig {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<FaultConfig, String> {
+        let mut f = FaultConfig::default();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (name, value) = item
+                .split_once('=')
+                .ok_or_else(|| format!("fault {item:?}: expected name=probability"))?;
+            let (name, value) = (name.trim(), value.trim());
+            let mut parts = value.split(':').map(str::trim);
+            let number = |v: Option<&str>, what: &str| -> Result<Option<f64>, String> {
+                match v {
+                    None => Ok(None),
+                    Some(v) => v
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|x| x.is_finite() && *x >= 0.0)
+                        .map(Some)
+                        .ok_or_else(|| format!("fault {item:?}: {v:?} is not a {what}")),
+                }
+            };
+            let p = number(parts.next(), "probability")?.unwrap_or(0.0);
+            if p > 1.0 {
+                return Err(format!("fault {item:?}: a probability is at most 1"));
+            }
+            let second = number(parts.next(), "number")?;
+            if parts.next().is_some() {
+                return Err(format!("fault {item:?}: too many ':'"));
+            }
+            let secs = second.unwrap_or(1.0);
+            f = match name {
+                "early_timeout" => f.early_timeout(p),
+                "jitter" | "timer_jitter" => f.timer_jitter(p, secs),
+                "spurious_cancel" => f.spurious_cancel(p),
+                "buggify" => f.buggify(p, second.unwrap_or(p).min(1.0)),
+                "net_delay" => f.net_delay(p, secs),
+                "net_reset" => f.net_reset(p),
+                "net_partition" => f.net_partition(p, secs),
+                "net_half_close" => f.net_half_close(p),
+                "net_unresponsive" => f.net_unresponsive(p, secs),
+                "all" => FaultConfig::all(p),
+                other => {
+                    return Err(format!(
+                        "not a fault: {other:?} (early_timeout, jitter, spurious_cancel, buggify, \
+                         net_delay, net_reset, net_partition, net_half_close, net_unresponsive, all)"
+                    ))
+                }
+            };
+        }
+        Ok(f)
+    }
+}
+
 /// FoundationDB's `BUGGIFY`: true when the run's fault configuration enables this call site and
 /// it fires now. Guard rare paths with it (a retry, a slow disk, a dropped message) so that the
 /// simulation exercises them. Always false outside a task, or with buggify off (the default).

@@ -79,11 +79,13 @@ pub use config::{LoopConfig, PanicPolicy};
 pub use events::{EventLoop, Handle, IntoDelay, LoopHandle, TimerHandle};
 pub use exceptions::{
     CancelledError, DeadlockError, Error, IncompleteReadError, LimitError, LimitOverrunError,
-    PanicError, WaitingTask,
+    PanicError, RunnableTask, SendError, SendResult, WaitingTask,
 };
 pub use faults::{buggify, FaultConfig};
 pub use futures::{DoneCallback, Future, Wait};
-pub use harness::{check, exhaustive, Check, Enumeration, Failure, Policy, Summary, Survey};
+pub use harness::{
+    check, check_factory, exhaustive, Check, Enumeration, Failure, Policy, Summary, Survey,
+};
 pub use random::{random_bool, random_f64, random_range, random_u64};
 pub use runners::run;
 pub use taskgroups::{task_group, TaskGroup};

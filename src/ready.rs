@@ -136,6 +136,11 @@ impl ReadyQueue {
         }
     }
 
+    /// Every entry, oldest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Ready> + '_ {
+        self.slots.iter().flatten()
+    }
+
     /// Everything, oldest first, leaving the queue empty.
     pub(crate) fn take_all(&mut self) -> impl Iterator<Item = Ready> {
         let slots = std::mem::take(&mut self.slots);

@@ -16,6 +16,7 @@
 //!     })
 //!     .faults(FaultConfig::default().early_timeout(1.0)) // which kinds are asked
 //!     .replay(s)
+//!     .allow_diverged_replay(true) // a generated schedule may not fit the program
 //!     .fault_plan(plan) // which queries fire
 //!     .ignore_env()
 //!     .outcome();

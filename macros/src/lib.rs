@@ -17,8 +17,9 @@ use proc_macro::{Delimiter, Group, Ident, Literal, Spacing, Span, TokenStream, T
 ///
 /// Arguments (all optional): `seeds = N` (seeds `0..N`, default 64), `policy = "name"` (a
 /// `tulipsim::Policy` name, default `"portfolio"`), `max_steps = N`, `max_time = seconds`,
-/// `determinism = true`. The `TULIPSIM_*` environment variables override them, so a failure's
-/// replay command works as printed.
+/// `determinism = true`, `faults = "early_timeout=0.1,jitter=0.2"` (a `tulipsim::FaultConfig`
+/// in text: see its `FromStr`). The `TULIPSIM_*` environment variables override them, so a
+/// failure's replay command works as printed.
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     match expand(args, item) {
@@ -144,11 +145,15 @@ fn parse_args(args: TokenStream) -> Result<TokenStream, Error> {
             "max_steps" => format!(".max_steps({v})"),
             "max_time" => format!(".max_time({v})"),
             "determinism" => format!(".determinism_check({})", v.trim_matches('"')),
+            "faults" => format!(
+                ".faults({v}.parse::<::tulipsim::FaultConfig>().unwrap_or_else(|e| \
+                 panic!(\"#[tulipsim::test(faults = ...)]: {{e}}\")))"
+            ),
             other => {
                 return Err((
                     key.span(),
                     format!(
-                    "unknown argument `{other}` (seeds, policy, max_steps, max_time, determinism)"
+                    "unknown argument `{other}` (seeds, policy, max_steps, max_time, determinism, faults)"
                 ),
                 ))
             }

@@ -106,6 +106,10 @@ where
             faults: FaultConfig::default(),
             max_steps: 1_000_000,
             max_time: i64::MAX,
+            allow_unretrieved: false,
+            watchdog: None,
+            test: None,
+            policy: "replay".into(),
         },
     }
 }

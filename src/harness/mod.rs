@@ -32,21 +32,26 @@
 //!
 //! Environment (read by [`Check::run`] unless [`Check::ignore_env`]): `TULIPSIM_SEED` (one
 //! seed), `TULIPSIM_SEEDS` (a count `N` or a range `A..B`), `TULIPSIM_POLICY` (a
-//! [`Policy`] name), `TULIPSIM_REPLAY` (a schedule to replay, with `TULIPSIM_SEED`),
-//! `TULIPSIM_SHARD=i/n` (this process runs the i-th of n disjoint slices of the seeds) and
-//! `TULIPSIM_DETERMINISM=1` (run every seed twice and compare, as
-//! [`Check::determinism_check`]).
+//! [`Policy`] name), `TULIPSIM_REPLAY` (a schedule to replay, with `TULIPSIM_SEED`, or
+//! `@FILE` for one a report wrote to a file), `TULIPSIM_SHARD=i/n` (this process runs the
+//! i-th of n disjoint slices of the seeds), `TULIPSIM_DETERMINISM=1` (run every seed twice and
+//! compare, as [`Check::determinism_check`]), `TULIPSIM_ALLOW_DIVERGED_REPLAY=1` (as
+//! [`Check::allow_diverged_replay`]) and `TULIPSIM_WATCHDOG=<seconds>` (as
+//! [`Check::watchdog`]; 0 turns it off). A value that does not parse is a configuration
+//! error: nothing runs.
 
 mod explore;
 mod minimize;
 mod report;
 mod run;
+mod watchdog;
 
 use std::future::Future as StdFuture;
 use std::ops::Range;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::exceptions::Error;
 use crate::faults::FaultConfig;
@@ -57,13 +62,22 @@ use crate::trace::TraceLevel;
 
 pub use explore::{exhaustive, Enumeration, Exhaustive};
 pub use minimize::shrink_schedule;
-pub use report::{Failure, Summary, Survey};
+pub use report::{Failure, SeedFailure, Summary, Survey};
 pub use run::Signature;
 
 use run::{run_once, RunConfig, RunResult};
+pub(crate) use watchdog::Watch;
 
 /// The seed whose FIFO run warms every run's scheduler (see `Check::warm_up`).
 const WARM_UP_SEED: u64 = 0;
+
+/// With faults on, how many seeds' FIFO runs (from [`WARM_UP_SEED`]) the run length is learnt
+/// from: each seed draws its own faults, and a fault can add the very decisions a bug needs.
+const WARM_UP_FAULT_SEEDS: u64 = 16;
+
+/// The wall-clock watchdog's default limit per run: generous, since it only ends a run that
+/// would otherwise hang forever.
+const DEFAULT_WATCHDOG: Duration = Duration::from_secs(120);
 
 /// Which scheduling policy a [`Check`] explores with. Names (for `TULIPSIM_POLICY` and
 /// reports): `fifo`, `random`, `chaos`, `pct1`..`pctN` (`pct` is `pct2`), `delay1`..`delayN`
@@ -76,7 +90,8 @@ const WARM_UP_SEED: u64 = 0;
 /// ```
 #[derive(Clone)]
 pub enum Policy {
-    /// asyncio's order; every seed gives the same run, so it runs once.
+    /// asyncio's order. Without faults every seed gives the same run, so it runs once; with
+    /// faults each seed draws its own, so every seed runs.
     Fifo,
     /// [`Random`]: uniform over the eligible entries.
     Random,
@@ -206,6 +221,17 @@ impl std::fmt::Debug for Policy {
 /// steps and one virtual year per run, minimisation on.
 ///
 /// See the [module docs](self) for an example.
+///
+/// # Why `body` must be `Sync`
+///
+/// Seeds run in parallel, on worker threads ([`Check::threads`], one per core by default),
+/// each run on a single-threaded loop of its own; every worker calls `body` to make its runs'
+/// main coroutine, so `body` itself is shared between threads. What it *makes* need not be
+/// `Send`: create `Rc` state inside the call (each run then gets fresh state, which is also
+/// what lets a run depend on its seed alone). A closure that captures an `Rc` is not `Sync`
+/// ("`Rc<..>` cannot be shared between threads safely"); for a body built from such state,
+/// use [`check_factory`], which takes a factory that builds the body, state and all, for
+/// every run.
 #[track_caller]
 pub fn check<F, Fut, T>(body: F) -> Check<F>
 where
@@ -227,8 +253,47 @@ where
         fault_plan: None,
         shard: None,
         use_env: true,
+        allow_unretrieved: false,
+        allow_diverged: false,
+        run_length: None,
+        watchdog: Some(DEFAULT_WATCHDOG),
         site: Location::caller(),
     }
+}
+
+/// [`check`] for a body built per run by `make`: `make` (which must be `Sync`, as
+/// [`check`] explains) is called for every run and gives a one-shot body that may capture
+/// anything, `Rc` state included.
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// use tulipsim::{check_factory, create_task, sleep, Policy};
+///
+/// check_factory(|| {
+///     // Built for each run: its own log, shared by the run's tasks.
+///     let log = Rc::new(RefCell::new(Vec::new()));
+///     let writer = { let log = log.clone(); move |n: u32| { log.borrow_mut().push(n); } };
+///     move || async move {
+///         let t = create_task(async move { writer(1); sleep(1).await })?;
+///         t.await?;
+///         assert_eq!(*log.borrow(), [1]);
+///         Ok(())
+///     }
+/// })
+/// .policy(Policy::Random)
+/// .seeds(0..8)
+/// .ignore_env()
+/// .run();
+/// ```
+#[track_caller]
+pub fn check_factory<M, B, Fut, T>(make: M) -> Check<impl Fn() -> Fut + Sync>
+where
+    M: Fn() -> B + Sync,
+    B: FnOnce() -> Fut,
+    Fut: StdFuture<Output = Result<T, Error>> + 'static,
+    T: 'static,
+{
+    check(move || make()())
 }
 
 /// A configured check; see [`check`].
@@ -247,6 +312,10 @@ pub struct Check<F> {
     fault_plan: Option<FaultPlan>,
     shard: Option<(u64, u64)>,
     use_env: bool,
+    allow_unretrieved: bool,
+    allow_diverged: bool,
+    run_length: Option<u64>,
+    watchdog: Option<Duration>,
     site: &'static Location<'static>,
 }
 
@@ -402,6 +471,79 @@ where
         self
     }
 
+    /// Allow task errors nobody retrieved. By default a run in which a task failed and nothing
+    /// awaited it (asyncio logs "Task exception was never retrieved") fails, naming the task
+    /// and its error; a test that means to drop such errors turns that off here.
+    ///
+    /// ```
+    /// use tulipsim::{check, create_task, sleep, Error};
+    /// let body = || async {
+    ///     let _t = create_task(async { Err::<(), _>(Error::msg("lost")) })?;
+    ///     sleep(1).await
+    /// };
+    /// let f = check(body).seeds(0..1).ignore_env().outcome().unwrap_err();
+    /// assert!(f.message.contains("never retrieved") && f.message.contains("lost"));
+    /// check(body).seeds(0..1).allow_unretrieved_errors(true).ignore_env().run();
+    /// ```
+    pub fn allow_unretrieved_errors(mut self, allow: bool) -> Self {
+        self.allow_unretrieved = allow;
+        self
+    }
+
+    /// Let a replay whose schedule no longer fits the program pass. By default a diverged
+    /// replay ([`replay`](Self::replay) or `TULIPSIM_REPLAY`) fails: it tested nothing the
+    /// schedule meant, so passing would look like a fix. `TULIPSIM_ALLOW_DIVERGED_REPLAY=1`
+    /// does the same from the environment.
+    ///
+    /// ```
+    /// let body = || async { tulipsim::sleep(1).await };
+    /// let schedule: tulipsim::scheduler::Schedule = "5:1".parse().unwrap();
+    /// let f = tulipsim::check(body).replay(schedule.clone()).ignore_env().outcome().unwrap_err();
+    /// assert!(f.message.contains("diverged"));
+    /// tulipsim::check(body).replay(schedule).allow_diverged_replay(true).ignore_env().run();
+    /// ```
+    pub fn allow_diverged_replay(mut self, allow: bool) -> Self {
+        self.allow_diverged = allow;
+        self
+    }
+
+    /// The run length `k` that PCT and delay assume: their change points and delays are drawn
+    /// among a run's first `k` decisions. By default it is learnt from FIFO runs with the
+    /// check's own faults (the longest of seed 0's run, or, with faults on, of the first 16
+    /// seeds' runs, since a fault can add the decisions a bug needs); set it when runs vary
+    /// more than that. Every seed's run uses the same `k`, so a seed still replays alone.
+    ///
+    /// ```
+    /// use tulipsim::{check, sleep, Policy};
+    /// let s = check(|| async { sleep(1).await })
+    ///     .policy(Policy::Pct(2)).run_length(500).seeds(0..4).ignore_env().outcome().unwrap();
+    /// assert_eq!(s.runs, 4);
+    /// ```
+    pub fn run_length(mut self, k: u64) -> Self {
+        self.run_length = Some(k.max(1));
+        self
+    }
+
+    /// The wall-clock watchdog: a run taking longer than `limit` of real time is ended and
+    /// reported with its seed, the task that was running (and its spawn site) and the command
+    /// that reruns it, as a failure of kind [`Signature::Hang`]. A task in a synchronous
+    /// infinite loop never comes back to the loop, so no step or virtual-time limit can stop
+    /// it: if the run does not come back within a grace period (up to 5 s), the watchdog prints
+    /// the report and ends the process (exit code 101). `None` turns it off; the default is
+    /// 120 s; `TULIPSIM_WATCHDOG=<seconds>` (0 for off) sets it from the environment. Real
+    /// time only decides whether a run is ended, never what a run does.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = tulipsim::check(|| async { tulipsim::sleep(1).await })
+    ///     .watchdog(Some(Duration::from_secs(30))).seeds(0..2).ignore_env().outcome().unwrap();
+    /// assert_eq!(s.runs, 2);
+    /// ```
+    pub fn watchdog(mut self, limit: Option<Duration>) -> Self {
+        self.watchdog = limit;
+        self
+    }
+
     /// Ignore the `TULIPSIM_*` environment variables (for checks whose own configuration must
     /// hold, such as tests of the harness itself).
     ///
@@ -438,13 +580,25 @@ where
             if let Some(plan) = self.fault_plan.clone() {
                 replay = replay.with_faults(plan);
             }
-            let (r, _) = run_once(&self.body, seed, Box::new(replay), TraceLevel::Full, &cfg);
+            let (mut r, _) = run_once(&self.body, seed, Box::new(replay), TraceLevel::Full, &cfg);
+            if let (None, Some(d), false) = (&r.failure, &r.divergence, self.allow_diverged) {
+                r.failure = Some((
+                    Signature::Diverged,
+                    format!(
+                        "the replay diverged: {d}. The schedule no longer fits the program (did \
+                         the code change since it was printed?), so this run did not test what \
+                         the schedule meant; it passing is not a fix. Run the check without \
+                         TULIPSIM_REPLAY to explore again, or allow this with \
+                         TULIPSIM_ALLOW_DIVERGED_REPLAY=1 (Check::allow_diverged_replay)"
+                    ),
+                ));
+            }
             return match r.failure {
                 None => Ok(Summary {
                     runs: 1,
                     decisions: r.decisions,
                 }),
-                Some(_) => Err(Box::new(self.failure(r, seed, 0, 1, &cfg, &test))),
+                Some(_) => Err(Box::new(self.replay_failure(r, seed, &test))),
             };
         }
         if let Policy::DelayBounding(max) = self.policy {
@@ -458,13 +612,9 @@ where
         let fifo = self.calibrate(&cfg);
         let calibration = self.warm_up(&fifo, &cfg);
         if fifo.failure.is_some() && !seeds.is_empty() {
-            let (r, _) = run_once(
-                &self.body,
-                self.seeds.start,
-                Box::new(Fifo),
-                TraceLevel::Full,
-                &cfg,
-            );
+            // The FIFO run failed: report it (traced again, and checked to fail again).
+            let mut r = fifo;
+            self.retrace(&mut r, || Box::new(Fifo), self.seeds.start, &cfg);
             let mut failure = self.failure(r, self.seeds.start, 0, seeds.len(), &cfg, &test);
             failure.policy = "fifo".into();
             return Err(Box::new(failure));
@@ -478,6 +628,36 @@ where
             faults: self.faults.clone(),
             max_steps: self.max_steps,
             max_time: self.max_time,
+            allow_unretrieved: self.allow_unretrieved,
+            watchdog: self.watchdog,
+            test: Some(report::TestName::capture(self.site)),
+            policy: self.policy.name(),
+        }
+    }
+
+    /// A failing run made without a trace: run its seed again, traced, up to three times, and
+    /// keep the first run that fails the same way. (If none does, `r` stays untraced and
+    /// [`failure`](Self::failure) reports the program as not deterministic.)
+    fn retrace(
+        &self,
+        r: &mut RunResult,
+        scheduler: impl Fn() -> Box<dyn Scheduler>,
+        seed: u64,
+        cfg: &RunConfig,
+    ) {
+        if !r.trace.is_empty() {
+            return;
+        }
+        let want = r.failure.as_ref().map(|(s, _)| s.clone());
+        if want == Some(Signature::Hang) {
+            return; // another run would take as long again
+        }
+        for _ in 0..3 {
+            let (again, _) = run_once(&self.body, seed, scheduler(), TraceLevel::Full, cfg);
+            if again.failure.as_ref().map(|(s, _)| s.clone()) == want {
+                *r = again;
+                return;
+            }
         }
     }
 
@@ -485,7 +665,9 @@ where
     /// shard's slice when sharded.
     fn seed_list(&self) -> Vec<u64> {
         let mut seeds: Vec<u64> = self.seeds.clone().collect();
-        if matches!(self.policy, Policy::Fifo) {
+        // Without faults every seed gives FIFO the same run; with faults on, each seed draws
+        // its own faults, so every seed runs.
+        if matches!(self.policy, Policy::Fifo) && !self.faults.is_active() {
             seeds.truncate(1);
         }
         if let Some((i, n)) = self.shard {
@@ -512,23 +694,37 @@ where
     }
 
     /// The decision count that warms every run's scheduler (PCT's and delay bounding's
-    /// estimate of a run's length): seed 0's FIFO run, wherever the range starts, so that a
-    /// seed's run depends on its seed alone. (With seeded faults or `random_*` draws the FIFO
+    /// estimate of a run's length): [`Check::run_length`] if set, else seed 0's FIFO run
+    /// (with faults on and a learning policy, the longest FIFO run of seeds 0..16, with the
+    /// check's faults), wherever the range starts, so that a seed's run depends on its seed
+    /// alone. (With seeded faults or `random_*` draws the FIFO
     /// run's length depends on its seed: warming from the range's first seed made
     /// `TULIPSIM_SEED=k` alone run a different schedule than seed k in a sweep from 0.)
     fn warm_up(&self, first: &RunResult, cfg: &RunConfig) -> u64 {
-        if self.seeds.start == WARM_UP_SEED {
-            return first.decisions;
+        if let Some(k) = self.run_length {
+            return k;
         }
-        run_once(
-            &self.body,
-            WARM_UP_SEED,
-            Box::new(Fifo),
-            TraceLevel::Off,
-            cfg,
-        )
-        .0
-        .decisions
+        let fifo_decisions = |seed: u64| {
+            if seed == self.seeds.start {
+                return first.decisions;
+            }
+            run_once(&self.body, seed, Box::new(Fifo), TraceLevel::Off, cfg)
+                .0
+                .decisions
+        };
+        let learns = matches!(
+            self.policy,
+            Policy::Pct(_) | Policy::Delay(_) | Policy::Portfolio | Policy::Custom(_)
+        );
+        if !learns || !self.faults.is_active() {
+            return fifo_decisions(WARM_UP_SEED);
+        }
+        // With faults, the runs explored draw faults seed by seed: learn from several seeds'
+        // runs with the same faults, so that a fault's extra decisions are within k.
+        (WARM_UP_SEED..WARM_UP_SEED + WARM_UP_FAULT_SEEDS)
+            .map(fifo_decisions)
+            .max()
+            .unwrap_or(0)
     }
 
     fn sweep(
@@ -604,8 +800,20 @@ where
                             cfg,
                         );
                         if let Some(diff) = report::nondeterminism(&r, &again) {
-                            r.failure = Some((Signature::Error("nondeterminism".into()), diff));
+                            r.failure = Some((Signature::Nondeterminism, diff));
                         }
+                    }
+                    if r.failure.is_some()
+                        && stop_early
+                        && i as u64 <= lowest_failure.load(Ordering::Relaxed)
+                    {
+                        // The report shows this run's trace: run it again, traced.
+                        self.retrace(
+                            &mut r,
+                            || self.policy.warmed_scheduler(calibration),
+                            seed,
+                            cfg,
+                        );
                     }
                     if r.failure.is_some() {
                         lowest_failure.fetch_min(i as u64, Ordering::Relaxed);
@@ -661,9 +869,21 @@ where
         let fifo = self.calibrate(&cfg);
         let calibration = self.warm_up(&fifo, &cfg);
         let (_, failures) = self.run_seeds(&seeds, calibration, &cfg, false);
+        let failures: Vec<SeedFailure> = failures
+            .into_iter()
+            .filter_map(|(i, r)| {
+                let (signature, message) = r.failure?;
+                Some(SeedFailure {
+                    seed: seeds[i],
+                    signature,
+                    message,
+                })
+            })
+            .collect();
         Ok(Survey {
             runs: seeds.len() as u64,
-            failing_seeds: failures.into_iter().map(|(i, _)| seeds[i]).collect(),
+            failing_seeds: failures.iter().map(|f| f.seed).collect(),
+            failures,
         })
     }
 
@@ -683,19 +903,31 @@ where
             let rep = Replay::new(schedule.clone()).with_eligibility(eligibility);
             run_once(&self.body, seed, Box::new(rep), TraceLevel::Full, cfg).0
         };
-        let (signature, message) = r
+        let (mut signature, mut message) = r
             .failure
             .clone()
-            .unwrap_or((Signature::Deadlock, String::new()));
-        // The sweep may have traced nothing: replay the schedule to show what happened.
-        let traced = if r.trace.is_empty() {
-            replay(&r.schedule)
-        } else {
-            r
-        };
+            .unwrap_or((Signature::Deadlock, "(no failure recorded)".into()));
+        // Replay the schedule once, as the printed replay command will: a failure that does
+        // not come back is not the program's bug to chase but its nondeterminism.
+        let mut traced = r;
+        if signature != Signature::Nondeterminism && signature != Signature::Hang {
+            let again = replay(&traced.schedule);
+            let same = again.failure.as_ref().map(|(s, _)| s) == Some(&signature);
+            if !same {
+                let (s, m) = not_deterministic(&traced, &again, seed, &self.policy.name());
+                signature = s;
+                message = m;
+                if traced.trace.is_empty() {
+                    traced.trace = again.trace;
+                }
+            } else if traced.trace.is_empty() {
+                traced = again;
+            }
+        }
         let minimized = if self.minimize
             && !traced.schedule.is_fifo()
-            && signature != Signature::Error("nondeterminism".into())
+            && signature != Signature::Nondeterminism
+            && signature != Signature::Hang
         {
             minimize::shrink(&traced.schedule, &signature, &replay)
         } else {
@@ -718,14 +950,38 @@ where
         }
     }
 
+    /// The report of a failing replay: no exploring, no second replay, no shrinking.
+    fn replay_failure(&self, r: RunResult, seed: u64, test: &report::TestName) -> Failure {
+        let (signature, message) = r
+            .failure
+            .clone()
+            .unwrap_or((Signature::Deadlock, String::new()));
+        Failure {
+            seed,
+            policy: self.policy.name(),
+            index: 0,
+            total: 1,
+            message,
+            signature,
+            schedule: r.schedule,
+            decisions: r.decisions,
+            time: r.time,
+            trace: r.trace,
+            divergence: r.divergence,
+            minimized: None,
+            test: test.clone(),
+        }
+    }
+
     fn apply_env(&mut self) -> Result<(), String> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         if let Some(p) = var("TULIPSIM_POLICY") {
-            self.policy = p.parse()?;
+            self.policy = p.parse().map_err(|e| format!("TULIPSIM_POLICY={p}: {e}"))?;
         }
         if let Some(n) = var("TULIPSIM_SEEDS") {
-            self.seeds =
-                parse_seeds(&n).ok_or_else(|| format!("TULIPSIM_SEEDS={n}: expected N or A..B"))?;
+            self.seeds = parse_seeds(&n).filter(|r| r.start < r.end).ok_or_else(|| {
+                format!("TULIPSIM_SEEDS={n}: expected a count N > 0 or a range A..B with A < B")
+            })?;
         }
         if let Some(s) = var("TULIPSIM_SEED") {
             let seed: u64 = s
@@ -737,10 +993,32 @@ where
         // Set but empty is a schedule too: the one with no deviation (a replay command can
         // say `TULIPSIM_REPLAY=''`).
         if let Ok(r) = std::env::var("TULIPSIM_REPLAY") {
-            self.replay = Some(r.parse().map_err(|e| format!("TULIPSIM_REPLAY: {e}"))?);
+            // `@FILE`: a schedule too long for a command line, as a failure report wrote it.
+            let text = match r.trim().strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|e| format!("TULIPSIM_REPLAY=@{path}: cannot read the file: {e}"))?,
+                None => r.clone(),
+            };
+            self.replay = Some(
+                text.trim()
+                    .parse()
+                    .map_err(|e| format!("TULIPSIM_REPLAY={r}: {e}"))?,
+            );
+        }
+        if let Some(w) = var("TULIPSIM_WATCHDOG") {
+            let secs: f64 = w
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                .ok_or_else(|| format!("TULIPSIM_WATCHDOG={w}: expected seconds (0 for off)"))?;
+            self.watchdog = (secs > 0.0).then(|| Duration::from_secs_f64(secs));
+        }
+        if let Some(d) = var("TULIPSIM_ALLOW_DIVERGED_REPLAY") {
+            self.allow_diverged = parse_flag("TULIPSIM_ALLOW_DIVERGED_REPLAY", &d)?;
         }
         if let Some(d) = var("TULIPSIM_DETERMINISM") {
-            self.determinism = matches!(d.trim(), "1" | "true" | "yes" | "on");
+            self.determinism = parse_flag("TULIPSIM_DETERMINISM", &d)?;
         }
         if let Some(sh) = var("TULIPSIM_SHARD") {
             let (i, n) = sh
@@ -756,10 +1034,62 @@ where
     }
 }
 
+/// A yes/no variable: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off`.
+fn parse_flag(name: &str, value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!(
+            "{name}={value}: expected 1 or 0 (true/false, yes/no, on/off)"
+        )),
+    }
+}
+
 fn parse_seeds(s: &str) -> Option<Range<u64>> {
     let s = s.trim();
     match s.split_once("..") {
         Some((a, b)) => Some(a.trim().parse().ok()?..b.trim().parse().ok()?),
         None => Some(0..s.parse().ok()?),
     }
+}
+
+/// The report of a failure that did not come back when its schedule was replayed.
+fn not_deterministic(
+    first: &RunResult,
+    again: &RunResult,
+    seed: u64,
+    policy: &str,
+) -> (Signature, String) {
+    let was = first
+        .failure
+        .as_ref()
+        .map_or("(nothing)".to_string(), |(_, m)| m.clone());
+    let now = match &again.failure {
+        None => "passed".to_string(),
+        Some((_, m)) => format!("failed differently: {m}"),
+    };
+    let divergence = if first.trace.is_empty() {
+        "the failing run was not traced, and three more runs of this seed under this policy did \
+         not fail the same way"
+            .to_string()
+    } else {
+        match first.trace.first_difference(&again.trace) {
+            Some((n, x, y)) => format!(
+                "the two runs' traces first differ at line {n}:\n  failing run: {x}\n  replay:      {y}"
+            ),
+            None => "the two runs' traces do not differ: what differs is outside the loop".into(),
+        }
+    };
+    (
+        Signature::Nondeterminism,
+        format!(
+            "this failure is not deterministic: seed {seed} under {policy} failed ({was}), but \
+             replaying the same seed and schedule {now}. A replay command cannot reproduce it. \
+             Likely causes: the program reads something tulipsim does not control: a random \
+             generator not from tulipsim (thread_rng, rand::random), the wall clock \
+             (Instant::now, SystemTime), a HashMap's or HashSet's iteration order, a thread, \
+             real I/O, or a static shared between runs. Check with \
+             TULIPSIM_DETERMINISM=1 (Check::determinism_check). {divergence}"
+        ),
+    )
 }

@@ -25,19 +25,42 @@ pub struct Summary {
 /// What [`Check::survey`](crate::Check::survey) found: how many seeds ran, and which failed.
 ///
 /// See [`Check::survey`](crate::Check::survey) for an example.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Survey {
     /// Runs made (one per seed).
     pub runs: u64,
     /// The seeds whose run failed, in order.
     pub failing_seeds: Vec<u64>,
+    /// For each failing seed (in the same order), how it failed.
+    pub failures: Vec<SeedFailure>,
+}
+
+/// How one seed of a [`Survey`] failed: its kind ([`Signature::kind`]: `panic`, `error`,
+/// `deadlock`, `limit`, `starvation`, `unretrieved`, `hang`, ...) and its message.
+///
+/// ```
+/// use tulipsim::{check, Error, Policy};
+/// let s = check(|| async { Err::<(), _>(Error::msg("no")) })
+///     .policy(Policy::Random).seeds(0..2).ignore_env().survey().unwrap();
+/// assert_eq!(s.failures[0].seed, 0);
+/// assert_eq!(s.failures[0].signature.kind(), "error");
+/// assert!(s.failures[0].message.contains("no"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeedFailure {
+    /// The seed.
+    pub seed: u64,
+    /// How it failed.
+    pub signature: Signature,
+    /// What went wrong, as a failure report's `failure:` line says it.
+    pub message: String,
 }
 
 impl Survey {
     /// The share of runs that failed.
     ///
     /// ```
-    /// let s = tulipsim::Survey { runs: 4, failing_seeds: vec![2] };
+    /// let s = tulipsim::Survey { runs: 4, failing_seeds: vec![2], ..Default::default() };
     /// assert_eq!(s.failure_share(), 0.25);
     /// ```
     pub fn failure_share(&self) -> f64 {
@@ -48,7 +71,7 @@ impl Survey {
     /// any failed.
     ///
     /// ```
-    /// let s = tulipsim::Survey { runs: 4, failing_seeds: vec![2, 3] };
+    /// let s = tulipsim::Survey { runs: 4, failing_seeds: vec![2, 3], ..Default::default() };
     /// assert_eq!(s.runs_to_first_failure(0), Some(3));
     /// ```
     pub fn runs_to_first_failure(&self, first_seed: u64) -> Option<u64> {
@@ -142,6 +165,24 @@ impl Failure {
         }
     }
 
+    /// True if nothing ran because the check's configuration (a `TULIPSIM_*` variable, a
+    /// builder setting) is wrong.
+    ///
+    /// ```
+    /// let f = tulipsim::check(|| async { Ok(()) })
+    ///     .replay("1:1".parse().unwrap())
+    ///     .policy(tulipsim::Policy::DelayBounding(1))
+    ///     .ignore_env()
+    ///     .survey()
+    ///     .unwrap_err();
+    /// assert!(f.is_config_error());
+    /// assert!(f.to_string().starts_with("tulipsim: bad configuration:"));
+    /// assert!(!f.to_string().contains("replay:"));
+    /// ```
+    pub fn is_config_error(&self) -> bool {
+        self.signature == Signature::Error("configuration".into())
+    }
+
     /// Which run of the check failed, counting from 1 (for the delay-bounding explorer, how
     /// many executions it took to find the failure).
     ///
@@ -171,30 +212,81 @@ impl Failure {
     }
 
     fn command_for(&self, schedule: &Schedule) -> String {
+        let text = schedule.to_string();
+        let arg = match self.schedule_file(&text) {
+            Some(path) => format!("@{}", path.display()),
+            None => text,
+        };
+        self.test.command(self.seed, &self.policy, Some(&arg))
+    }
+
+    /// A schedule too long to print goes to a file (under the system's temporary directory,
+    /// named by test, seed, policy and schedule), which `TULIPSIM_REPLAY=@FILE` reads.
+    fn schedule_file(&self, text: &str) -> Option<std::path::PathBuf> {
+        if text.len() <= LONG_SCHEDULE {
+            return None;
+        }
+        let mut h = crate::trace::Fnv::new();
+        h.write(text.as_bytes());
+        let test: String = self
+            .test
+            .name
+            .as_deref()
+            .unwrap_or("check")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let dir = std::env::temp_dir().join("tulipsim-schedules");
+        let path = dir.join(format!(
+            "{test}-seed{}-{}-{:016x}.schedule",
+            self.seed,
+            self.policy,
+            h.finish()
+        ));
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::write(&path, text).ok()?;
+        Some(path)
+    }
+
+    /// A schedule as the report prints it: itself, or where it was written when too long.
+    fn show(&self, schedule: &Schedule) -> String {
+        let text = schedule.to_string();
+        match self.schedule_file(&text) {
+            Some(path) => format!("(too long to print: written to {})", path.display()),
+            None => format!("'{text}'"),
+        }
+    }
+}
+
+impl TestName {
+    /// The command that reruns this test with one seed under one policy (and one schedule).
+    pub(crate) fn command(&self, seed: u64, policy: &str, schedule: Option<&str>) -> String {
         // A check in an example's `main` (not in one of its tests) reruns with `cargo run`.
         let in_example = self
-            .test
             .target
             .as_ref()
             .is_some_and(|t| t.starts_with("--example "));
-        let run = in_example && self.test.name.is_none();
+        let run = in_example && self.name.is_none();
+        let replay = schedule
+            .map(|s| format!(" TULIPSIM_REPLAY='{s}'"))
+            .unwrap_or_default();
         let mut cmd = format!(
-            "TULIPSIM_SEED={} TULIPSIM_POLICY={} TULIPSIM_REPLAY='{}' cargo {}",
-            self.seed,
-            self.policy,
-            schedule,
+            "TULIPSIM_SEED={seed} TULIPSIM_POLICY={policy}{replay} cargo {}",
             if run { "run" } else { "test" }
         );
-        if let Some(t) = &self.test.target {
+        if let Some(t) = &self.target {
             cmd.push(' ');
             cmd.push_str(t);
         }
-        if let Some(n) = &self.test.name {
+        if let Some(n) = &self.name {
             cmd.push_str(&format!(" {n} -- --exact"));
         }
         cmd
     }
 }
+
+/// Schedules longer than this (in characters) are written to a file instead of printed.
+const LONG_SCHEDULE: usize = 200;
 
 /// A `Failure` is an error, so `?` takes it in a `main` or test returning
 /// `Result<(), Box<dyn std::error::Error>>`:
@@ -213,6 +305,10 @@ impl std::error::Error for Failure {}
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_config_error() {
+            // Nothing ran: no seed, no schedule, no replay command to show.
+            return writeln!(f, "tulipsim: {} (nothing ran)", self.message);
+        }
         writeln!(
             f,
             "tulipsim: run {} of {} failed (seed {}, policy {}, virtual time {:.6}s)",
@@ -225,8 +321,8 @@ impl fmt::Display for Failure {
         writeln!(f, "  failure: {}", self.message.replace('\n', "\n    "))?;
         writeln!(
             f,
-            "  schedule: '{}' ({} deviation(s) from FIFO over {} decisions)",
-            self.schedule,
+            "  schedule: {} ({} deviation(s) from FIFO over {} decisions)",
+            self.show(&self.schedule),
             self.schedule.len(),
             self.decisions
         )?;
@@ -236,19 +332,101 @@ impl fmt::Display for Failure {
         writeln!(f, "  replay: {}", self.command_for(&self.schedule))?;
         let (trace, label) = match &self.minimized {
             Some((s, t)) => {
-                writeln!(f, "  minimised schedule: '{s}' ({} deviation(s))", s.len())?;
+                writeln!(
+                    f,
+                    "  minimised schedule: {} ({} deviation(s))",
+                    self.show(s),
+                    s.len()
+                )?;
                 writeln!(f, "  replay minimised: {}", self.command_for(s))?;
                 (t, "the minimised run")
             }
             None => (&self.trace, "the run"),
         };
-        const TAIL: usize = 40;
-        writeln!(f, "  trace of {label} (last {TAIL} lines):")?;
-        for line in trace.tail(TAIL).lines() {
-            writeln!(f, "    {line}")?;
-        }
-        Ok(())
+        let schedule = self.minimized.as_ref().map_or(&self.schedule, |(s, _)| s);
+        write_excerpt(f, trace, schedule, label)
     }
+}
+
+/// Lines of context around each point of interest in a report's trace.
+const CONTEXT: usize = 6;
+/// Lines shown before the failure.
+const BEFORE_FAILURE: usize = 16;
+
+/// The part of the trace a person needs: around the decisive (last) deviation, and up to the
+/// failure (the last task that ended in an error), not the whole run nor only its shutdown.
+fn write_excerpt(
+    f: &mut fmt::Formatter<'_>,
+    trace: &Trace,
+    schedule: &Schedule,
+    label: &str,
+) -> fmt::Result {
+    use crate::trace::{Event, Outcome};
+    let records = trace.records();
+    let n = records.len();
+    let mut ranges: Vec<(usize, usize, &str)> = Vec::new();
+    if let Some(&(d, _)) = schedule.deviations().last() {
+        let at = records
+            .iter()
+            .position(|r| matches!(r.event, Event::Decision { index, .. } if index == d));
+        if let Some(i) = at {
+            ranges.push((
+                i.saturating_sub(CONTEXT),
+                (i + CONTEXT + 1).min(n),
+                "decisive deviation",
+            ));
+        }
+    }
+    let failed = records.iter().rposition(|r| {
+        matches!(
+            r.event,
+            Event::Done {
+                outcome: Outcome::Exception(_),
+                ..
+            }
+        )
+    });
+    match failed {
+        Some(i) => ranges.push((i.saturating_sub(BEFORE_FAILURE), (i + 3).min(n), "failure")),
+        None => ranges.push((n.saturating_sub(BEFORE_FAILURE + 4), n, "end")),
+    }
+    ranges.sort();
+    // Merge overlapping ranges.
+    let mut merged: Vec<(usize, usize, String)> = Vec::new();
+    for (a, b, what) in ranges {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => {
+                last.1 = last.1.max(b);
+                last.2 = format!("{} and {what}", last.2);
+            }
+            _ => merged.push((a, b, what.to_string())),
+        }
+    }
+    writeln!(
+        f,
+        "  trace of {label} ({n} lines; around the {}):",
+        merged
+            .iter()
+            .map(|m| m.2.as_str())
+            .collect::<Vec<_>>()
+            .join(", then the ")
+    )?;
+    let mut shown = 0;
+    for (a, b, _) in &merged {
+        if *a > shown {
+            writeln!(f, "    ... ({} lines)", a - shown)?;
+        }
+        for i in *a..*b {
+            if let Some(line) = trace.line_at(i) {
+                writeln!(f, "    {line}")?;
+            }
+        }
+        shown = *b;
+    }
+    if shown < n {
+        writeln!(f, "    ... ({} lines)", n - shown)?;
+    }
+    Ok(())
 }
 
 /// Compares two runs of one seed: `None` if they agree, else where they first differ.

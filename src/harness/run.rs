@@ -23,6 +23,39 @@ pub enum Signature {
     Deadlock,
     /// A step or time limit was reached.
     Limit,
+    /// The step limit was reached while tasks were still ready to run: a ready task was
+    /// starved or the program livelocked, not an assertion of the program failing.
+    Starvation,
+    /// The same seed did not fail the same way twice: the program is not deterministic.
+    Nondeterminism,
+    /// A replayed schedule no longer fits the program (the code changed since it was printed).
+    Diverged,
+    /// A task's error was never retrieved (nobody awaited the task): the error's kind and text.
+    Unretrieved(String),
+    /// A run took longer than the wall-clock watchdog allows (a task that never awaits).
+    Hang,
+}
+
+impl Signature {
+    /// The kind of failure in a word: `panic`, `error`, `deadlock`, `limit`, `starvation`,
+    /// `nondeterminism`, `diverged`, `unretrieved`, `hang`.
+    ///
+    /// ```
+    /// assert_eq!(tulipsim::harness::Signature::Deadlock.kind(), "deadlock");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Signature::Panic(_) => "panic",
+            Signature::Error(_) => "error",
+            Signature::Deadlock => "deadlock",
+            Signature::Limit => "limit",
+            Signature::Starvation => "starvation",
+            Signature::Nondeterminism => "nondeterminism",
+            Signature::Diverged => "diverged",
+            Signature::Unretrieved(_) => "unretrieved",
+            Signature::Hang => "hang",
+        }
+    }
 }
 
 /// How a run went.
@@ -43,6 +76,13 @@ pub(crate) struct RunConfig {
     pub(crate) faults: FaultConfig,
     pub(crate) max_steps: u64,
     pub(crate) max_time: i64,
+    /// Whether a task error nobody retrieved is allowed (else it fails the run).
+    pub(crate) allow_unretrieved: bool,
+    /// The wall-clock watchdog's limit per run, if on.
+    pub(crate) watchdog: Option<std::time::Duration>,
+    /// The test the check runs in and its policy's name: the watchdog's replay command.
+    pub(crate) test: Option<super::report::TestName>,
+    pub(crate) policy: String,
 }
 
 /// Runs `body` once with `seed` under `scheduler`; gives the scheduler back for learning.
@@ -58,13 +98,31 @@ where
     Fut: StdFuture<Output = Result<T, Error>> + 'static,
     T: 'static,
 {
-    let config = LoopConfig::default()
+    let watch = cfg.watchdog.map(|limit| {
+        let name = scheduler.name();
+        let policy = if name.parse::<crate::Policy>().is_ok() {
+            name
+        } else {
+            cfg.policy.clone()
+        };
+        let test = cfg.test.clone();
+        super::Watch::start(
+            limit,
+            seed,
+            Box::new(move || match &test {
+                Some(t) => t.command(seed, &policy, None),
+                None => format!("TULIPSIM_SEED={seed} TULIPSIM_POLICY={policy} cargo test"),
+            }),
+        )
+    });
+    let mut config = LoopConfig::default()
         .seed(seed)
         .trace(trace)
         .faults(cfg.faults.clone())
         .max_steps(cfg.max_steps)
         .max_time(cfg.max_time as f64 / 1e9)
         .panic_policy(PanicPolicy::StopLoop);
+    config.watch = watch.clone();
     let lp = EventLoop::with_config(config);
     lp.set_boxed_scheduler(scheduler);
     let outcome = panics::quietly(|| {
@@ -73,29 +131,93 @@ where
         }))
     });
     let scheduler = lp.take_scheduler();
-    let failure = match outcome {
+    let mut failure = match outcome {
         Ok(Ok(_)) => None,
         Ok(Err(e)) => Some(classify(&e)),
+        Err(payload) => Some(panic_failure(&*payload, "panicked")),
+    };
+    let schedule = lp.schedule();
+    let decisions = lp.decisions();
+    let time = lp.time();
+    let divergence = scheduler.as_ref().and_then(|s| s.divergence());
+    // Closing frees what the run left behind (pending tasks, their futures): a `Drop` that
+    // panics there is a failure of this run like any other, not a panic of the harness.
+    let closed = panics::quietly(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            let _ = lp.close();
+            let reports = lp.take_reports();
+            let trace = lp.take_trace();
+            drop(lp);
+            (reports, trace)
+        }))
+    });
+    let (reports, trace) = match closed {
+        Ok(done) => done,
         Err(payload) => {
-            let message = panics::payload_message(&*payload);
-            let location = panics::last_location();
-            let sig = location.clone().unwrap_or_else(|| message.clone());
-            let at = location.map(|l| format!(" at {l}")).unwrap_or_default();
-            Some((Signature::Panic(sig), format!("panicked: {message}{at}")))
+            if failure.is_none() {
+                failure = Some(panic_failure(
+                    &*payload,
+                    "panicked while the loop closed (a Drop of a value the run left behind)",
+                ));
+            }
+            (Vec::new(), Trace::default())
         }
     };
+    if let Some(w) = &watch {
+        w.finish();
+    }
+    if failure.is_none() && !cfg.allow_unretrieved {
+        failure = unretrieved(&reports);
+    }
     let result = RunResult {
         failure,
-        schedule: lp.schedule(),
-        decisions: lp.decisions(),
-        trace: lp.take_trace(),
-        divergence: scheduler.as_ref().and_then(|s| s.divergence()),
-        time: lp.time(),
+        schedule,
+        decisions,
+        trace,
+        divergence,
+        time,
     };
-    // The run's leftovers (pending tasks, unretrieved exceptions) are not the check's concern.
-    let _ = lp.close();
-    let _ = lp.take_reports();
     (result, scheduler)
+}
+
+fn panic_failure(payload: &(dyn std::any::Any + Send), what: &str) -> (Signature, String) {
+    let message = panics::payload_message(payload);
+    let location = panics::last_location();
+    let sig = location.clone().unwrap_or_else(|| message.clone());
+    let at = location.map(|l| format!(" at {l}")).unwrap_or_default();
+    (Signature::Panic(sig), format!("{what}: {message}{at}"))
+}
+
+/// The first task error nobody retrieved, as a failure (asyncio only logs "Task exception
+/// was never retrieved"; a check fails unless told to allow it).
+fn unretrieved(reports: &[crate::ExceptionContext]) -> Option<(Signature, String)> {
+    let lost: Vec<&crate::ExceptionContext> = reports
+        .iter()
+        .filter(|r| r.message() == "Task exception was never retrieved" && r.error().is_some())
+        .collect();
+    let first = lost.first()?;
+    let error = first.error().map(|e| e.to_string()).unwrap_or_default();
+    let task = first.task().unwrap_or("a task");
+    let site = first
+        .site()
+        .map(|s| format!(" (spawned at {s})"))
+        .unwrap_or_default();
+    let more = match lost.len() {
+        1 => String::new(),
+        n => format!(" ({} more task error(s) were never retrieved)", n - 1),
+    };
+    Some((
+        Signature::Unretrieved(first_line(&error).to_string()),
+        format!(
+            "task exception was never retrieved: {task}{site} failed with {error} and nothing \
+             awaited it{more}; await the task (or gather it), or allow this with \
+             Check::allow_unretrieved_errors(true)"
+        ),
+    ))
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
 }
 
 fn classify(e: &Error) -> (Signature, String) {
@@ -108,9 +230,16 @@ fn classify(e: &Error) -> (Signature, String) {
             (Signature::Panic(sig), e.to_string())
         }
         Error::Deadlock(_) => (Signature::Deadlock, e.to_string()),
+        Error::Limit(l) if l.is_watchdog() => (Signature::Hang, e.to_string()),
+        Error::Limit(l) if l.is_starvation_or_livelock() => (Signature::Starvation, e.to_string()),
         Error::Limit(_) => (Signature::Limit, e.to_string()),
         other => {
-            let text = format!("{}: {other}", other.kind_name());
+            let full = other.to_string();
+            let text = if full.starts_with(other.kind_name()) {
+                full
+            } else {
+                format!("{}: {full}", other.kind_name())
+            };
             (Signature::Error(text.clone()), format!("returned {text}"))
         }
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{seeded_stream, Candidate, ChoicePoint, Scheduler, SCHEDULE_STREAM};
+use super::{seeded_stream, Candidate, ChoicePoint, EntryKind, Scheduler, SCHEDULE_STREAM};
 
 /// PCT with bug depth `depth`: every task gets a random priority and the highest-priority
 /// eligible entry always runs; at `depth - 1` random decisions the task that runs there drops to
@@ -18,6 +18,13 @@ use super::{seeded_stream, Candidate, ChoicePoint, Scheduler, SCHEDULE_STREAM};
 /// largest number of decisions seen so far (64 before the first run ends; the harness warms
 /// every run's scheduler from the same calibration run, so a seed's run does not depend on
 /// other seeds, and `k` fits the program instead of a guess).
+///
+/// Fairness: a task that yields (its step comes back after `sleep(0)`) draws a new priority
+/// below every task that did not yield, as shuttle's PCT lowers a task on a yield; among
+/// yielders the order stays random, with ties to the one that waited longer, so a spinner
+/// outranks the task it waits for with probability at most 15/16 a round, and never forever.
+/// Without this rule a spin-wait (`while !ready.get() { sleep(0).await?; }`) of the highest
+/// priority would starve the task it waits for until the step limit: a false alarm.
 ///
 /// ```
 /// use tulipsim::scheduler::{Pct, Scheduler};
@@ -35,7 +42,16 @@ pub struct Pct {
     priorities: BTreeMap<Group, u64>,
     change_points: Vec<u64>,
     points: u64,
+    /// For each task that yielded, the origin of the yield last seen (so that one yield
+    /// lowers its task once).
+    yields: BTreeMap<Group, u64>,
 }
+
+/// Priorities sit above this; change points just above it, yields below it.
+const FLOOR: u64 = 1 << 40;
+
+/// How many priorities a yielding task draws from (below [`FLOOR`]).
+const YIELD_LEVELS: u64 = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Group {
@@ -59,6 +75,7 @@ impl Pct {
             priorities: BTreeMap::new(),
             change_points: Vec::new(),
             points: 0,
+            yields: BTreeMap::new(),
         }
     }
 
@@ -75,7 +92,8 @@ impl Pct {
         self.k
     }
 
-    /// Initial priorities sit above `depth`; the i-th change point lowers to `depth - 1 - i`.
+    /// Initial priorities sit above `FLOOR + depth`; the i-th change point lowers to
+    /// `FLOOR + depth - 1 - i`; a yield lowers below `FLOOR`.
     fn priority(&mut self, c: &Candidate) -> u64 {
         let group = match c.task {
             Some(t) => Group::Task(t),
@@ -83,10 +101,26 @@ impl Pct {
         };
         let depth = u64::from(self.depth);
         let rng = &mut self.rng;
-        *self
+        let known = self.priorities.contains_key(&group);
+        if !known && c.kind == EntryKind::Step {
+            self.yields.insert(group, c.origin); // its first step, not a yield
+        }
+        let p = *self
             .priorities
             .entry(group)
-            .or_insert_with(|| depth + u64::from(rng.random::<u32>()))
+            .or_insert_with(|| FLOOR + depth + u64::from(rng.random::<u32>()));
+        // A step of a task already seen is a yield: it draws a new priority below every
+        // task that did not yield (once per yield), from a few levels. Yielders stay in random
+        // order among themselves, so PCT still reorders them; a tie goes to the older entry
+        // (the one that waited), so a spinner outranks a waiting yielder with probability at
+        // most 15/16 per yield, and never forever.
+        if known && c.kind == EntryKind::Step && self.yields.get(&group) != Some(&c.origin) {
+            self.yields.insert(group, c.origin);
+            let low = self.rng.random_range(0..YIELD_LEVELS);
+            self.priorities.insert(group, low);
+            return low;
+        }
+        p
     }
 }
 
@@ -98,6 +132,7 @@ impl Scheduler for Pct {
     fn begin_run(&mut self, seed: u64) {
         self.rng = seeded_stream(seed, SCHEDULE_STREAM);
         self.priorities.clear();
+        self.yields.clear();
         self.points = 0;
         let k = self.k.max(1);
         self.change_points = (1..self.depth)
@@ -132,7 +167,7 @@ impl Scheduler for Pct {
         let chosen = group(&candidates[best]);
         for (i, &cp) in self.change_points.iter().enumerate() {
             if cp == step {
-                let low = u64::from(self.depth).saturating_sub(1 + i as u64);
+                let low = FLOOR + u64::from(self.depth).saturating_sub(1 + i as u64);
                 self.priorities.insert(chosen, low);
             }
         }

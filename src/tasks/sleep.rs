@@ -83,6 +83,8 @@ impl TaskHeader {
 /// `sleep(0)` (or any delay `<= 0`) yields exactly once: the task's next step is scheduled
 /// behind everything already ready. A positive delay creates a future and a timer that sets
 /// it, exactly as asyncio's `sleep` does, so cancelling a sleeping task cancels that future.
+/// `sleep(f64::INFINITY)` (a delay past the end of representable time) never returns: the
+/// run ends in a deadlock, at a limit, or by cancelling the task.
 ///
 /// ```
 /// use tulipsim::{sleep, EventLoop};
@@ -140,6 +142,9 @@ enum SleepState {
     /// Sleeping on a future of its own: the slot was taken by another sleep of this task.
     /// Rare, so boxed: every coroutine that holds a `Sleep` is 40 bytes smaller for it.
     Waiting(Box<OwnFuture>),
+    /// `sleep(f64::INFINITY)` (or any delay past the end of time): on a future nothing sets,
+    /// so the run ends in a deadlock or at its limit, never by the sleep returning.
+    Forever(Box<Wait<()>>),
     Done,
 }
 
@@ -175,6 +180,7 @@ impl<T> StdFuture for Sleep<T> {
                 }
                 polled
             }
+            SleepState::Forever(wait) => Pin::new(&mut **wait).poll(cx),
             SleepState::Done => Poll::Ready(Err(Error::invalid_state(
                 "sleep() polled after it completed",
             ))),
@@ -203,6 +209,10 @@ impl<T> Sleep<T> {
             if delay <= 0 {
                 h.schedule_step(lp, task);
                 return SleepState::Yielded(task.clone());
+            }
+            if delay == i64::MAX {
+                let never: Future<()> = Future::bound(Rc::downgrade(lp), site);
+                return SleepState::Forever(Box::new(never.wait_at(site)));
             }
             let when = lp.now().saturating_add(delay);
             if let Some(token) = h.start_sleep() {

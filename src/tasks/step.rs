@@ -401,11 +401,7 @@ impl<T: 'static> TaskInner<T> {
             Err(e) => State::Finished(Err(e)),
         };
         lp.record_done(self.header.id, || match &state {
-            State::Finished(Err(e)) => Outcome::Exception(format!(
-                "{}: {}",
-                e.kind_name(),
-                e.to_string().lines().next().unwrap_or_default()
-            )),
+            State::Finished(Err(e)) => Outcome::Exception(e.described()),
             State::Cancelled(_) => Outcome::Cancelled,
             _ => Outcome::Result,
         });

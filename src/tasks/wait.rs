@@ -372,6 +372,9 @@ pub fn wait_for<T: Clone + 'static, A: Awaitable<T>>(
                 fut.remove_done_callback(&cb);
                 cancel_and_wait(&lp, &fut, site).await?;
             }
+            // The inner's outcome is wait_for's to drop here (asyncio 3.12 awaits the
+            // coroutine in the caller's task, where its error cannot go unretrieved).
+            let _ = fut.exception();
             return Err(e);
         }
         if fut.done() {

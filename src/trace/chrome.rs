@@ -89,6 +89,9 @@ impl Trace {
                     let name = format!("fault {}: {detail}", kind.name());
                     out.event("i", 0, ts, &name, t, r#""s":"g","#)
                 }
+                Event::Note { task, text } => {
+                    mark(&mut out, task.unwrap_or(0), &format!("note: {text}"))
+                }
             }
         }
         // Tasks still pending when the trace ends: close their slices there.

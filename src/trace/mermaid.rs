@@ -131,6 +131,10 @@ impl Trace {
                         escape(detail)
                     )
                 }
+                Event::Note { task, text } => {
+                    let over = task.map_or("Loop".to_string(), |t| format!("T{t}"));
+                    format!("Note over {over}: {}", escape(text))
+                }
             };
             out.push_str("    ");
             out.push_str(&line);

@@ -124,6 +124,45 @@ pub enum Event {
         /// On what.
         detail: String,
     },
+    /// The program's own event: [`note`].
+    Note {
+        /// The task that wrote it, if a task's step was running.
+        task: Option<u64>,
+        /// What it says.
+        text: String,
+    },
+}
+
+/// Puts the program's own event in the running loop's trace (when it records a full trace,
+/// as the harness's reports do), so a failure report tells the program's story too: `Task-2
+/// note: balance read: 10`. Outside a running loop, or with tracing off, it does nothing.
+///
+/// ```
+/// use tulipsim::{EventLoop, LoopConfig, TraceLevel};
+/// let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
+/// lp.run_until_complete(async {
+///     tulipsim::trace::note(format_args!("balance read: {}", 10));
+///     Ok(())
+/// })
+/// .unwrap();
+/// assert!(lp.trace().to_string().contains("Task-1 note: balance read: 10"));
+/// ```
+pub fn note(text: impl std::fmt::Display) {
+    let Some(lp) = crate::events::running_loop() else {
+        return;
+    };
+    if !lp.decide.tracing(TraceLevel::Full) {
+        return;
+    }
+    let task = crate::tasks::with_current(|_, t| t.header().id);
+    let now = lp.now();
+    lp.decide.trace.borrow_mut().push(
+        now,
+        Event::Note {
+            task,
+            text: text.to_string(),
+        },
+    );
 }
 
 /// A trace event at a virtual time.
@@ -233,8 +272,18 @@ impl Trace {
                 write!(s, "decision {index}: took {chosen} of {of}")
             }
             Event::Fault { kind, detail } => write!(s, "fault {}: {detail}", kind.name()),
+            Event::Note {
+                task: Some(t),
+                text,
+            } => write!(s, "{} note: {text}", self.task_name(*t)),
+            Event::Note { task: None, text } => write!(s, "note: {text}"),
         };
         s
+    }
+
+    /// Line `i` (from 0) of the text form.
+    pub(crate) fn line_at(&self, i: usize) -> Option<String> {
+        self.records.get(i).map(|r| self.line(r))
     }
 
     /// The last `n` lines, as the failure report shows them.
@@ -357,6 +406,10 @@ impl Trace {
                     kind.name(),
                     json_str(detail)
                 ),
+                Event::Note { task: t, text } => {
+                    let by = t.map(|t| format!(",{}", task(t))).unwrap_or_default();
+                    write!(out, "\"event\":\"note\"{by},\"text\":{}", json_str(text))
+                }
             };
             out.push_str("}\n");
         }

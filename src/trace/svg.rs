@@ -268,6 +268,14 @@ impl Trace {
                         &title,
                     ));
                 }
+                Event::Note { text, .. } => loop_marks.push(mark(
+                    "note",
+                    i,
+                    x,
+                    mid(-1),
+                    r#"<circle r="3"/>"#,
+                    &format!("note: {text} {at}"),
+                )),
             }
         }
 
