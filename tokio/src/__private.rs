@@ -83,6 +83,14 @@ fn parse_faults(spec: &str) -> Result<tulipsim::FaultConfig, String> {
         .map_err(|e| format!("TULIPSIM_FAULTS={spec:?}: {e}"))
 }
 
+/// `#[tokio::main]`: the body on a fresh runtime (seed from `TULIPSIM_SEED`).
+#[track_caller]
+pub fn block_on_main<F: Future>(body: F) -> F::Output {
+    crate::runtime::Runtime::new()
+        .unwrap_or_else(|e| panic!("#[tokio::main]: {e}"))
+        .block_on(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_faults;
