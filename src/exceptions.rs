@@ -318,14 +318,20 @@ pub struct SendError {
 impl SendError {
     /// asyncio's name of the error's kind ([`Error::kind_name`]).
     ///
-    /// See [`SendError`] for an example.
+    /// ```
+    /// let e = tulipsim::Error::Timeout.to_send();
+    /// assert_eq!(e.kind(), "TimeoutError");
+    /// ```
     pub fn kind(&self) -> &'static str {
         self.kind
     }
 
     /// The error's text, as `tulipsim::Error`'s `Display` gives it.
     ///
-    /// See [`SendError`] for an example.
+    /// ```
+    /// let e = tulipsim::Error::msg("disk full").to_send();
+    /// assert_eq!(e.message(), "disk full");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -819,21 +825,39 @@ pub struct RunnableTask {
 impl RunnableTask {
     /// The task's name.
     ///
-    /// See [`RunnableTask`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().max_steps(100));
+    /// let r: Result<(), Error> = lp.run_until_complete(async { loop { sleep(0).await? } });
+    /// let Err(Error::Limit(l)) = r else { panic!() };
+    /// assert_eq!(l.runnable()[0].name(), "Task-1");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Where the task was spawned.
     ///
-    /// See [`RunnableTask`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().max_steps(100));
+    /// let r: Result<(), Error> = lp.run_until_complete(async { loop { sleep(0).await? } });
+    /// let Err(Error::Limit(l)) = r else { panic!() };
+    /// assert!(l.runnable()[0].spawned_at().file().ends_with(".rs"));
+    /// ```
     pub fn spawned_at(&self) -> &'static Location<'static> {
         self.spawned_at
     }
 
     /// About how many steps it has been ready without running.
     ///
-    /// See [`RunnableTask`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().max_steps(100));
+    /// let r: Result<(), Error> = lp.run_until_complete(async { loop { sleep(0).await? } });
+    /// let Err(Error::Limit(l)) = r else { panic!() };
+    /// assert!(l.runnable()[0].waited_steps() <= 1); // the only task: it never waits long
+    /// ```
     pub fn waited_steps(&self) -> u64 {
         self.waited_steps
     }
@@ -879,7 +903,12 @@ impl LimitError {
 
     /// True if the harness's wall-clock watchdog ended the run (see `Check::watchdog`).
     ///
-    /// See [`LimitError`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().max_time(10));
+    /// let Err(Error::Limit(l)) = lp.run_until_complete(sleep(60)) else { panic!() };
+    /// assert!(!l.is_watchdog()); // the virtual-time limit, not the watchdog
+    /// ```
     pub fn is_watchdog(&self) -> bool {
         self.what == LimitKind::Wall
     }
@@ -887,7 +916,12 @@ impl LimitError {
     /// At the step limit: the tasks still ready to run, longest-waiting first (empty at the
     /// time limit).
     ///
-    /// See [`RunnableTask`] for an example.
+    /// ```
+    /// use tulipsim::{sleep, Error, EventLoop, LoopConfig};
+    /// let lp = EventLoop::with_config(LoopConfig::default().max_time(10));
+    /// let Err(Error::Limit(l)) = lp.run_until_complete(sleep(60)) else { panic!() };
+    /// assert!(l.runnable().is_empty()); // nothing was ready: time simply ran out
+    /// ```
     pub fn runnable(&self) -> &[RunnableTask] {
         &self.runnable
     }
