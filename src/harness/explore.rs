@@ -62,6 +62,12 @@ where
 }
 
 /// Enumerates every schedule of a program: see [`exhaustive`].
+///
+/// ```
+/// use tulipsim::{exhaustive, sleep};
+/// let e = exhaustive(|| async { sleep(0).await }).seed(1).run(); // one task: one schedule
+/// assert_eq!((e.schedules, e.failing), (1, 0));
+/// ```
 #[must_use = "exhaustive() does nothing until run()"]
 pub struct Exhaustive<F> {
     body: F,
@@ -116,7 +122,25 @@ where
 
 /// What [`exhaustive`] found.
 ///
-/// See [`exhaustive`] for an example.
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// use tulipsim::{create_task, exhaustive, gather, sleep};
+/// // A lost update: some interleavings of the two increments fail.
+/// let e = exhaustive(|| async {
+///     let n = Rc::new(Cell::new(0));
+///     let bump = |n: Rc<Cell<u32>>| async move {
+///         let v = n.get();
+///         sleep(0).await?;
+///         n.set(v + 1);
+///         Ok(())
+///     };
+///     gather(vec![create_task(bump(n.clone()))?, create_task(bump(n.clone()))?]).await?;
+///     assert_eq!(n.get(), 2);
+///     Ok(())
+/// })
+/// .run();
+/// assert!(e.complete && e.failing > 0 && e.failing < e.schedules);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Enumeration {
     /// Schedules run.
@@ -176,7 +200,16 @@ where
 
     /// Enumerates.
     ///
-    /// See [`exhaustive`] for an example.
+    /// ```
+    /// use tulipsim::{create_task, exhaustive, sleep};
+    /// let e = exhaustive(|| async {
+    ///     let t = create_task(async { sleep(0).await })?;
+    ///     t.await
+    /// })
+    /// .run();
+    /// assert!(e.complete);
+    /// assert_eq!(e.failing, 0);
+    /// ```
     pub fn run(self) -> Enumeration {
         let mut e = Enumeration {
             schedules: 0,

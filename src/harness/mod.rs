@@ -112,9 +112,13 @@ pub enum Policy {
 }
 
 impl Policy {
-    /// The policy's name.
+    /// The policy's name, as `TULIPSIM_POLICY` and reports spell it.
     ///
-    /// See [`Policy`] for an example.
+    /// ```
+    /// use tulipsim::Policy;
+    /// assert_eq!(Policy::Random.name(), "random");
+    /// assert_eq!(Policy::Fifo.name(), "fifo");
+    /// ```
     pub fn name(&self) -> String {
         match self {
             Policy::Fifo => "fifo".into(),
@@ -232,6 +236,13 @@ impl std::fmt::Debug for Policy {
 /// ("`Rc<..>` cannot be shared between threads safely"); for a body built from such state,
 /// use [`check_factory`], which takes a factory that builds the body, state and all, for
 /// every run.
+///
+/// ```
+/// use tulipsim::{check, sleep};
+/// // Every seed passes: the summary says how many ran.
+/// let summary = check(|| async { sleep(1).await }).seeds(0..10).ignore_env().outcome().unwrap();
+/// assert_eq!(summary.runs, 10);
+/// ```
 #[track_caller]
 pub fn check<F, Fut, T>(body: F) -> Check<F>
 where
@@ -297,6 +308,15 @@ where
 }
 
 /// A configured check; see [`check`].
+///
+/// ```
+/// use tulipsim::{check, sleep, Policy};
+/// let configured = check(|| async { sleep(0).await })
+///     .policy(Policy::Random)
+///     .seeds(0..4)
+///     .ignore_env();
+/// assert_eq!(configured.outcome().unwrap().runs, 4);
+/// ```
 #[must_use = "a check does nothing until run()"]
 pub struct Check<F> {
     body: F,
@@ -327,7 +347,15 @@ where
 {
     /// The seeds to run (each one run is self-contained and replayable).
     ///
-    /// See the [module docs](self) for an example.
+    /// ```
+    /// let s = tulipsim::check(|| async { Ok(()) })
+    ///     .policy(tulipsim::Policy::Random)
+    ///     .seeds(100..103)
+    ///     .ignore_env()
+    ///     .outcome()
+    ///     .unwrap();
+    /// assert_eq!(s.runs, 3);
+    /// ```
     pub fn seeds(mut self, seeds: Range<u64>) -> Self {
         self.seeds = seeds;
         self
@@ -345,7 +373,12 @@ where
 
     /// The policy; see [`Policy`].
     ///
-    /// See the [module docs](self) for an example.
+    /// ```
+    /// use tulipsim::{check, Policy};
+    /// // FIFO is asyncio's order: without faults, every seed is the same run, so one runs.
+    /// let s = check(|| async { Ok(()) }).policy(Policy::Fifo).seeds(0..50).ignore_env();
+    /// assert_eq!(s.outcome().unwrap().runs, 1);
+    /// ```
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
         self
@@ -547,7 +580,16 @@ where
     /// Ignore the `TULIPSIM_*` environment variables (for checks whose own configuration must
     /// hold, such as tests of the harness itself).
     ///
-    /// See the [module docs](self) for an example.
+    /// ```
+    /// // Whatever TULIPSIM_SEEDS says, these eight seeds run.
+    /// let s = tulipsim::check(|| async { Ok(()) })
+    ///     .policy(tulipsim::Policy::Random)
+    ///     .seeds(0..8)
+    ///     .ignore_env()
+    ///     .outcome()
+    ///     .unwrap();
+    /// assert_eq!(s.runs, 8);
+    /// ```
     pub fn ignore_env(mut self) -> Self {
         self.use_env = false;
         self
@@ -567,7 +609,15 @@ where
     /// Runs the check: a summary, or the first failure (the lowest failing seed) with its
     /// replay command and shrunk schedule.
     ///
-    /// See the [module docs](self) for an example.
+    /// ```
+    /// use tulipsim::{check, Error};
+    /// let failure = check(|| async { Err::<(), _>(Error::msg("broken")) })
+    ///     .ignore_env()
+    ///     .outcome()
+    ///     .unwrap_err();
+    /// assert_eq!(failure.seed, 0);
+    /// assert!(failure.to_string().contains("broken"));
+    /// ```
     pub fn outcome(mut self) -> Result<Summary, Box<Failure>> {
         if self.use_env {
             self.apply_env().map_err(|e| Box::new(Failure::config(e)))?;

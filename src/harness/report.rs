@@ -24,7 +24,25 @@ pub struct Summary {
 
 /// What [`Check::survey`](crate::Check::survey) found: how many seeds ran, and which failed.
 ///
-/// See [`Check::survey`](crate::Check::survey) for an example.
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// use tulipsim::{check, create_task, gather, sleep, Policy};
+/// let lost_update = || async {
+///     let n = Rc::new(Cell::new(0));
+///     let bump = |n: Rc<Cell<u32>>| async move {
+///         let v = n.get();
+///         sleep(0).await?;
+///         n.set(v + 1);
+///         Ok(())
+///     };
+///     gather(vec![create_task(bump(n.clone()))?, create_task(bump(n.clone()))?]).await?;
+///     assert_eq!(n.get(), 2, "an update was lost");
+///     Ok(())
+/// };
+/// let survey = check(lost_update).policy(Policy::Random).seeds(0..100).ignore_env().survey().unwrap();
+/// assert_eq!(survey.runs, 100);
+/// assert!(!survey.failing_seeds.is_empty() && survey.failing_seeds.len() < 100);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Survey {
     /// Runs made (one per seed).
@@ -118,7 +136,26 @@ impl TestName {
 /// A failing run, as a check reports it: what failed, how to replay it, its shrunk schedule,
 /// and the tail of its trace. Its `Display` is the report a failing test prints.
 ///
-/// See [`check`](crate::check) for an example.
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// use tulipsim::{check, create_task, gather, sleep, Policy};
+/// let lost_update = || async {
+///     let n = Rc::new(Cell::new(0));
+///     let bump = |n: Rc<Cell<u32>>| async move {
+///         let v = n.get();
+///         sleep(0).await?;
+///         n.set(v + 1);
+///         Ok(())
+///     };
+///     gather(vec![create_task(bump(n.clone()))?, create_task(bump(n.clone()))?]).await?;
+///     assert_eq!(n.get(), 2, "an update was lost");
+///     Ok(())
+/// };
+/// let failure = check(lost_update).policy(Policy::Random).seeds(0..100).ignore_env();
+/// let failure = failure.outcome().unwrap_err();
+/// assert!(failure.message.contains("an update was lost"));
+/// assert!(failure.to_string().contains("replay"));
+/// ```
 #[derive(Clone, Debug)]
 pub struct Failure {
     /// The seed of the failing run.
@@ -199,14 +236,38 @@ impl Failure {
 
     /// The shortest failing schedule known: the shrunk one, else the original.
     ///
-    /// See [`check`](crate::check) for an example.
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use tulipsim::{check, create_task, gather, sleep, Policy};
+    /// let lost_update = || async {
+    ///     let n = Rc::new(Cell::new(0));
+    ///     let bump = |n: Rc<Cell<u32>>| async move {
+    ///         let v = n.get();
+    ///         sleep(0).await?;
+    ///         n.set(v + 1);
+    ///         Ok(())
+    ///     };
+    ///     gather(vec![create_task(bump(n.clone()))?, create_task(bump(n.clone()))?]).await?;
+    ///     assert_eq!(n.get(), 2, "an update was lost");
+    ///     Ok(())
+    /// };
+    /// let f = check(lost_update).policy(Policy::Random).seeds(0..100).ignore_env();
+    /// let f = f.outcome().unwrap_err();
+    /// assert!(f.best_schedule().len() <= f.schedule.len());
+    /// ```
     pub fn best_schedule(&self) -> &Schedule {
         self.minimized.as_ref().map_or(&self.schedule, |(s, _)| s)
     }
 
     /// The shell command that replays the failure exactly (the shortest schedule known).
     ///
-    /// See [`check`](crate::check) for an example.
+    /// ```
+    /// let f = tulipsim::check(|| async { Err::<(), _>(tulipsim::Error::msg("no")) })
+    ///     .ignore_env()
+    ///     .outcome()
+    ///     .unwrap_err();
+    /// assert!(f.replay_command().starts_with("TULIPSIM_SEED=0 "));
+    /// ```
     pub fn replay_command(&self) -> String {
         self.command_for(self.best_schedule())
     }

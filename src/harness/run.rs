@@ -13,6 +13,12 @@ use crate::EventLoop;
 
 /// What a failure is, for telling whether two runs "fail the same way" (minimisation keeps a
 /// shorter schedule only then).
+///
+/// ```
+/// use tulipsim::{check, harness::Signature, Error};
+/// let f = check(|| async { Err::<(), _>(Error::msg("no")) }).ignore_env().outcome().unwrap_err();
+/// assert!(matches!(f.signature, Signature::Error(_)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Signature {
     /// A panic at this location (or with this message, when the location is unknown).

@@ -178,7 +178,17 @@ impl StreamReader {
     /// (or nothing). A line longer than the limit is `Err(Value)`, and is dropped from the
     /// buffer (the whole line if its end is there, else everything buffered).
     ///
-    /// See [`StreamReader`] for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// let _server = start_server(|_r, w| async move { w.write(b"a\nb") }, "server", 80).await?;
+    /// let (reader, writer) = open_connection("server", 80).await?;
+    /// assert_eq!(reader.readline().await?, b"a\n");
+    /// writer.close(); // the server's end closes too: the partial last line comes back
+    /// # drop(writer);
+    /// # Ok(()) }).unwrap();
+    /// ```
     #[track_caller]
     pub fn readline(&self) -> impl StdFuture<Output = Result<Vec<u8>, Error>> + 'static {
         let (end, site) = (self.end.clone(), Location::caller());
@@ -278,7 +288,17 @@ impl StreamReader {
 
     /// True if the stream ended and the buffer is empty.
     ///
-    /// See [`StreamReader`] for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// let _server = start_server(|_r, w| async move { w.write(b"x")?; w.write_eof(); Ok(()) }, "server", 80).await?;
+    /// let (reader, _writer) = open_connection("server", 80).await?;
+    /// assert_eq!(reader.read(1).await?, b"x");
+    /// assert_eq!(reader.read(1).await?, b""); // the end of the stream
+    /// assert!(reader.at_eof());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn at_eof(&self) -> bool {
         let r = &self.end.end().reader;
         r.eof.get() && r.len() == 0

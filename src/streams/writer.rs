@@ -85,7 +85,15 @@ impl StreamWriter {
 
     /// The transport ([`Transport`]): flow-control settings, reading pause.
     ///
-    /// See [`Transport`] for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// assert_eq!(writer.transport().get_write_buffer_size(), 0);
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn transport(&self) -> Transport {
         Transport {
             end: self.end.clone(),
@@ -95,7 +103,18 @@ impl StreamWriter {
     /// Queues `data`; see [`Transport::write`]. `Err(Runtime)` after
     /// [`write_eof`](Self::write_eof), `Err(BrokenPipe)` after a half-close fault.
     ///
-    /// See [`StreamWriter`] for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// let _server = start_server(|r, w| async move { w.write(r.read(5).await?) }, "server", 80).await?;
+    /// let (reader, writer) = open_connection("server", 80).await?;
+    /// writer.write(b"hello")?;
+    /// assert_eq!(reader.read(5).await?, b"hello");
+    /// writer.write_eof();
+    /// assert!(writer.write(b"more").is_err());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn write(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
         self.end.write(data.as_ref())
     }
@@ -125,7 +144,15 @@ impl StreamWriter {
 
     /// True: the stream can be half-closed with [`write_eof`](Self::write_eof).
     ///
-    /// See [`Transport::can_write_eof`] for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// assert!(writer.can_write_eof());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn can_write_eof(&self) -> bool {
         true
     }
@@ -175,14 +202,33 @@ impl StreamWriter {
 
     /// True once the writer is closing or closed.
     ///
-    /// See [`close`](Self::close) for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// assert!(!writer.is_closing());
+    /// writer.close();
+    /// assert!(writer.is_closing());
+    /// # Ok(()) }).unwrap();
+    /// ```
     pub fn is_closing(&self) -> bool {
         self.end.is_closing()
     }
 
     /// Waits until the connection is lost: `Ok` after a close, the error after a reset.
     ///
-    /// See [`close`](Self::close) for an example.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// # let _s = start_server(|_r, _w| async { Ok(()) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// writer.close();
+    /// writer.wait_closed().await?; // Ok: closed, not reset
+    /// # Ok(()) }).unwrap();
+    /// ```
     #[track_caller]
     pub fn wait_closed(&self) -> impl StdFuture<Output = Result<(), Error>> + 'static {
         let (closed, site) = (self.end.end().closed.clone(), Location::caller());
@@ -212,7 +258,18 @@ impl StreamWriter {
     /// Waits while the transport's buffer is above the high-water mark (see the
     /// [module docs](self)); `Err(ConnectionReset)` once the connection is lost.
     ///
-    /// See [`StreamWriter`] and [`Transport`] for examples.
+    /// ```
+    /// # use tulipsim::streams::{open_connection, start_server};
+    /// # let lp = tulipsim::EventLoop::new();
+    /// # lp.run_until_complete(async {
+    /// // The server reads everything; a peer that never read would hold drain() forever.
+    /// let _s = start_server(|r, _w| async move { r.read(-1).await.map(drop) }, "server", 80).await?;
+    /// let (_reader, writer) = open_connection("server", 80).await?;
+    /// writer.write(vec![0u8; 1 << 20])?; // far above the high-water mark
+    /// writer.drain().await?; // returns once the wire has taken enough of it
+    /// assert!(writer.transport().get_write_buffer_size() < 1 << 20);
+    /// # Ok(()) }).unwrap();
+    /// ```
     #[track_caller]
     pub fn drain(&self) -> impl StdFuture<Output = Result<(), Error>> + 'static {
         let (end, site) = (self.end.clone(), Location::caller());
