@@ -463,12 +463,12 @@ impl CallbackFutures {
         self.len() == 0
     }
 
+    /// In place: rebuilding the list made every compaction grow a fresh vector from nothing
+    /// (issue #20: a fifth of a `wait_for`'s allocator time). A dropped `first` leaves the
+    /// survivors in `rest`, still after it in order, which `push` and `into_iter` allow.
     fn retain(&mut self, mut keep: impl FnMut(&Weak<dyn AnyFuture>) -> bool) {
-        for fut in mem::take(self).into_iter() {
-            if keep(&fut) {
-                self.push(fut);
-            }
-        }
+        self.first = self.first.take().filter(&mut keep);
+        self.rest.retain(keep);
     }
 
     fn into_iter(self) -> impl Iterator<Item = Weak<dyn AnyFuture>> {

@@ -149,13 +149,44 @@ impl<T> CallbackList<T> {
         one.into_iter().chain(many)
     }
 
-    /// Splits off the callbacks `pred` selects, keeping the others in order.
-    fn extract(&mut self, mut pred: impl FnMut(&Callback<T>) -> bool) -> Vec<Callback<T>> {
-        let (gone, kept): (Vec<_>, Vec<_>) = mem::take(self).into_iter().partition(|c| pred(c));
-        for cb in kept {
-            self.push(cb);
+    fn len(&self) -> usize {
+        match self {
+            CallbackList::Empty => 0,
+            CallbackList::One(_) => 1,
+            CallbackList::Many(all) => all.len(),
         }
-        gone
+    }
+
+    /// Splits off the callbacks `pred` selects, keeping the others in order.
+    ///
+    /// The usual cases allocate nothing (issue #20: `wait_for` removes its callback from a
+    /// one-callback list on every call, and a miss is as common as a hit): an empty list, a
+    /// lone callback, and a list where nothing matches.
+    fn extract(&mut self, mut pred: impl FnMut(&Callback<T>) -> bool) -> CallbackList<T> {
+        match self {
+            CallbackList::Empty => CallbackList::Empty,
+            CallbackList::One(cb) => {
+                if pred(cb) {
+                    mem::take(self)
+                } else {
+                    CallbackList::Empty
+                }
+            }
+            CallbackList::Many(all) => {
+                if !all.iter().any(&mut pred) {
+                    return CallbackList::Empty;
+                }
+                let mut gone = CallbackList::Empty;
+                for cb in mem::take(self).into_iter() {
+                    if pred(&cb) {
+                        gone.push(cb);
+                    } else {
+                        self.push(cb);
+                    }
+                }
+                gone
+            }
+        }
     }
 }
 

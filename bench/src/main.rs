@@ -19,10 +19,16 @@ use tulipsim_bench::workloads::{floor, on_tokio, Workload};
 struct Options {
     reps: usize,
     scale: u64,
+    /// `--only W9,W10`: just these rows of the first table (and nothing after it).
+    only: Option<Vec<String>>,
 }
 
 fn options() -> Result<Options, String> {
-    let mut o = Options { reps: 5, scale: 1 };
+    let mut o = Options {
+        reps: 5,
+        scale: 1,
+        only: None,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -37,6 +43,10 @@ fn options() -> Result<Options, String> {
                     .filter(|&n| n > 0)
                     .ok_or("--reps takes a positive number")?;
             }
+            "--only" => {
+                let list = args.next().ok_or("--only takes a list like W9,W10")?;
+                o.only = Some(list.split(',').map(str::to_string).collect());
+            }
             "--memory-child" => {
                 let side = args
                     .next()
@@ -47,7 +57,9 @@ fn options() -> Result<Options, String> {
             }
             "--profile" => {
                 // One workload on one side, for `valgrind --tool=callgrind` or `perf record`.
-                let w = args.next().ok_or("--profile takes W0..W7 and a side")?;
+                let w = args
+                    .next()
+                    .ok_or("--profile takes W0..W7, W9 or W10 and a side")?;
                 let side = args
                     .next()
                     .ok_or("--profile takes a side: tokio|fifo|random|traced")?;
@@ -56,8 +68,8 @@ fn options() -> Result<Options, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: tulipsim-bench [--quick] [--reps N]\n       \
-                     tulipsim-bench --profile W0..W7 tokio|fifo|random|traced"
+                    "usage: tulipsim-bench [--quick] [--reps N] [--only W9,W10]\n       \
+                     tulipsim-bench --profile W0..W7|W9|W10 tokio|fifo|random|traced"
                 );
                 std::process::exit(0);
             }
@@ -143,14 +155,29 @@ fn main() {
         Workload::Timeouts(100_000 / s),
         Workload::Cancellation(100_000 / s),
         Workload::TinyRuns(100_000 / s),
+        Workload::ConcurrentWaitFor {
+            tasks: 1_000,
+            calls: 100 / s,
+        },
+        Workload::ConcurrentScopes {
+            tasks: 1_000,
+            calls: 100 / s,
+        },
     ];
     let modes = [Mode::Fifo, Mode::Random, Mode::Traced];
     println!("| workload | unit | tokio | tulipsim FIFO | × tokio | Random | Random cost | traced | trace cost |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut yield_fifo = 0.0;
     for w in workloads {
-        let m = measure(w, &modes, o.reps);
         let (name, unit) = w.label();
+        let code = name.split(' ').next().unwrap_or(name);
+        if o.only
+            .as_ref()
+            .is_some_and(|only| !only.iter().any(|c| c == code))
+        {
+            continue;
+        }
+        let m = measure(w, &modes, o.reps);
         let n = w.units();
         let fifo = m.modes[0].1;
         let (random, traced) = (m.modes[1].1, m.modes[2].1);
@@ -169,6 +196,9 @@ fn main() {
         );
     }
 
+    if o.only.is_some() {
+        return;
+    }
     let (tasks, yields) = (1_000, 1_000 / s);
     let floor_secs = median(
         (0..o.reps)
@@ -242,7 +272,15 @@ fn profile(w: &str, side: &str) -> Result<(), String> {
         "W5" => Workload::Timeouts(100_000),
         "W6" => Workload::Cancellation(100_000),
         "W7" => Workload::TinyRuns(100_000),
-        other => return Err(format!("no workload {other:?}: W1..W7")),
+        "W9" => Workload::ConcurrentWaitFor {
+            tasks: 1_000,
+            calls: 100,
+        },
+        "W10" => Workload::ConcurrentScopes {
+            tasks: 1_000,
+            calls: 100,
+        },
+        other => return Err(format!("no workload {other:?}: W1..W7, W9, W10")),
     };
     let mode = match side {
         "tokio" => {

@@ -19,6 +19,14 @@ fn every_workload_agrees_with_tokio_in_every_mode() {
         Workload::Timeouts(100),
         Workload::Cancellation(300),
         Workload::TinyRuns(50),
+        Workload::ConcurrentWaitFor {
+            tasks: 20,
+            calls: 10,
+        },
+        Workload::ConcurrentScopes {
+            tasks: 20,
+            calls: 10,
+        },
     ];
     for w in workloads {
         let expected = on_tokio::run(w);
@@ -39,6 +47,11 @@ fn timeouts_and_cancellations_really_happen() {
     // Half of the wait_for calls time out; every sleeping task is cancelled.
     assert_eq!(on_tokio::run(Workload::Timeouts(100)), 50);
     assert_eq!(on_tokio::run(Workload::Cancellation(300)), 300);
+    let w = Workload::ConcurrentWaitFor {
+        tasks: 20,
+        calls: 10,
+    };
+    assert_eq!(on_tokio::run(w), 100);
 }
 
 #[test]

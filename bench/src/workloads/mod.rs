@@ -30,6 +30,21 @@ pub enum Workload {
     Cancellation(u64),
     /// W7: `n` fresh loops (runtimes), each running a 3-task program to completion.
     TinyRuns(u64),
+    /// W9: `tasks` tasks each making `calls` sequential `wait_for(sleep(s), 1)` calls, every
+    /// other one timing out (issue #20: many timeouts pending at once). tokio: `timeout`.
+    ConcurrentWaitFor {
+        /// Tasks.
+        tasks: u64,
+        /// Calls per task.
+        calls: u64,
+    },
+    /// W10: W9's shape through the `timeout(1).run(sleep(s))` scope. tokio: `timeout`.
+    ConcurrentScopes {
+        /// Tasks.
+        tasks: u64,
+        /// Calls per task.
+        calls: u64,
+    },
 }
 
 impl Workload {
@@ -43,6 +58,8 @@ impl Workload {
             | Workload::Cancellation(n)
             | Workload::TinyRuns(n) => n,
             Workload::YieldStorm { tasks, yields } => tasks * yields,
+            Workload::ConcurrentWaitFor { tasks, calls }
+            | Workload::ConcurrentScopes { tasks, calls } => tasks * calls,
         }
     }
 
@@ -56,6 +73,8 @@ impl Workload {
             Workload::Timeouts(_) => ("W5 timeouts", "wait_for calls"),
             Workload::Cancellation(_) => ("W6 cancellation", "cancellations"),
             Workload::TinyRuns(_) => ("W7 tiny runs", "runs"),
+            Workload::ConcurrentWaitFor { .. } => ("W9 concurrent wait_for", "wait_for calls"),
+            Workload::ConcurrentScopes { .. } => ("W10 concurrent timeout()", "scopes"),
         }
     }
 }
@@ -70,4 +89,14 @@ pub fn timer_durations(n: u64) -> impl Iterator<Item = u64> {
         x ^= x << 17;
         x % 10_000_000
     })
+}
+
+/// W9 and W10's inner sleep for call `i` of task `t`, in milliseconds against a 1 s limit:
+/// half the calls time out, and at any instant the tasks are split between the two.
+pub fn concurrent_delay_ms(t: u64, i: u64) -> u64 {
+    if (t + i) % 2 == 0 {
+        500
+    } else {
+        2_000
+    }
 }

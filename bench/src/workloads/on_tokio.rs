@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 use tokio::task::yield_now;
 use tokio::time::{sleep, timeout};
 
-use super::{timer_durations, Workload};
+use super::{concurrent_delay_ms, timer_durations, Workload};
 
 /// A fresh current-thread runtime with paused time.
 pub fn runtime() -> Runtime {
@@ -32,6 +32,10 @@ pub fn run(w: Workload) -> u64 {
         Workload::PingPong(n) => rt.block_on(ping_pong(n)),
         Workload::Timeouts(n) => rt.block_on(timeouts(n)),
         Workload::Cancellation(n) => rt.block_on(cancellation(n)),
+        Workload::ConcurrentWaitFor { tasks, calls }
+        | Workload::ConcurrentScopes { tasks, calls } => {
+            rt.block_on(concurrent_timeouts(tasks, calls))
+        }
         Workload::TinyRuns(_) => unreachable!("handled above"),
     }
 }
@@ -125,6 +129,29 @@ async fn timeouts(n: u64) -> u64 {
         }
     }
     timed_out
+}
+
+/// W9 and W10 (tokio has one `timeout` for both shapes).
+async fn concurrent_timeouts(tasks: u64, calls: u64) -> u64 {
+    let all: Vec<_> = (0..tasks)
+        .map(|t| {
+            tokio::spawn(async move {
+                let mut timed_out = 0;
+                for i in 0..calls {
+                    let delay = Duration::from_millis(concurrent_delay_ms(t, i));
+                    if timeout(Duration::from_secs(1), sleep(delay)).await.is_err() {
+                        timed_out += 1;
+                    }
+                }
+                timed_out
+            })
+        })
+        .collect();
+    let mut sum = 0;
+    for t in all {
+        sum += t.await.unwrap();
+    }
+    sum
 }
 
 async fn cancellation(n: u64) -> u64 {

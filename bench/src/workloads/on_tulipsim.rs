@@ -1,10 +1,10 @@
 //! The workloads on tulipsim.
 
 use tulipsim::scheduler::Random;
-use tulipsim::{create_task, get_running_loop, sleep, wait_for, Error, EventLoop, Future};
+use tulipsim::{create_task, get_running_loop, sleep, timeout, wait_for, Error, EventLoop, Future};
 use tulipsim::{LoopConfig, TraceLevel};
 
-use super::{timer_durations, Workload};
+use super::{concurrent_delay_ms, timer_durations, Workload};
 
 /// How tulipsim is set up for a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +45,12 @@ pub fn run(w: Workload, mode: Mode) -> Result<u64, Error> {
         Workload::PingPong(n) => lp.run_until_complete(ping_pong(n)),
         Workload::Timeouts(n) => lp.run_until_complete(timeouts(n)),
         Workload::Cancellation(n) => lp.run_until_complete(cancellation(n)),
+        Workload::ConcurrentWaitFor { tasks, calls } => {
+            lp.run_until_complete(concurrent_timeouts(tasks, calls, false))
+        }
+        Workload::ConcurrentScopes { tasks, calls } => {
+            lp.run_until_complete(concurrent_timeouts(tasks, calls, true))
+        }
         Workload::TinyRuns(_) => unreachable!("handled above"),
     }?;
     lp.close()?;
@@ -151,6 +157,35 @@ async fn timeouts(n: u64) -> Result<u64, Error> {
         }
     }
     Ok(timed_out)
+}
+
+/// W9 (`wait_for`) and W10 (the `timeout()` scope, when `scope`).
+async fn concurrent_timeouts(tasks: u64, calls: u64, scope: bool) -> Result<u64, Error> {
+    let mut all = Vec::with_capacity(tasks as usize);
+    for t in 0..tasks {
+        all.push(create_task(async move {
+            let mut timed_out = 0;
+            for i in 0..calls {
+                let delay = concurrent_delay_ms(t, i) as f64 / 1e3;
+                let r = if scope {
+                    timeout(1).run(sleep(delay)).await
+                } else {
+                    wait_for(sleep(delay), 1).await
+                };
+                match r {
+                    Ok(()) => {}
+                    Err(Error::Timeout) => timed_out += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(timed_out)
+        })?);
+    }
+    let mut sum = 0;
+    for t in all {
+        sum += t.await?;
+    }
+    Ok(sum)
 }
 
 async fn cancellation(n: u64) -> Result<u64, Error> {
