@@ -67,33 +67,60 @@ mod on_real_tokio {
 
 #[cfg(tulipsim)]
 mod on_tulipsim {
-    use tulipsim::{check, FaultConfig, Policy};
+    use std::future::Future;
 
-    #[test]
-    fn the_echo_retry_bug_is_found_with_early_timeouts_and_replays() {
-        let failure = check(|| async {
-            super::echo_scenario(false).await;
+    use tulipsim::{check, Failure, FaultConfig, Policy};
+
+    /// 200 seeds of `scenario` under Random with `faults`: the first failure, if any.
+    fn explore<Fut: Future<Output = ()> + 'static>(
+        scenario: fn() -> Fut,
+        faults: FaultConfig,
+    ) -> Result<(), Box<Failure>> {
+        check(move || async move {
+            scenario().await;
             Ok(())
         })
-        .faults(FaultConfig::default().early_timeout(0.2))
+        .faults(faults)
         .policy(Policy::Random)
         .seeds(0..200)
         .ignore_env()
         .outcome()
-        .unwrap_err();
+        .map(drop)
+    }
+
+    fn buggy_echo() -> impl Future<Output = ()> {
+        super::echo_scenario(false)
+    }
+
+    fn buggy_chat() -> impl Future<Output = ()> {
+        super::chat_scenario(false)
+    }
+
+    async fn fixed_programs() {
+        super::echo_scenario(true).await;
+        super::chat_scenario(true).await;
+    }
+
+    fn fixed_echo() -> impl Future<Output = ()> {
+        super::echo_scenario(true)
+    }
+
+    #[test]
+    fn the_echo_retry_bug_is_found_with_early_timeouts_and_replays() {
+        let faults = FaultConfig::default().early_timeout(0.2);
+        let failure = explore(buggy_echo, faults.clone()).unwrap_err();
+        let report = failure.to_string();
         assert!(
-            failure
-                .to_string()
-                .contains("a reply answered the wrong call"),
-            "{failure}"
+            report.contains("a reply answered the wrong call"),
+            "{report}"
         );
         // The replay command runs the failing seed again, and it fails the same way.
         let (seed, schedule) = (failure.seed, failure.best_schedule().clone());
         let again = check(|| async {
-            super::echo_scenario(false).await;
+            buggy_echo().await;
             Ok(())
         })
-        .faults(FaultConfig::default().early_timeout(0.2))
+        .faults(faults)
         .seed(seed)
         .replay(schedule)
         .ignore_env()
@@ -103,66 +130,28 @@ mod on_tulipsim {
 
     #[test]
     fn the_echo_retry_bug_is_found_with_late_packets() {
-        let failure = check(|| async {
-            super::echo_scenario(false).await;
-            Ok(())
-        })
-        .faults(FaultConfig::default().net_delay(0.3, 0.5))
-        .policy(Policy::Random)
-        .seeds(0..200)
-        .ignore_env()
-        .outcome()
-        .unwrap_err();
+        let failure = explore(buggy_echo, FaultConfig::default().net_delay(0.3, 0.5)).unwrap_err();
+        let report = failure.to_string();
         assert!(
-            failure
-                .to_string()
-                .contains("a reply answered the wrong call"),
-            "{failure}"
+            report.contains("a reply answered the wrong call"),
+            "{report}"
         );
     }
 
     #[test]
     fn the_lost_chat_message_is_found_with_late_packets() {
-        let failure = check(|| async {
-            super::chat_scenario(false).await;
-            Ok(())
-        })
-        .faults(FaultConfig::default().net_delay(0.3, 0.5))
-        .policy(Policy::Random)
-        .seeds(0..200)
-        .ignore_env()
-        .outcome()
-        .unwrap_err();
-        assert!(
-            failure.to_string().contains("the message was lost"),
-            "{failure}"
-        );
+        let failure = explore(buggy_chat, FaultConfig::default().net_delay(0.3, 0.5)).unwrap_err();
+        let report = failure.to_string();
+        assert!(report.contains("the message was lost"), "{report}");
     }
 
     #[test]
     fn the_fixed_programs_pass_every_seed_and_fault() {
-        check(|| async {
-            super::echo_scenario(true).await;
-            super::chat_scenario(true).await;
-            Ok(())
-        })
-        .faults(FaultConfig::default().net_delay(0.3, 0.5))
-        .policy(Policy::Random)
-        .seeds(0..200)
-        .ignore_env()
-        .run();
-        check(|| async {
-            super::echo_scenario(true).await;
-            Ok(())
-        })
-        .faults(
-            FaultConfig::default()
-                .early_timeout(0.2)
-                .net_delay(0.3, 0.5),
-        )
-        .policy(Policy::Random)
-        .seeds(0..200)
-        .ignore_env()
-        .run();
+        explore(fixed_programs, FaultConfig::default().net_delay(0.3, 0.5)).unwrap();
+        // Early timeouts too: the fixed client may give up (every retry late), never misread.
+        let faults = FaultConfig::default()
+            .early_timeout(0.2)
+            .net_delay(0.3, 0.5);
+        explore(fixed_echo, faults).unwrap();
     }
 }
