@@ -253,6 +253,23 @@ pub struct LoopHandle {
     pub(crate) inner: Rc<LoopInner>,
 }
 
+/// Two handles are equal when they are handles of the same loop (Python's `loop is other`, as
+/// CPython's tests compare loops).
+///
+/// ```
+/// let (a, b) = (tulipsim::EventLoop::new(), tulipsim::EventLoop::new());
+/// let running = a.run_until_complete(async { tulipsim::get_running_loop() }).unwrap();
+/// assert!(running == a.handle());
+/// assert!(running != b.handle());
+/// ```
+impl PartialEq for LoopHandle {
+    fn eq(&self, other: &LoopHandle) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for LoopHandle {}
+
 impl LoopHandle {
     /// Schedules `callback` to run on the next iteration, after what is already queued.
     ///
