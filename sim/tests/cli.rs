@@ -125,6 +125,7 @@ fn chrome_traces_have_one_lane_per_task_and_balanced_slices() {
 fn json_traces_are_one_object_per_line() {
     let o = cli(&["trace", "random:14", "--format", "json"]);
     let out = stdout(&o);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.lines().count() > 10);
     for line in out.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
@@ -161,9 +162,16 @@ fn mermaid_traces_are_a_sequence_diagram() {
 #[test]
 fn show_prints_a_scenario_that_reads_back() {
     let o = cli(&["show", "random:365"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let back = Scenario::from_json(&stdout(&o)).expect("show's JSON reads back");
     assert_eq!(back, tulipsim_sim::explore::random_scenario(365));
-    let py = stdout(&cli(&["show", "random:365", "--as", "python"]));
+    let as_python = cli(&["show", "random:365", "--as", "python"]);
+    assert!(
+        as_python.status.success(),
+        "{}",
+        String::from_utf8_lossy(&as_python.stderr)
+    );
+    let py = stdout(&as_python);
     assert!(
         py.contains("import vloop") && py.contains("def run():"),
         "{py}"

@@ -91,7 +91,10 @@ proptest! {
                 Ok(())
             }
         });
-        let Some((inner_t, caller, shielded)) = handles.borrow_mut().take() else { return Ok(()) };
+        let Some((inner_t, caller, shielded)) = handles.borrow_mut().take() else {
+            prop_assume!(false, "the program ended before it handed over what this property checks");
+            unreachable!()
+        };
         prop_assert!(run.settle(&[inner_t.clone(), caller.clone()]));
         let caller_cancelled_first = at.is_some() && !hit_inner && caller.cancelling() > 0;
         if caller_cancelled_first && caller.cancelled() {
@@ -184,7 +187,10 @@ proptest! {
                 Ok(())
             }
         });
-        let Some((kids, caller, rec, outer_state)) = handles.borrow_mut().take() else { return Ok(()) };
+        let Some((kids, caller, rec, outer_state)) = handles.borrow_mut().take() else {
+            prop_assume!(false, "the program ended before it handed over what this property checks");
+            unreachable!()
+        };
         let mut all = kids.clone();
         all.push(caller.clone());
         prop_assert!(run.settle(&all));
@@ -290,7 +296,10 @@ proptest! {
                 Ok(())
             }
         });
-        let Some((inner_t, caller, landed_mid_wait, rec)) = handles.borrow_mut().take() else { return Ok(()) };
+        let Some((inner_t, caller, landed_mid_wait, rec)) = handles.borrow_mut().take() else {
+            prop_assume!(false, "the program ended before it handed over what this property checks");
+            unreachable!()
+        };
         prop_assert!(run.settle(&[inner_t.clone(), caller.clone()]));
         let caller_cancel_requested = caller.cancelling() > 0;
         match caller.result() {
@@ -348,7 +357,10 @@ proptest! {
                 Ok(())
             }
         });
-        let Some((kids, done, pending, returned_at, rec)) = handles.borrow_mut().take() else { return Ok(()) };
+        let Some((kids, done, pending, returned_at, rec)) = handles.borrow_mut().take() else {
+            prop_assume!(false, "the program ended before it handed over what this property checks");
+            unreachable!()
+        };
         for k in &kids {
             let in_done = done.iter().filter(|d| d.as_future().same(&k.as_future())).count();
             let in_pending = pending.iter().filter(|d| d.as_future().same(&k.as_future())).count();
@@ -387,9 +399,15 @@ proptest! {
                 Ok(())
             }
         });
-        let Some((t, answer)) = handles.borrow_mut().take() else { return Ok(()) };
+        let Some((t, answer)) = handles.borrow_mut().take() else {
+            prop_assume!(false, "the program ended before it handed over what this property checks");
+            unreachable!()
+        };
         prop_assert!(run.settle(std::slice::from_ref(&t)));
-        let Some((said, before, after)) = answer.borrow_mut().take() else { return Ok(()) };
+        let Some((said, before, after)) = answer.borrow_mut().take() else {
+            prop_assume!(false, "the program ended before it handed over what this property checks");
+            unreachable!()
+        };
         if before != "pending" {
             prop_assert!(!said, "cancel() on a done task said true");
             prop_assert_eq!(&after, &before, "cancel() on a done task changed it");
@@ -441,7 +459,10 @@ proptest! {
                 Ok(())
             }
         });
-        let Some((t, seen)) = handles.borrow_mut().take() else { return Ok(()) };
+        let Some((t, seen)) = handles.borrow_mut().take() else {
+            prop_assume!(false, "the program ended before it handed over what this property checks");
+            unreachable!()
+        };
         prop_assert!(run.settle(std::slice::from_ref(&t)));
         prop_assert_eq!(seen.borrow().clone(), vec![0], "cancelling() after the scopes");
         prop_assert_eq!(t.result(), Ok(0));
@@ -477,7 +498,10 @@ proptest! {
                 Ok(())
             }
         });
-        let Some((t, rec, fired)) = handles.borrow_mut().take() else { return Ok(()) };
+        let Some((t, rec, fired)) = handles.borrow_mut().take() else {
+            prop_assume!(false, "the program ended before it handed over what this property checks");
+            unreachable!()
+        };
         prop_assert!(run.settle(std::slice::from_ref(&t)));
         let times: Vec<i64> = rec.events().iter().map(|(at, _, _)| *at).collect();
         prop_assert!(times.windows(2).all(|w| w[0] <= w[1]), "time went backwards: {times:?}");
