@@ -15,7 +15,7 @@ use crate::base_events::{Entry, LoopInner};
 use crate::config::LoopConfig;
 use crate::scheduler::{
     Candidate, Candidates, ChoicePoint, Eligibility, EntryKind, FaultKind, FaultPlan, FaultRng,
-    Schedule, Scheduler,
+    Schedule, Scheduler, UserRng,
 };
 use crate::tasks::TaskRun;
 use crate::trace::{Event, Outcome, Trace, TraceLevel};
@@ -66,7 +66,7 @@ pub(crate) struct Decide {
     amount_rng: RefCell<Option<Box<FaultRng>>>,
     /// The code under test's draws: a stream of the seed's own, so that drawing moves neither
     /// the schedule nor the faults. Seeded on first use.
-    user_rng: RefCell<Option<Box<rand_chacha::ChaCha8Rng>>>,
+    user_rng: RefCell<Option<Box<UserRng>>>,
     buggify_sites: RefCell<BTreeMap<(&'static str, u32, u32), bool>>,
     fault_queries: Cell<u64>,
     fired: RefCell<FaultPlan>,
@@ -130,18 +130,24 @@ impl Decide {
         Some(s)
     }
 
-    /// The next draw of the user stream.
+    /// The next number for the code under test: the scheduler's, which by default is the
+    /// next draw of the user stream.
     pub(crate) fn user_u64(&self) -> u64 {
-        use rand::RngCore;
-        self.user_rng
-            .borrow_mut()
-            .get_or_insert_with(|| {
-                Box::new(crate::scheduler::seeded_stream(
-                    self.seed,
-                    crate::scheduler::USER_STREAM,
-                ))
-            })
-            .next_u64()
+        let mut rng = self.user_rng.borrow_mut();
+        let rng = rng.get_or_insert_with(|| Box::new(UserRng::seeded(self.seed)));
+        if !self.has_scheduler.get() {
+            return rng.next_u64();
+        }
+        let scheduler = self.scheduler.borrow_mut().take();
+        match scheduler {
+            Some(mut s) => {
+                let x = s.next_u64(rng);
+                *self.scheduler.borrow_mut() = Some(s);
+                x
+            }
+            // Asked while the policy decides (it cannot be): the stream answers.
+            None => rng.next_u64(),
+        }
     }
 
     pub(crate) fn decisions(&self) -> u64 {

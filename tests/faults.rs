@@ -292,3 +292,38 @@ mod user_random {
         assert!(r.unwrap_err().to_string().contains("empty"));
     }
 }
+
+/// The program's own random numbers go through the decision point: the `Bytes` policy (a
+/// fuzzer's input) supplies them; without bytes left, or under any other policy, they are the
+/// seed's user stream, unchanged.
+#[test]
+fn fuzzer_bytes_drive_the_programs_random_numbers() {
+    use tulipsim::scheduler::Bytes;
+    let draw = |scheduler: Option<Bytes>| {
+        let lp = EventLoop::with_config(LoopConfig::default().seed(9));
+        if let Some(s) = scheduler {
+            lp.set_scheduler(s);
+        }
+        lp.run_until_complete(async { Ok((tulipsim::random_u64()?, tulipsim::random_u64()?)) })
+            .unwrap()
+    };
+    let plain = draw(None);
+    assert_eq!(
+        draw(Some(Bytes::new(vec![]))),
+        plain,
+        "no bytes: the seed's stream"
+    );
+    let bytes = [7, 0, 0, 0, 0, 0, 0, 0, 1];
+    let (first, second) = draw(Some(Bytes::new(bytes.to_vec())));
+    assert_eq!(first, 7);
+    assert_eq!(second, 1, "the last byte, zero-padded");
+    let lp = EventLoop::with_config(LoopConfig::default().seed(9));
+    lp.set_scheduler(Random::new());
+    let under_random = lp
+        .run_until_complete(async { Ok((tulipsim::random_u64()?, tulipsim::random_u64()?)) })
+        .unwrap();
+    assert_eq!(
+        under_random, plain,
+        "other policies leave the user stream alone"
+    );
+}

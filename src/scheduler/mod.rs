@@ -339,6 +339,41 @@ impl FaultRng {
     }
 }
 
+/// The random stream the code under test draws from ([`random_u64`](crate::random_u64) and
+/// what is built on it): seeded from the run's seed, separate from the scheduling and fault
+/// streams, so that drawing moves neither.
+///
+/// ```
+/// let mut a = tulipsim::scheduler::UserRng::seeded(5);
+/// let mut b = tulipsim::scheduler::UserRng::seeded(5);
+/// assert_eq!(a.next_u64(), b.next_u64());
+/// ```
+pub struct UserRng(pub(crate) ChaCha8Rng);
+
+impl UserRng {
+    /// The user stream of `seed`.
+    ///
+    /// ```
+    /// let mut other = tulipsim::scheduler::UserRng::seeded(6);
+    /// let mut mine = tulipsim::scheduler::UserRng::seeded(5);
+    /// assert_ne!(mine.next_u64(), other.next_u64());
+    /// ```
+    pub fn seeded(seed: u64) -> UserRng {
+        UserRng(seeded_stream(seed, USER_STREAM))
+    }
+
+    /// The next draw.
+    ///
+    /// ```
+    /// let mut rng = tulipsim::scheduler::UserRng::seeded(1);
+    /// assert_ne!(rng.next_u64(), rng.next_u64());
+    /// ```
+    pub fn next_u64(&mut self) -> u64 {
+        use rand::RngCore;
+        self.0.next_u64()
+    }
+}
+
 pub(crate) const SCHEDULE_STREAM: u64 = 0;
 pub(crate) const FAULT_STREAM: u64 = 1;
 pub(crate) const AMOUNT_STREAM: u64 = 2;
@@ -454,6 +489,29 @@ pub trait Scheduler {
     fn fault(&mut self, kind: FaultKind, p: f64, rng: &mut FaultRng) -> bool {
         let _ = kind;
         rng.chance(p)
+    }
+
+    /// A number for the code under test: every [`random_u64`](crate::random_u64) draw and what
+    /// is built on it (`random_range`, `tulipsim-tokio`'s `select!` branch order). The default
+    /// draws from `rng`, the run's user stream, so a seed gives the same numbers under every
+    /// policy; a policy that drives a run from outside overrides it ([`Bytes`] reads fuzzer
+    /// input, so a fuzzer explores the program's own random choices too).
+    ///
+    /// ```
+    /// use tulipsim::scheduler::{ChoicePoint, Scheduler, UserRng};
+    /// /// Every random draw of the program is 7.
+    /// struct Sevens;
+    /// impl Scheduler for Sevens {
+    ///     fn name(&self) -> String { "sevens".into() }
+    ///     fn choose(&mut self, _: &ChoicePoint<'_>) -> usize { 0 }
+    ///     fn next_u64(&mut self, _: &mut UserRng) -> u64 { 7 }
+    /// }
+    /// let lp = tulipsim::EventLoop::new();
+    /// lp.set_scheduler(Sevens);
+    /// assert_eq!(lp.run_until_complete(async { tulipsim::random_u64() }).unwrap(), 7);
+    /// ```
+    fn next_u64(&mut self, rng: &mut UserRng) -> u64 {
+        rng.next_u64()
     }
 
     /// Which entries are eligible; [`Eligibility::Causal`] unless the policy says otherwise.

@@ -493,3 +493,24 @@ fn select_accepts_tokios_grammar() {
         assert_eq!(or, "small");
     });
 }
+
+/// `select!`'s start branch is a decision like the others: a fuzzer's bytes choose it.
+#[test]
+fn fuzzer_bytes_choose_selects_first_branch() {
+    for want in 0..3u8 {
+        let lp = EventLoop::new();
+        lp.set_scheduler(tulipsim::scheduler::Bytes::new(vec![
+            want, 0, 0, 0, 0, 0, 0, 0,
+        ]));
+        let won = lp
+            .run_until_complete(async {
+                Ok(tokio::select! {
+                    _ = std::future::ready(()) => 0u8,
+                    _ = std::future::ready(()) => 1,
+                    _ = std::future::ready(()) => 2,
+                })
+            })
+            .unwrap();
+        assert_eq!(won, want);
+    }
+}
