@@ -103,7 +103,8 @@ fn run_one(seed: u64, scenario: fn() -> Scenario) -> bool {
             .faults(FaultConfig::default().net_delay(0.3, 0.5)),
     );
     lp.set_scheduler(tulipsim::scheduler::Random::new());
-    lp.run_until_complete(async move { Ok(scenario().await) }).unwrap()
+    lp.run_until_complete(async move { Ok(scenario().await) })
+        .unwrap()
 }
 
 #[cfg(madsim)]
@@ -123,12 +124,27 @@ fn run_one(seed: u64, scenario: fn() -> Scenario) -> bool {
 }
 
 fn main() {
-    let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
     for (name, scenario) in [
-        ("echo: a retry reads a late reply", (|| Box::pin(echo_bug()) as _) as fn() -> _),
-        ("chat: a message lost while joining", (|| Box::pin(chat_bug()) as _) as fn() -> _),
-        ("control: echo, fixed", (|| Box::pin(echo_fixed()) as _) as fn() -> _),
-        ("control: chat, fixed", (|| Box::pin(chat_fixed()) as _) as fn() -> _),
+        (
+            "echo: a retry reads a late reply",
+            (|| Box::pin(echo_bug()) as _) as fn() -> _,
+        ),
+        (
+            "chat: a message lost while joining",
+            (|| Box::pin(chat_bug()) as _) as fn() -> _,
+        ),
+        (
+            "control: echo, fixed",
+            (|| Box::pin(echo_fixed()) as _) as fn() -> _,
+        ),
+        (
+            "control: chat, fixed",
+            (|| Box::pin(chat_fixed()) as _) as fn() -> _,
+        ),
     ] {
         let start = Instant::now();
         let found = sweep(n, scenario);
