@@ -23,6 +23,8 @@ pub(crate) struct Conn {
     reader: StreamReader,
     writer: StreamWriter,
     nodelay: Cell<bool>,
+    /// `shutdown()` was called (or an owned write half dropped): writes are a broken pipe.
+    write_shut: Cell<bool>,
 }
 
 impl Drop for Conn {
@@ -65,7 +67,7 @@ impl Conn {
             Poll::Ready(Err(e)) => return Poll::Ready(Err(io_error(e))),
             Poll::Ready(Ok(())) => {}
         }
-        if !self.writer.can_write_eof() || self.writer.is_closing() {
+        if self.write_shut.get() || self.writer.is_closing() {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "Broken pipe: the stream's write side is shut down",
@@ -75,7 +77,7 @@ impl Conn {
     }
 
     pub(crate) fn shutdown_write(&self) {
-        if !self.writer.is_closing() {
+        if !self.write_shut.replace(true) && !self.writer.is_closing() {
             self.writer.write_eof();
         }
     }
@@ -107,6 +109,7 @@ impl TcpStream {
                 reader,
                 writer,
                 nodelay: Cell::new(false),
+                write_shut: Cell::new(false),
             })),
         }
     }

@@ -136,6 +136,7 @@ impl<T: 'static> JoinSet<T> {
         self.spawn(async move { f() })
     }
 
+    /// A task is told where to report its end before it can run: `spawn` only schedules it.
     fn insert(&mut self, handle: JoinHandle<T>) {
         let finished = Arc::downgrade(&self.finished);
         handle.shared().set_on_finish(Arc::new(move |id| {
@@ -150,14 +151,6 @@ impl<T: 'static> JoinSet<T> {
                 }
             }
         }));
-        // A task that finished before `on_finish` was set (it cannot have run yet, but its
-        // abort may have been forced): count it now.
-        if handle.is_finished() {
-            let mut f = self.finished.lock().unwrap_or_else(|e| e.into_inner());
-            if !f.ids.contains(&handle.id()) {
-                f.ids.push_back(handle.id());
-            }
-        }
         self.tasks.insert(handle.id(), handle);
     }
 

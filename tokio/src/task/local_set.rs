@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::join::Abortable;
@@ -34,24 +34,7 @@ use super::{spawn_inner, JoinHandle};
 /// ```
 #[derive(Default)]
 pub struct LocalSet {
-    tasks: RefCell<Vec<Rc<dyn Abortable>>>,
-}
-
-struct Watched<T>(std::sync::Arc<super::join::Shared<T>>);
-
-impl<T> Abortable for Watched<T> {
-    fn abort(&self) {
-        self.0.abort()
-    }
-    fn is_finished(&self) -> bool {
-        self.0.is_finished()
-    }
-    fn id(&self) -> super::Id {
-        self.0.id()
-    }
-    fn poll_finished(&self, cx: &Context<'_>) -> Poll<()> {
-        self.0.poll_finished(cx)
-    }
+    tasks: RefCell<Vec<Arc<dyn Abortable>>>,
 }
 
 impl LocalSet {
@@ -72,9 +55,7 @@ impl LocalSet {
         F::Output: 'static,
     {
         let handle = spawn_inner(future);
-        self.tasks
-            .borrow_mut()
-            .push(Rc::new(Watched(handle.shared().clone())));
+        self.tasks.borrow_mut().push(handle.shared().clone());
         handle
     }
 

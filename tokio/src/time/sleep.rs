@@ -174,21 +174,16 @@ impl Sleep {
         if self.deadline.nanos() <= now {
             return Poll::Ready(());
         }
-        if self.deadline.nanos() >= FAR_FUTURE_NANOS {
-            // Never fires: a run waiting only on it ends as a deadlock, which it is.
-            let slot = Rc::new(TimerSlot {
-                fired: Cell::new(false),
-                waker: RefCell::new(Some(cx.waker().clone())),
-                handle: RefCell::new(None),
-            });
-            self.timer = Some(Local::from_rc(slot));
-            return Poll::Pending;
-        }
         let slot = Rc::new(TimerSlot {
             fired: Cell::new(false),
             waker: RefCell::new(Some(cx.waker().clone())),
             handle: RefCell::new(None),
         });
+        if self.deadline.nanos() >= FAR_FUTURE_NANOS {
+            // Never fires: a run waiting only on it ends as a deadlock, which it is.
+            self.timer = Some(Local::from_rc(slot));
+            return Poll::Pending;
+        }
         let weak: Weak<TimerSlot> = Rc::downgrade(&slot);
         let fire = move || {
             if let Some(slot) = weak.upgrade() {
