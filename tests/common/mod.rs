@@ -62,7 +62,7 @@ pub fn run<T: 'static>(main: impl StdFuture<Output = Result<T, Error>> + 'static
     (r, lp.time())
 }
 
-/// A loop for the fault tests (`tests/faults.rs`, `tests/streams_faults.rs`): `seed` draws the
+/// A loop for the fault tests (`tests/exploration/faults.rs`, `tests/streams/faults.rs`): `seed` draws the
 /// faults `faults` turns on, and the trace is full because those tests read the fault lines in
 /// it and compare a replay with its original by it.
 pub fn lp(seed: u64, faults: FaultConfig) -> EventLoop {
@@ -173,7 +173,7 @@ pub fn run_example_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Strin
     let newest = newest_source(&[root.join("src"), root.join("examples")]);
     assert!(
         built >= newest,
-        "{} is older than the sources: `cargo test --test examples` does not rebuild examples; \
+        "{} is older than the sources: `cargo test --test docs` does not rebuild examples; \
          run `cargo build --examples` first, or `cargo test` without --test filters",
         path.display()
     );
@@ -194,4 +194,12 @@ pub fn run_example_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Strin
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// What CPython 3.11 printed for the oracle program `tests/oracle/programs/{name}.py`.
+pub fn expected(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/oracle/programs")
+        .join(format!("{name}.expected"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
