@@ -369,8 +369,8 @@ impl ExceptionContext {
     /// ```
     /// use tulipsim::{Error, ExceptionContext};
     /// assert!(ExceptionContext::new("x").error().is_none());
-    /// let ctx = ExceptionContext::new("x").with_error(Error::Timeout);
-    /// assert_eq!(ctx.error(), Some(&Error::Timeout));
+    /// let ctx = ExceptionContext::new("x").with_error(Error::timeout());
+    /// assert_eq!(ctx.error(), Some(&Error::timeout()));
     /// ```
     pub fn error(&self) -> Option<&Error> {
         self.error.as_ref()

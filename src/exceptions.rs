@@ -39,8 +39,11 @@ pub enum Error {
     /// asyncio's `CancelledError`: the future was cancelled, or the task was asked to cancel
     /// itself. A task that lets it escape ends *cancelled*.
     Cancelled(CancelledError),
-    /// asyncio's `TimeoutError`: a deadline passed (`wait_for`, `timeout` scopes).
-    Timeout,
+    /// asyncio's `TimeoutError`: a deadline passed (`wait_for`, `timeout` scopes,
+    /// `as_completed`). Where the deadline cancelled something, the [`TimeoutError`] keeps the
+    /// `CancelledError` it replaced as its cause, as CPython raises it `from` that error.
+    /// Match it as `Error::Timeout(_)`; make one with [`Error::timeout`].
+    Timeout(TimeoutError),
     /// asyncio's `InvalidStateError`: the operation is not allowed in this state (the result of
     /// a pending future, a second `set_result`, ...). The text says what was attempted.
     InvalidState(Rc<str>),
@@ -111,6 +114,47 @@ impl Error {
         })
     }
 
+    /// A `TimeoutError` without a cause.
+    ///
+    /// ```
+    /// let e = tulipsim::Error::timeout();
+    /// assert!(e.is_timeout());
+    /// assert!(e.source().is_none());
+    /// ```
+    pub fn timeout() -> Error {
+        Error::Timeout(TimeoutError { cause: None })
+    }
+
+    /// A `TimeoutError` raised from `cancelled`: what a deadline raises when the cancellation
+    /// it caused came out of the awaitable.
+    pub(crate) fn timeout_from(cancelled: CancelledError) -> Error {
+        Error::Timeout(TimeoutError {
+            cause: Some(cancelled),
+        })
+    }
+
+    /// The error this one was raised from or wraps, as [`std::error::Error::source`] gives it
+    /// (`Error` itself cannot implement that trait; see above): a timeout's `CancelledError`,
+    /// or a user error's own source.
+    ///
+    /// ```
+    /// use tulipsim::{sleep, timeout, wait_for, Error, EventLoop};
+    /// let lp = EventLoop::new();
+    /// let e = lp.run_until_complete(wait_for(sleep(10), 1)).unwrap_err();
+    /// let cause = e.source().expect("raised from the inner CancelledError");
+    /// assert_eq!(cause.to_string(), "CancelledError");
+    /// let e = lp.run_until_complete(async { timeout(1).run(sleep(10)).await }).unwrap_err();
+    /// assert!(e.source().is_some());
+    /// assert!(Error::timeout().source().is_none());
+    /// ```
+    pub fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Timeout(t) => t.source(),
+            Error::User(e) => e.source(),
+            _ => None,
+        }
+    }
+
     /// A user error whose text is `msg`; the quickest way to "raise" from a coroutine.
     ///
     /// ```
@@ -157,7 +201,7 @@ impl Error {
     /// ```
     /// use tulipsim::Error;
     /// assert!(Error::ConnectionReset("Connection lost".into()).is_connection_error());
-    /// assert!(!Error::Timeout.is_connection_error());
+    /// assert!(!Error::timeout().is_connection_error());
     /// ```
     pub fn is_connection_error(&self) -> bool {
         matches!(
@@ -170,7 +214,7 @@ impl Error {
     ///
     /// ```
     /// assert!(tulipsim::Error::cancelled().is_cancelled());
-    /// assert!(!tulipsim::Error::Timeout.is_cancelled());
+    /// assert!(!tulipsim::Error::timeout().is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Error::Cancelled(_))
@@ -179,7 +223,7 @@ impl Error {
     /// The errors of an [`Error::Group`] (a `TaskGroup`'s), or `None` for any other error.
     ///
     /// ```
-    /// let e = tulipsim::Error::Group(vec![tulipsim::Error::Timeout].into());
+    /// let e = tulipsim::Error::Group(vec![tulipsim::Error::timeout()].into());
     /// assert_eq!(e.group().unwrap().len(), 1);
     /// ```
     pub fn group(&self) -> Option<&[Error]> {
@@ -189,13 +233,13 @@ impl Error {
         }
     }
 
-    /// True for [`Error::Timeout`].
+    /// True for [`Error::timeout()`].
     ///
     /// ```
-    /// assert!(tulipsim::Error::Timeout.is_timeout());
+    /// assert!(tulipsim::Error::timeout().is_timeout());
     /// ```
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout)
+        matches!(self, Error::Timeout(_))
     }
 
     /// The user error as `E`, if this is an [`Error::User`] holding an `E`.
@@ -225,12 +269,12 @@ impl Error {
     /// `"BrokenPipeError"`, `"OSError"`, or `"Error"` for user errors. Traces print it.
     ///
     /// ```
-    /// assert_eq!(tulipsim::Error::Timeout.kind_name(), "TimeoutError");
+    /// assert_eq!(tulipsim::Error::timeout().kind_name(), "TimeoutError");
     /// ```
     pub fn kind_name(&self) -> &'static str {
         match self {
             Error::Cancelled(_) => "CancelledError",
-            Error::Timeout => "TimeoutError",
+            Error::Timeout(_) => "TimeoutError",
             Error::InvalidState(_) => "InvalidStateError",
             Error::Runtime(_) => "RuntimeError",
             Error::Panic(_) => "Panic",
@@ -287,6 +331,12 @@ impl Error {
                 Error::Panic(p) => p.location().map(str::to_string),
                 _ => None,
             },
+            cause: match self {
+                Error::Timeout(t) => t
+                    .cause()
+                    .map(|c| Box::new(Error::Cancelled(c.clone()).to_send())),
+                _ => None,
+            },
         }
     }
 }
@@ -313,13 +363,16 @@ pub struct SendError {
     kind: &'static str,
     message: String,
     location: Option<String>,
+    /// A timeout's `CancelledError` (what [`Error::source`] gives), so that the chain
+    /// survives the conversion.
+    cause: Option<Box<SendError>>,
 }
 
 impl SendError {
     /// asyncio's name of the error's kind ([`Error::kind_name`]).
     ///
     /// ```
-    /// let e = tulipsim::Error::Timeout.to_send();
+    /// let e = tulipsim::Error::timeout().to_send();
     /// assert_eq!(e.kind(), "TimeoutError");
     /// ```
     pub fn kind(&self) -> &'static str {
@@ -353,7 +406,21 @@ impl fmt::Display for SendError {
     }
 }
 
-impl StdError for SendError {}
+/// The source is a timeout's `CancelledError`, as [`Error::source`] gives it:
+///
+/// ```
+/// use std::error::Error as _;
+/// use tulipsim::{sleep, wait_for, EventLoop};
+/// let e = EventLoop::new().run_until_complete(wait_for(sleep(10), 1)).unwrap_err().to_send();
+/// assert_eq!(e.source().unwrap().to_string(), "CancelledError");
+/// ```
+impl StdError for SendError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn StdError + 'static))
+    }
+}
 
 impl From<Error> for SendError {
     fn from(e: Error) -> SendError {
@@ -375,7 +442,7 @@ impl From<Error> for Box<dyn StdError + Send + Sync> {
 /// ```
 /// use tulipsim::{Error, SendError, SendResult};
 /// fn sendable() -> Result<(), SendError> {
-///     let r: Result<(), Error> = Err(Error::Timeout);
+///     let r: Result<(), Error> = Err(Error::timeout());
 ///     r.send_err()?;
 ///     Ok(())
 /// }
@@ -400,7 +467,7 @@ impl PartialEq for Error {
     fn eq(&self, other: &Error) -> bool {
         match (self, other) {
             (Error::Cancelled(a), Error::Cancelled(b)) => a == b,
-            (Error::Timeout, Error::Timeout) => true,
+            (Error::Timeout(a), Error::Timeout(b)) => a == b,
             (Error::InvalidState(a), Error::InvalidState(b)) => a == b,
             (Error::Runtime(a), Error::Runtime(b)) => a == b,
             (Error::Panic(a), Error::Panic(b)) => Rc::ptr_eq(a, b),
@@ -426,7 +493,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Cancelled(c) => fmt::Display::fmt(c, f),
-            Error::Timeout => f.write_str("TimeoutError"),
+            Error::Timeout(t) => fmt::Display::fmt(t, f),
             Error::InvalidState(m) => write!(f, "InvalidStateError: {m}"),
             Error::Runtime(m) => write!(f, "RuntimeError: {m}"),
             Error::Panic(p) => fmt::Display::fmt(p, f),
@@ -544,6 +611,58 @@ impl CancelledError {
 }
 
 impl StdError for CancelledError {}
+
+/// asyncio's `TimeoutError`, as [`Error::timeout()`] carries it: with the `CancelledError` it
+/// replaced, when a deadline cancelled the awaitable and that cancellation came out of it
+/// (CPython's `raise TimeoutError from exc`). [`source`](StdError::source) gives that cause.
+///
+/// Timeouts compare equal whatever their cause, so `assert_eq!(r, Err(Error::timeout()))`
+/// checks "it timed out", as `matches!(r, Err(Error::Timeout(_)))` does.
+///
+/// ```
+/// use std::error::Error as _;
+/// use tulipsim::{sleep, wait_for, Error, EventLoop};
+/// let lp = EventLoop::new();
+/// let r = lp.run_until_complete(wait_for(sleep(10), 1));
+/// assert_eq!(r, Err(Error::timeout()));
+/// let Err(Error::Timeout(t)) = r else { unreachable!() };
+/// assert_eq!(t.cause().map(|c| c.message()), Some(None));
+/// assert_eq!(t.source().unwrap().to_string(), "CancelledError");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct TimeoutError {
+    cause: Option<CancelledError>,
+}
+
+impl TimeoutError {
+    /// The `CancelledError` this timeout replaced, if the deadline cancelled something.
+    ///
+    /// ```
+    /// let tulipsim::Error::Timeout(t) = tulipsim::Error::timeout() else { unreachable!() };
+    /// assert!(t.cause().is_none());
+    /// ```
+    pub fn cause(&self) -> Option<&CancelledError> {
+        self.cause.as_ref()
+    }
+}
+
+impl PartialEq for TimeoutError {
+    fn eq(&self, _: &TimeoutError) -> bool {
+        true
+    }
+}
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TimeoutError")
+    }
+}
+
+impl StdError for TimeoutError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.cause.as_ref().map(|c| c as &(dyn StdError + 'static))
+    }
+}
 impl StdError for PanicError {}
 impl StdError for DeadlockError {}
 impl StdError for LimitError {}

@@ -19,7 +19,7 @@ use crate::tasks::with_current;
 /// let faults = FaultConfig::default().early_timeout(1.0);
 /// let lp = EventLoop::with_config(LoopConfig::default().seed(1).faults(faults));
 /// let r = lp.run_until_complete(async { timeout(60).run(sleep(1)).await });
-/// assert_eq!(r, Err(Error::Timeout));
+/// assert_eq!(r, Err(Error::timeout()));
 /// assert_eq!(lp.time(), 0.0);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -260,7 +260,7 @@ impl FaultConfig {
     ///     // The request reaches the server, which stops responding for 5 s.
     ///     wait_for(open_connection("server", 7), 1.0).await.map(drop)
     /// });
-    /// assert_eq!(r, Err(Error::Timeout));
+    /// assert_eq!(r, Err(Error::timeout()));
     /// assert_eq!(lp.fired_faults().queries().len(), 1);
     /// ```
     pub fn net_unresponsive(mut self, p: f64, duration: impl crate::IntoDelay) -> Self {

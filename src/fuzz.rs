@@ -118,7 +118,7 @@ where
 /// let r = fuzz::try_run(&[0], FaultConfig::default().early_timeout(0.5), || async {
 ///     timeout(10).run(sleep(1)).await
 /// });
-/// assert!(matches!(r.unwrap_err().error, tulipsim::Error::Timeout));
+/// assert!(matches!(r.unwrap_err().error, tulipsim::Error::Timeout(_)));
 /// ```
 #[track_caller]
 pub fn try_run<F, Fut, T>(data: &[u8], faults: FaultConfig, body: F) -> Result<T, FuzzFailure>

@@ -10,7 +10,7 @@
 //!     // A program that copes with any schedule and any early timeout.
 //!     let r = check(|| async {
 //!         match timeout(5).run(sleep(1)).await {
-//!             Ok(()) | Err(tulipsim::Error::Timeout) => Ok(()),
+//!             Ok(()) | Err(tulipsim::Error::Timeout(_)) => Ok(()),
 //!             Err(e) => Err(e),
 //!         }
 //!     })

@@ -82,7 +82,7 @@ pub struct Timeout {
 /// use tulipsim::{sleep, timeout, EventLoop, Error};
 /// let lp = EventLoop::new();
 /// let r = lp.run_until_complete(async { timeout(1.5).run(sleep(10)).await });
-/// assert_eq!(r, Err(Error::Timeout));
+/// assert_eq!(r, Err(Error::timeout()));
 /// assert_eq!(lp.time(), 1.5);
 /// ```
 pub fn timeout(delay: impl IntoTimeout) -> Timeout {
@@ -99,7 +99,7 @@ pub fn timeout(delay: impl IntoTimeout) -> Timeout {
 /// use tulipsim::{sleep, timeout_at, EventLoop, Error};
 /// let lp = EventLoop::new();
 /// let r = lp.run_until_complete(async { timeout_at(4).run(sleep(10)).await });
-/// assert_eq!(r, Err(Error::Timeout));
+/// assert_eq!(r, Err(Error::timeout()));
 /// assert_eq!(lp.time(), 4.0);
 /// ```
 pub fn timeout_at(when: impl IntoTimeout) -> Timeout {
@@ -140,7 +140,7 @@ impl Timeout {
     ///     let r = t.run(sleep(5)).await;
     ///     Ok((r, t.expired()))
     /// }).unwrap();
-    /// assert_eq!(r, Err(Error::Timeout));
+    /// assert_eq!(r, Err(Error::timeout()));
     /// assert!(expired);
     /// ```
     pub fn expired(&self) -> bool {
@@ -213,7 +213,7 @@ impl Timeout {
     /// Runs `body` in the current task under this scope's deadline (asyncio's
     /// `async with timeout:`): if the deadline passes first, the task is cancelled, `body`
     /// receives `CancelledError` at its current await, and the scope returns
-    /// `Err(Error::Timeout)` once `body` has let the cancellation out. A scope runs once.
+    /// `Err(Error::timeout())` once `body` has let the cancellation out. A scope runs once.
     ///
     /// ```
     /// use tulipsim::{sleep_with, timeout, EventLoop};
@@ -259,10 +259,11 @@ impl Timeout {
                 inner.state.set(State::Expired);
                 let task = inner.task.borrow().clone();
                 let uncancelled = task.map_or(0, |t| t.uncancel());
-                if uncancelled <= inner.cancelling.get()
-                    && matches!(outcome, Err(Error::Cancelled(_)))
-                {
-                    return Err(Error::Timeout);
+                if uncancelled <= inner.cancelling.get() {
+                    if let Err(Error::Cancelled(c)) = outcome {
+                        // CPython's `raise TimeoutError from exc_val`.
+                        return Err(Error::timeout_from(c));
+                    }
                 }
             }
             State::Entered => inner.state.set(State::Exited),

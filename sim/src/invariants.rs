@@ -184,7 +184,7 @@ pub(crate) fn wait_for_outcome(
     timeout: Option<Half>,
     r: &Result<Val, Error>,
 ) {
-    if !matches!(r, Err(Error::Timeout)) {
+    if !matches!(r, Err(Error::Timeout(_))) {
         return await_outcome(ctx, who, "wait_for", f, r);
     }
     let got = state(f);

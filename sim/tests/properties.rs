@@ -280,7 +280,7 @@ proptest! {
                     let start = tulipsim::get_running_loop()?.time_ns();
                     let r = wait_for(i2, limit.map(|h| Half(h).secs())).await;
                     let elapsed = tulipsim::get_running_loop()?.time_ns() - start;
-                    r.map_err(|e| if matches!(e, Error::Timeout) { Error::msg(format!("timeout after {elapsed}")) } else { e })
+                    r.map_err(|e| if matches!(e, Error::Timeout(_)) { Error::msg(format!("timeout after {elapsed}")) } else { e })
                 })?;
                 let landed = Rc::new(std::cell::Cell::new(None));
                 if let Some(at) = at {
@@ -307,7 +307,7 @@ proptest! {
             Err(e) if e.to_string().starts_with("timeout after ") => {
                 let elapsed: i64 = e.to_string()["timeout after ".len()..].parse().unwrap();
                 prop_assert!(inner_t.done(), "no orphan keeps running");
-                let own_timeout = inner_t.exception().is_ok_and(|x| x.is_some_and(|x| matches!(x, Error::Timeout)));
+                let own_timeout = inner_t.exception().is_ok_and(|x| x.is_some_and(|x| matches!(x, Error::Timeout(_))));
                 prop_assert!(inner_t.cancelled() || own_timeout, "inner: {}", outcome(&inner_t));
                 let deadline = Half(limit.expect("a timeout needs a limit")).nanos();
                 prop_assert!(elapsed >= deadline || run.injected(FaultKind::EarlyTimeout),

@@ -736,7 +736,7 @@ impl Network {
     ///     net.set_unresponsive("server", true);
     ///     assert!(net.is_unresponsive("server"));
     ///     let r = wait_for(open_connection("server", 7), 1.0).await;
-    ///     assert!(matches!(r, Err(Error::Timeout)));
+    ///     assert!(matches!(r, Err(Error::Timeout(_))));
     ///     net.set_unresponsive("server", false);
     ///     let (_r, w) = open_connection("server", 7).await?;
     ///     w.close();

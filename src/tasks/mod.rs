@@ -931,12 +931,12 @@ macro_rules! gather {
 /// let lp = EventLoop::new();
 /// let (a, b) = lp
 ///     .run_until_complete(async {
-///         gather_return_exceptions!(sleep_with(1, 1), async { Err::<&str, _>(Error::Timeout) })
+///         gather_return_exceptions!(sleep_with(1, 1), async { Err::<&str, _>(Error::timeout()) })
 ///             .await
 ///     })
 ///     .unwrap();
 /// assert_eq!(a, Ok(1));
-/// assert_eq!(b, Err(Error::Timeout));
+/// assert_eq!(b, Err(Error::timeout()));
 /// ```
 #[macro_export]
 macro_rules! gather_return_exceptions {

@@ -318,7 +318,7 @@ impl<F: FnOnce()> Drop for Defer<F> {
 
 /// asyncio's `wait_for(aw, timeout)`: the result of `aw` if it finishes within `timeout`;
 /// otherwise `aw` is cancelled, awaited until it has finished cancelling (so nothing is left
-/// running), and `Err(Error::Timeout)` is returned. `None` means no limit; a timeout `<= 0`
+/// running), and `Err(Error::timeout())` is returned. `None` means no limit; a timeout `<= 0`
 /// cancels at once unless `aw` is already done, as in CPython 3.11.
 ///
 /// Races, as `docs/semantics.md` details: a result that `aw` produces is never lost to the
@@ -331,7 +331,7 @@ impl<F: FnOnce()> Drop for Defer<F> {
 /// use tulipsim::{sleep_with, wait_for, Error, EventLoop};
 /// let lp = EventLoop::new();
 /// let r = lp.run_until_complete(async { wait_for(sleep_with(10, "late"), 1).await });
-/// assert_eq!(r, Err(Error::Timeout));
+/// assert_eq!(r, Err(Error::timeout()));
 /// assert_eq!(lp.time(), 1.0); // timed out at 1 s exactly
 /// ```
 #[track_caller]
@@ -389,11 +389,12 @@ pub fn wait_for<T: Clone + 'static, A: Awaitable<T>>(
     }
 }
 
+/// CPython's `raise TimeoutError() from exc`: the cancellation the deadline caused becomes the
+/// timeout's cause.
 fn timeout_if_cancelled(e: Error) -> Error {
-    if e.is_cancelled() {
-        Error::Timeout
-    } else {
-        e
+    match e {
+        Error::Cancelled(c) => Error::timeout_from(c),
+        e => e,
     }
 }
 
@@ -424,7 +425,7 @@ async fn cancel_and_wait<T: 'static>(
 /// of the next input to finish, in completion order.
 ///
 /// `async` blocks are wrapped in tasks. With [`timeout`](AsCompleted::timeout), the awaitables
-/// not yet satisfied when it passes give `Err(Error::Timeout)` (the inputs keep running).
+/// not yet satisfied when it passes give `Err(Error::timeout())` (the inputs keep running).
 /// Inputs are watched in argument order (asyncio iterates a set); an input given twice counts
 /// once.
 ///
@@ -471,7 +472,7 @@ pub fn as_completed<T: Clone + 'static, A: Awaitable<T> + 'static>(
 ///     }
 ///     Ok(got)
 /// }).unwrap();
-/// assert_eq!(got, [Ok("a"), Err(Error::Timeout)]);
+/// assert_eq!(got, [Ok("a"), Err(Error::timeout())]);
 /// ```
 #[must_use = "as_completed() does nothing until iterated"]
 pub struct AsCompleted<T: 'static> {
@@ -495,7 +496,7 @@ impl<T: Clone + 'static> AsCompleted<T> {
     ///     }
     ///     Ok(got)
     /// });
-    /// assert_eq!(got.unwrap(), [Ok("quick"), Err(Error::Timeout)]);
+    /// assert_eq!(got.unwrap(), [Ok("quick"), Err(Error::timeout())]);
     /// assert_eq!(lp.time(), 5.0);
     /// ```
     pub fn timeout(mut self, timeout: impl IntoTimeout) -> Self {
@@ -578,7 +579,7 @@ impl<T: Clone + 'static> IntoIterator for AsCompleted<T> {
                 let done = done.clone();
                 let next: NextCompleted<T> = Box::pin(async move {
                     match done.get().await? {
-                        None => Err(Error::Timeout),
+                        None => Err(Error::timeout()),
                         Some(f) => f.result(),
                     }
                 });

@@ -792,7 +792,7 @@ mod condition_tests {
         let (_, t) = run(async {
             let cond = Condition::new();
             let _guard = cond.lock().await?;
-            assert_eq!(wait_for(cond.wait(), 0.5).await, Err(Error::Timeout));
+            assert_eq!(wait_for(cond.wait(), 0.5).await, Err(Error::timeout()));
             assert!(cond.locked());
             Ok(())
         });

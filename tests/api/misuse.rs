@@ -97,9 +97,9 @@ fn result_of_a_pending_task_is_invalid_state() {
 fn errors_display_as_asyncio_names_them() {
     assert_eq!(Error::cancelled().to_string(), "CancelledError");
     assert_eq!(Error::cancelled_with("m").to_string(), "CancelledError: m");
-    assert_eq!(Error::Timeout.to_string(), "TimeoutError");
+    assert_eq!(Error::timeout().to_string(), "TimeoutError");
     assert_eq!(Error::msg("plain").to_string(), "plain");
-    assert_eq!(Error::Timeout.kind_name(), "TimeoutError");
+    assert_eq!(Error::timeout().kind_name(), "TimeoutError");
     assert_eq!(format!("{:?}", Error::cancelled()), "CancelledError");
     let boxed: Box<dyn std::error::Error> = Error::msg("into box").into();
     assert_eq!(boxed.to_string(), "into box");

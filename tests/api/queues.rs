@@ -264,7 +264,7 @@ mod queue_get_tests {
     fn test_cancelled_getters_not_being_held_in_self_getters() {
         let (_, t) = run(async {
             let q = Queue::<i32>::new(5);
-            assert_eq!(wait_for(q.get(), 0.1).await, Err(Error::Timeout));
+            assert_eq!(wait_for(q.get(), 0.1).await, Err(Error::timeout()));
             assert_eq!(format!("{q:?}"), "<Queue maxsize=5>"); // no _getters
             Ok(())
         });

@@ -105,14 +105,14 @@ fn gather_tuples_mix_result_types() {
         let (n, s, f) =
             tulipsim::gather!(sleep_with(1, 7u8), async { Ok("text".to_string()) }, t).await?;
         let (ok, err) = tulipsim::gather_return_exceptions!(sleep_with(1, 'x'), async {
-            Err::<(), _>(Error::Timeout)
+            Err::<(), _>(Error::timeout())
         })
         .await?;
         Ok((n, s, f, ok, err))
     });
     assert_eq!(
         r,
-        Ok((7, "text".to_string(), 3.5, Ok('x'), Err(Error::Timeout)))
+        Ok((7, "text".to_string(), 3.5, Ok('x'), Err(Error::timeout())))
     );
 }
 
@@ -218,7 +218,7 @@ fn timeout_misuse_is_a_runtime_error() {
     let r = lp.run_until_complete(async move { at.run(sleep(5)).await });
     assert_eq!(
         r,
-        Err(Error::Timeout),
+        Err(Error::timeout()),
         "an absolute deadline made outside the loop is fine"
     );
 }

@@ -1165,7 +1165,7 @@ fn test_as_completed_with_timeout() {
             Ok(values)
         })
         .unwrap();
-    assert_eq!(res, [Ok("a"), Err(Error::Timeout)]);
+    assert_eq!(res, [Ok("a"), Err(Error::timeout())]);
     assert_eq!(lp.time(), 0.12);
     assert!(!b.cancelled(), "the timeout cancels nothing");
     lp.run_until_complete(b).unwrap();

@@ -32,7 +32,7 @@ fn test_timeout_basic() {
     let cm = lp
         .run_until_complete(async {
             let cm = timeout(0.01);
-            assert_eq!(cm.run(sleep(10)).await, Err(Error::Timeout));
+            assert_eq!(cm.run(sleep(10)).await, Err(Error::timeout()));
             Ok(cm)
         })
         .unwrap();
@@ -49,7 +49,7 @@ fn test_timeout_at_basic() {
         .run_until_complete(async move {
             let deadline = h.time() + 0.01;
             let cm = timeout_at(deadline);
-            assert_eq!(cm.run(sleep(10)).await, Err(Error::Timeout));
+            assert_eq!(cm.run(sleep(10)).await, Err(Error::timeout()));
             Ok((cm, deadline))
         })
         .unwrap();
@@ -79,7 +79,7 @@ fn test_nested_timeouts() {
                     r
                 })
                 .await;
-            assert_eq!(r, Err(Error::Timeout));
+            assert_eq!(r, Err(Error::timeout()));
             Ok((cm1, cm2, cancelled))
         })
         .unwrap();
@@ -105,7 +105,7 @@ fn test_waiter_cancelled() {
                     r
                 })
                 .await;
-            assert_eq!(r, Err(Error::Timeout));
+            assert_eq!(r, Err(Error::timeout()));
             Ok(cancelled)
         })
         .unwrap();
@@ -168,7 +168,7 @@ fn test_timeout_zero() {
     let cm = lp
         .run_until_complete(async {
             let cm = timeout(0);
-            assert_eq!(cm.run(sleep(10)).await, Err(Error::Timeout));
+            assert_eq!(cm.run(sleep(10)).await, Err(Error::timeout()));
             Ok(cm)
         })
         .unwrap();
@@ -187,7 +187,7 @@ fn test_timeout_zero_sleep_zero() {
     let cm = lp
         .run_until_complete(async {
             let cm = timeout(0);
-            assert_eq!(cm.run(sleep(0)).await, Err(Error::Timeout));
+            assert_eq!(cm.run(sleep(0)).await, Err(Error::timeout()));
             Ok(cm)
         })
         .unwrap();
@@ -206,7 +206,7 @@ fn test_timeout_in_the_past_sleep_zero() {
     let cm = lp
         .run_until_complete(async {
             let cm = timeout(-11);
-            assert_eq!(cm.run(sleep(0)).await, Err(Error::Timeout));
+            assert_eq!(cm.run(sleep(0)).await, Err(Error::timeout()));
             Ok(cm)
         })
         .unwrap();
@@ -282,7 +282,7 @@ fn test_outer_task_is_not_cancelled() {
     let task = lp
         .run_until_complete(async {
             let task = create_task(async {
-                assert_eq!(timeout(0.001).run(sleep(10)).await, Err(Error::Timeout));
+                assert_eq!(timeout(0.001).run(sleep(10)).await, Err(Error::timeout()));
                 Ok(())
             })?;
             (&task).await?;
@@ -315,7 +315,7 @@ fn test_nested_timeouts_concurrent() {
                     r
                 })
                 .await;
-            assert_eq!(r, Err(Error::Timeout));
+            assert_eq!(r, Err(Error::timeout()));
             Ok(inner)
         })
         .unwrap();
@@ -338,13 +338,13 @@ fn test_nested_timeouts_loop_busy() {
         let r = timeout(0.1) // (1)
             .run(async {
                 let r = timeout(0.01).run(sleep(1)).await; // (2)
-                assert_eq!(r, Err(Error::Timeout));
+                assert_eq!(r, Err(Error::timeout()));
                 assert_eq!(h.time(), 0.01);
                 // TimeoutError was caught by (2); this sleep is interrupted by (1).
                 sleep(10).await
             })
             .await;
-        assert_eq!(r, Err(Error::Timeout));
+        assert_eq!(r, Err(Error::timeout()));
         Ok(())
     })
     .unwrap();
@@ -425,7 +425,7 @@ fn test_repr_expired() {
     let cm = lp
         .run_until_complete(async {
             let cm = timeout(0.01);
-            assert_eq!(cm.run(sleep(10)).await, Err(Error::Timeout));
+            assert_eq!(cm.run(sleep(10)).await, Err(Error::timeout()));
             Ok(cm)
         })
         .unwrap();
@@ -471,13 +471,13 @@ fn test_nested_timeout_in_finally() {
                 let r = sleep(1).await;
                 // finally:
                 let inner = timeout(0.01).run(sleep(10)).await;
-                assert_eq!(inner, Err(Error::Timeout));
+                assert_eq!(inner, Err(Error::timeout()));
                 assert_eq!(h.time(), 0.02);
                 r
             })
             .await
     });
-    assert_eq!(r, Err(Error::Timeout));
+    assert_eq!(r, Err(Error::timeout()));
     assert_eq!(lp.time(), 0.02);
 }
 
@@ -495,7 +495,7 @@ fn test_timeout_after_cancellation() {
             Ok((cleanup, current_task().unwrap().cancelling()))
         })
         .unwrap();
-    assert_eq!(cleanup, Err(Error::Timeout));
+    assert_eq!(cleanup, Err(Error::timeout()));
     assert_eq!(cancelling, 1);
     assert_eq!(lp.time(), 0.0);
 }
@@ -580,7 +580,7 @@ fn test_timeout_expired() {
     let r = lp
         .run_until_complete(async {
             let cm = timeout(0.01);
-            assert_eq!(cm.run(sleep(1)).await, Err(Error::Timeout));
+            assert_eq!(cm.run(sleep(1)).await, Err(Error::timeout()));
             Ok(cm.reschedule(0.02))
         })
         .unwrap();
@@ -646,4 +646,19 @@ fn test_timeout_without_task() {
     assert_eq!(runtime_message(&e), "Timeout should be used inside a task");
     let e = rescheduled.unwrap_err();
     assert_eq!(runtime_message(&e), "Timeout has not been entered");
+}
+
+/// CPython 3.11's `timeout()` raises its `TimeoutError` `from` the `CancelledError` it turned
+/// into a timeout (checked: `type(e.__cause__).__name__` is `CancelledError`, no args).
+#[test]
+fn test_timeout_error_is_raised_from_the_cancelled_error() {
+    let lp = EventLoop::new();
+    let e = lp
+        .run_until_complete(async { timeout(1).run(sleep(10)).await })
+        .unwrap_err();
+    let Error::Timeout(t) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(t.cause().is_some_and(|c| c.message().is_none()));
+    assert_eq!(e.source().unwrap().to_string(), "CancelledError");
 }

@@ -115,7 +115,7 @@ fn test_wait_for_timeout_less_then_0_or_0_coroutine_do_not_started() {
         sleep(0).await?; // the task made for foo was cancelled before it could start
         Ok(r)
     });
-    assert_eq!(r.unwrap(), Err(Error::Timeout));
+    assert_eq!(r.unwrap(), Err(Error::timeout()));
     assert!(!foo_started.get());
     assert_eq!(lp.time(), 0.0);
 }
@@ -142,7 +142,7 @@ fn test_wait_for_timeout_less_then_0_or_0() {
                 })?;
                 started.await?;
                 let r = wait_for(fut.clone(), timeout).await;
-                assert_eq!(r, Err(Error::Timeout), "timeout {timeout}");
+                assert_eq!(r, Err(Error::timeout()), "timeout {timeout}");
                 Ok(fut)
             })
             .unwrap();
@@ -173,7 +173,7 @@ fn test_wait_for() {
             Ok((fut, r))
         })
         .unwrap();
-    assert_eq!(r, Err(Error::Timeout));
+    assert_eq!(r, Err(Error::timeout()));
     assert!(fut.done());
     assert!(fut.cancelled());
     assert_eq!(foo_running.get(), Some(false));
@@ -242,7 +242,7 @@ fn test_wait_for_waits_for_task_cancellation() {
         .unwrap();
     // The TimeoutError comes only once the inner has finished cancelling. (CPython also checks
     // that its __context__ is the CancelledError; Rust errors have no context.)
-    assert_eq!(r, Err(Error::Timeout));
+    assert_eq!(r, Err(Error::timeout()));
     assert!(task_done.get());
     assert!(inner_task.cancelled());
     assert_eq!(lp.time(), 2.0 * EPSILON);
@@ -269,7 +269,7 @@ fn test_wait_for_waits_for_task_cancellation_w_timeout_0() {
         };
         Ok(foo.await)
     });
-    assert_eq!(r.unwrap(), Err(Error::Timeout));
+    assert_eq!(r.unwrap(), Err(Error::timeout()));
     assert!(task_done.get());
     assert_eq!(lp.time(), 2.0 * EPSILON);
 }
@@ -353,4 +353,37 @@ fn test_cancel_blocking_wait_for() {
 #[test]
 fn test_cancel_wait_for() {
     cancel_wait_for(Some(60.0));
+}
+
+/// CPython 3.11 raises wait_for's `TimeoutError` `from` the inner awaitable's `CancelledError`
+/// (checked: `type(e.__cause__).__name__` is `CancelledError` with no args, for a timeout of 1
+/// and of 0), and `as_completed`'s without a cause (`__cause__` is `None`): nothing was
+/// cancelled.
+#[test]
+fn test_wait_for_timeout_error_is_raised_from_the_cancelled_error() {
+    use tulipsim::as_completed;
+    let lp = EventLoop::new();
+    for delay in [1.0, 0.0] {
+        let e = lp
+            .run_until_complete(wait_for(sleep(10), delay))
+            .unwrap_err();
+        let Error::Timeout(t) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(t.cause().map(|c| c.message()), Some(None), "delay {delay}");
+        assert_eq!(e.source().unwrap().to_string(), "CancelledError");
+        let sent = e.to_send();
+        let source = std::error::Error::source(&sent).expect("the chain survives to_send");
+        assert_eq!(source.to_string(), "CancelledError");
+    }
+    let e = lp
+        .run_until_complete(async {
+            let mut it = as_completed(vec![create_task(sleep(10))?])
+                .timeout(1)
+                .into_iter();
+            it.next().unwrap().await
+        })
+        .unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(e.source().is_none());
 }

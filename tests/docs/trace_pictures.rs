@@ -49,7 +49,7 @@ fn early_timeout() -> Trace {
         let worker = create_task_named("worker", async { timeout(60).run(sleep(1)).await })?;
         worker.await
     });
-    assert_eq!(r, Err(Error::Timeout));
+    assert_eq!(r, Err(Error::timeout()));
     lp.trace()
 }
 

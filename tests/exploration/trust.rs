@@ -563,7 +563,7 @@ fn the_report_shows_the_trace_around_the_decisive_deviation_and_the_failure() {
 )]
 async fn the_test_attribute_takes_faults() -> Result<(), Error> {
     let r = timeout(60).run(sleep(1)).await;
-    assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+    assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
     Ok(())
 }
 
@@ -611,7 +611,7 @@ fn errors_fit_rusts_ecosystem() {
 
     // `?` into Box<dyn Error + Send + Sync>, keeping the message and the kind.
     fn boxed() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        tulipsim::run(async { Err::<(), _>(Error::Timeout) })?;
+        tulipsim::run(async { Err::<(), _>(Error::timeout()) })?;
         Ok(())
     }
     let e = boxed().unwrap_err();

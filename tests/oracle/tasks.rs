@@ -262,7 +262,7 @@ fn wait_for_races() {
     lp.run_until_complete(async move {
         let r = wait_for(sleep_with(1, "fast"), 2).await?;
         l.push(format!("in time: {r} at {:?}", h.time()));
-        if let Err(Error::Timeout) = wait_for(sleep_with(10, "x"), 1).await {
+        if let Err(Error::Timeout(_)) = wait_for(sleep_with(10, "x"), 1).await {
             l.push(format!("timeout at {:?}", h.time()));
         }
         let (l2, h2) = (l.clone(), h.clone());
@@ -280,7 +280,7 @@ fn wait_for_races() {
                 Ok(()) => Ok(()),
             }
         };
-        if let Err(Error::Timeout) = wait_for(stubborn, 1).await {
+        if let Err(Error::Timeout(_)) = wait_for(stubborn, 1).await {
             l.push(format!(
                 "timeout after the inner finished cancelling, at {:?}",
                 h.time()
@@ -294,7 +294,7 @@ fn wait_for_races() {
         };
         let r = wait_for(returns_on_cancel, 1).await?;
         l.push(format!("result kept: {r} at {:?}", h.time()));
-        if let Err(Error::Timeout) = wait_for(sleep_with(1, "on time"), 1).await {
+        if let Err(Error::Timeout(_)) = wait_for(sleep_with(1, "on time"), 1).await {
             l.push(format!(
                 "same instant, timeout's timer first: TimeoutError at {:?}",
                 h.time()
@@ -313,7 +313,7 @@ fn wait_for_races() {
             "timeout 0, done future: {}",
             wait_for(fut, 0).await?
         ));
-        if let Err(Error::Timeout) = wait_for(sleep_with(1, "never"), 0).await {
+        if let Err(Error::Timeout(_)) = wait_for(sleep_with(1, "never"), 0).await {
             l.push(format!("timeout 0 raises TimeoutError at {:?}", h.time()));
         }
         let r = wait_for(sleep_with(3, "unbounded"), None::<f64>).await?;
@@ -450,7 +450,7 @@ fn timeout_scope() {
                 r
             })
             .await;
-        if let Err(Error::Timeout) = r {
+        if let Err(Error::Timeout(_)) = r {
             l.push(format!(
                 "TimeoutError at {:?} expired {} cancelling {}",
                 h.time(),
@@ -473,7 +473,8 @@ fn timeout_scope() {
         ));
         let inner = timeout(1);
         let i2 = inner.clone();
-        if let Err(Error::Timeout) = timeout(10).run(async move { i2.run(sleep(5)).await }).await {
+        if let Err(Error::Timeout(_)) = timeout(10).run(async move { i2.run(sleep(5)).await }).await
+        {
             l.push(format!(
                 "inner TimeoutError at {:?} inner expired {}",
                 h.time(),
@@ -506,7 +507,7 @@ fn timeout_scope() {
         l.push("not reached either");
         Ok(())
     });
-    if let Err(Error::Timeout) = r {
+    if let Err(Error::Timeout(_)) = r {
         log.push(format!("main raised TimeoutError at {:?}", lp.time()));
     }
     assert_eq!(log.text(), expected("timeout_scope"));
@@ -537,7 +538,7 @@ fn as_completed_order() {
         for next in tulipsim::as_completed(vec![quick, late.as_future()]).timeout(5) {
             match next.await {
                 Ok(r) => l.push(format!("got {r} at {:?}", h.time())),
-                Err(Error::Timeout) => l.push(format!(
+                Err(Error::Timeout(_)) => l.push(format!(
                     "TimeoutError at {:?} late cancelled {}",
                     h.time(),
                     py(late.cancelled())

@@ -38,7 +38,7 @@ fn as_completed_raises_timeout_error_when_the_timeout_comes_first() {
         }
         Ok(got)
     });
-    assert_eq!(r, Ok(vec![Ok(1), Err(Error::Timeout)]));
+    assert_eq!(r, Ok(vec![Ok(1), Err(Error::timeout())]));
     assert_eq!(lp.time(), 3.0);
 }
 
@@ -314,7 +314,7 @@ fn wait_for_returns_the_result_or_cancels_and_raises_timeout_error() {
     let t2 = t.clone();
     assert_eq!(
         lp.run_until_complete(async move { wait_for(t2, 1).await }),
-        Err(Error::Timeout)
+        Err(Error::timeout())
     );
     assert!(t.cancelled(), "the timeout cancels the task");
     assert_eq!(lp.time(), 101.0);
@@ -328,7 +328,7 @@ fn wait_for_of_a_shield_leaves_the_task_running() {
     let t2 = t.clone();
     assert_eq!(
         lp.run_until_complete(async move { wait_for(shield(t2), 1).await }),
-        Err(Error::Timeout)
+        Err(Error::timeout())
     );
     assert!(!t.done());
     assert_eq!(lp.run_until_complete(t), Ok("survivor"));

@@ -143,8 +143,8 @@ fn exception_is_none_for_a_result_and_the_exception_otherwise() {
     ok.set_result(1).unwrap();
     assert_eq!(ok.exception(), Ok(None));
     let bad = lp.create_future::<i32>();
-    bad.set_exception(Error::Timeout).unwrap();
-    assert_eq!(bad.exception(), Ok(Some(Error::Timeout)));
+    bad.set_exception(Error::timeout()).unwrap();
+    assert_eq!(bad.exception(), Ok(Some(Error::timeout())));
 }
 
 // exception(): "If the future has been cancelled, raises CancelledError. If the future isn't

@@ -33,7 +33,7 @@ fn a_task_future_refuses_set_result_and_set_exception() {
     let f = t.as_future();
     assert!(matches!(f.set_result(1), Err(Error::Runtime(_))));
     assert!(matches!(
-        f.set_exception(Error::Timeout),
+        f.set_exception(Error::timeout()),
         Err(Error::Runtime(_))
     ));
     assert_eq!(lp.run_until_complete(t), Ok(5));

@@ -152,7 +152,7 @@ async fn timeouts(n: u64) -> Result<u64, Error> {
         let delay = if i % 2 == 0 { 0.5 } else { 2.0 };
         match wait_for(sleep(delay), 1.0).await {
             Ok(()) => {}
-            Err(Error::Timeout) => timed_out += 1,
+            Err(Error::Timeout(_)) => timed_out += 1,
             Err(e) => return Err(e),
         }
     }
@@ -174,7 +174,7 @@ async fn concurrent_timeouts(tasks: u64, calls: u64, scope: bool) -> Result<u64,
                 };
                 match r {
                     Ok(()) => {}
-                    Err(Error::Timeout) => timed_out += 1,
+                    Err(Error::Timeout(_)) => timed_out += 1,
                     Err(e) => return Err(e),
                 }
             }
