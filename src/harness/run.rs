@@ -91,6 +91,28 @@ pub(crate) struct RunConfig {
     pub(crate) policy: String,
 }
 
+/// The wall-clock watchdog's default limit per run: generous, since it only ends a run that
+/// would otherwise hang forever.
+const DEFAULT_WATCHDOG: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl RunConfig {
+    /// The defaults of [`check`](super::check), made at `site`: no faults, 1,000,000 steps and
+    /// one virtual year per run, the watchdog on. `test` and `policy` are filled in when the
+    /// check runs, once the environment has had its say.
+    pub(crate) fn new(site: &'static std::panic::Location<'static>) -> RunConfig {
+        RunConfig {
+            site,
+            faults: FaultConfig::default(),
+            max_steps: 1_000_000,
+            max_time: 365 * 24 * 3600 * 1_000_000_000,
+            allow_unretrieved: false,
+            watchdog: Some(DEFAULT_WATCHDOG),
+            test: None,
+            policy: String::new(),
+        }
+    }
+}
+
 /// Runs `body` once with `seed` under `scheduler`; gives the scheduler back for learning.
 pub(crate) fn run_once<F, Fut, T>(
     body: &F,
