@@ -27,7 +27,8 @@ const WARM_UP_FAULT_SEEDS: u64 = 16;
 /// policy it is the longest FIFO run of seeds 0..16, since the runs explored draw faults seed by
 /// seed and a fault's extra decisions must be within the estimate.
 ///
-/// Seed 0's FIFO run is asked for even when the policy learns nothing, as it always was.
+/// Seed 0's FIFO run is asked for even when the policy learns nothing, so that how often each
+/// caller runs the program does not depend on the policy.
 ///
 /// ```
 /// use tulipsim::{harness::warm_up_length, Policy};

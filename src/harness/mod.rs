@@ -69,7 +69,8 @@ pub use policy::Policy;
 pub use report::{Failure, SeedFailure, Summary, Survey};
 pub use run::Signature;
 
-use run::{run_once, RunConfig};
+use run::run_once;
+pub(crate) use run::RunConfig;
 pub(crate) use watchdog::Watch;
 
 /// Runs `body` (a function making the program's main coroutine) under a harness: see the

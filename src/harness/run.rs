@@ -111,6 +111,18 @@ impl RunConfig {
             policy: String::new(),
         }
     }
+
+    /// The loop of one run with `seed`, traced at `trace`: a panic stops it, as a failure to
+    /// report. The watchdog is not in it: [`run_once`] attaches one per run.
+    pub(crate) fn loop_config(&self, seed: u64, trace: TraceLevel) -> LoopConfig {
+        LoopConfig::default()
+            .seed(seed)
+            .trace(trace)
+            .faults(self.faults.clone())
+            .max_steps(self.max_steps)
+            .max_time(self.max_time as f64 / 1e9)
+            .panic_policy(PanicPolicy::StopLoop)
+    }
 }
 
 /// Runs `body` once with `seed` under `scheduler`; gives the scheduler back for learning.
@@ -143,13 +155,7 @@ where
             }),
         )
     });
-    let mut config = LoopConfig::default()
-        .seed(seed)
-        .trace(trace)
-        .faults(cfg.faults.clone())
-        .max_steps(cfg.max_steps)
-        .max_time(cfg.max_time as f64 / 1e9)
-        .panic_policy(PanicPolicy::StopLoop);
+    let mut config = cfg.loop_config(seed, trace);
     config.watch = watch.clone();
     let lp = EventLoop::with_config(config);
     lp.set_boxed_scheduler(scheduler);
