@@ -16,7 +16,7 @@ use crate::events;
 use crate::exceptions::Error;
 use crate::futures::{Future, Wait};
 
-pub(crate) type Site = &'static Location<'static>;
+pub(super) type Site = &'static Location<'static>;
 
 /// asyncio's `_LoopBoundMixin`: a primitive belongs to the loop it first had to wait on.
 pub(crate) struct LoopBound(RefCell<Option<Weak<LoopInner>>>);

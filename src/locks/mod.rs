@@ -44,6 +44,5 @@ pub use barrier::Barrier;
 pub use condition::{Condition, ConditionGuard};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
-use mixins::Site;
 pub(crate) use mixins::{remove_waiter, wake, LoopBound, WaiterAwait};
 pub use semaphore::{BoundedSemaphore, BoundedSemaphoreGuard, Semaphore, SemaphoreGuard};
