@@ -37,9 +37,9 @@
 use std::future::Future as StdFuture;
 use std::panic::Location;
 
-use crate::config::{LoopConfig, PanicPolicy};
 use crate::exceptions::Error;
 use crate::faults::FaultConfig;
+use crate::harness::RunConfig;
 use crate::scheduler::{Bytes, FaultPlan, Schedule};
 use crate::trace::TraceLevel;
 use crate::EventLoop;
@@ -128,13 +128,13 @@ where
     T: 'static,
 {
     let site = Location::caller();
-    let config = LoopConfig::default()
-        .seed(0) // fault amounts (jitter) come from seed 0's stream; the replay uses seed 0 too
-        .faults(faults)
-        .trace(TraceLevel::Full)
-        .max_steps(1_000_000)
-        .max_time(365.0 * 24.0 * 3600.0)
-        .panic_policy(PanicPolicy::StopLoop);
+    // A check's limits, without its watchdog: the fuzzer has its own timeout. Fault amounts
+    // (jitter) come from seed 0's stream; the replay uses seed 0 too.
+    let config = RunConfig {
+        faults,
+        ..RunConfig::new(site)
+    }
+    .loop_config(0, TraceLevel::Full);
     let lp = EventLoop::with_config(config);
     lp.set_boxed_scheduler(Box::new(Bytes::new(data.to_vec())));
     let outcome = lp.run_until_complete_at(body(), site);

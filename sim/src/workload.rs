@@ -321,7 +321,9 @@ impl Env {
                 .max_steps(crate::interp::MAX_STEPS)
                 .trace(TraceLevel::Decisions)
         };
-        let calibration = {
+        // No faults and the loop's default seed: the env's faults are not drawn here, so there
+        // is one FIFO run to learn from, whichever seed `check`'s path asks for.
+        let calibration = tulipsim::harness::warm_up_length(&self.policy, false, |_| {
             let lp =
                 EventLoop::with_config(LoopConfig::default().max_steps(crate::interp::MAX_STEPS));
             let _ = lp.run_until_complete(main());
@@ -329,7 +331,7 @@ impl Env {
             let _ = lp.close();
             let _ = lp.take_reports();
             decisions
-        };
+        });
         let lp = EventLoop::with_config(config());
         if !matches!(self.policy, Policy::Fifo) {
             lp.set_boxed_scheduler(self.policy.warmed_scheduler(calibration));

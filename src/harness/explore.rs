@@ -7,7 +7,6 @@ use std::rc::Rc;
 use super::report::Summary;
 use super::run::{run_once, RunConfig, RunResult};
 use crate::exceptions::Error;
-use crate::faults::FaultConfig;
 use crate::scheduler::{ChoicePoint, Eligibility, Schedule, Scheduler};
 use crate::trace::TraceLevel;
 
@@ -108,14 +107,10 @@ where
         eligibility: Eligibility::Causal,
         seed: 0,
         cfg: RunConfig {
-            site: std::panic::Location::caller(),
-            faults: FaultConfig::default(),
-            max_steps: 1_000_000,
             max_time: i64::MAX,
-            allow_unretrieved: false,
             watchdog: None,
-            test: None,
             policy: "replay".into(),
+            ..RunConfig::new(std::panic::Location::caller())
         },
     }
 }

@@ -91,6 +91,40 @@ pub(crate) struct RunConfig {
     pub(crate) policy: String,
 }
 
+/// The wall-clock watchdog's default limit per run: generous, since it only ends a run that
+/// would otherwise hang forever.
+const DEFAULT_WATCHDOG: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl RunConfig {
+    /// The defaults of [`check`](super::check), made at `site`: no faults, 1,000,000 steps and
+    /// one virtual year per run, the watchdog on. `test` and `policy` are filled in when the
+    /// check runs, once the environment has had its say.
+    pub(crate) fn new(site: &'static std::panic::Location<'static>) -> RunConfig {
+        RunConfig {
+            site,
+            faults: FaultConfig::default(),
+            max_steps: 1_000_000,
+            max_time: 365 * 24 * 3600 * 1_000_000_000,
+            allow_unretrieved: false,
+            watchdog: Some(DEFAULT_WATCHDOG),
+            test: None,
+            policy: String::new(),
+        }
+    }
+
+    /// The loop of one run with `seed`, traced at `trace`: a panic stops it, as a failure to
+    /// report. The watchdog is not in it: [`run_once`] attaches one per run.
+    pub(crate) fn loop_config(&self, seed: u64, trace: TraceLevel) -> LoopConfig {
+        LoopConfig::default()
+            .seed(seed)
+            .trace(trace)
+            .faults(self.faults.clone())
+            .max_steps(self.max_steps)
+            .max_time(self.max_time as f64 / 1e9)
+            .panic_policy(PanicPolicy::StopLoop)
+    }
+}
+
 /// Runs `body` once with `seed` under `scheduler`; gives the scheduler back for learning.
 pub(crate) fn run_once<F, Fut, T>(
     body: &F,
@@ -121,13 +155,7 @@ where
             }),
         )
     });
-    let mut config = LoopConfig::default()
-        .seed(seed)
-        .trace(trace)
-        .faults(cfg.faults.clone())
-        .max_steps(cfg.max_steps)
-        .max_time(cfg.max_time as f64 / 1e9)
-        .panic_policy(PanicPolicy::StopLoop);
+    let mut config = cfg.loop_config(seed, trace);
     config.watch = watch.clone();
     let lp = EventLoop::with_config(config);
     lp.set_boxed_scheduler(scheduler);

@@ -8,7 +8,8 @@ use std::future::Future as StdFuture;
 use std::panic::Location;
 use std::rc::Rc;
 
-use super::{Condition, ConditionGuard, Site};
+use super::mixins::Site;
+use super::{Condition, ConditionGuard};
 use crate::exceptions::Error;
 
 /// asyncio's `Barrier`: makes `parties` tasks wait for each other.

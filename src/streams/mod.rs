@@ -42,10 +42,12 @@
 //! assert!(lp.time() >= 0.004);
 //! ```
 
+mod hosts;
 pub mod network;
 pub mod reader;
 pub mod server;
 pub mod transport;
+mod wire;
 pub mod writer;
 
 pub use network::{network, Address, Link, Network};

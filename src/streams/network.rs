@@ -51,177 +51,27 @@
 //! The network belongs to its event loop: [`network()`] gives the running loop's,
 //! [`Network::of`] any loop's. Closing the loop frees it, with its listeners and their
 //! handlers.
+//!
+//! The network is in three files: this one, its topology (hosts, ports, listeners, links,
+//! partitions, the [`Network`] handle and its scripted faults); `hosts.rs`, the [`Address`]
+//! and [`Link`] values it is made of; and `wire.rs`, the connections and the packets in flight
+//! on them, with their delivery.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::mem;
 use std::rc::{Rc, Weak};
 
-use super::reader::ReaderState;
+pub use super::hosts::{Address, Link};
 use super::server::ServerInner;
-use super::transport::TransportState;
-use super::writer::FlowState;
+use super::wire::{Conn, EndRef};
 use crate::base_events::LoopInner;
 use crate::events::{IntoDelay, LoopHandle};
 use crate::exceptions::Error;
-use crate::futures::Future;
 
-type Site = &'static std::panic::Location<'static>;
-
-const DEFAULT_LATENCY_NS: i64 = 1_000_000;
-const DEFAULT_BANDWIDTH: u64 = 10_000_000;
-const DEFAULT_SEGMENT: usize = 16 * 1024;
+pub(super) const DEFAULT_SEGMENT: usize = 16 * 1024;
 const FIRST_EPHEMERAL_PORT: u16 = 49152;
-
-/// A host name and a port: what asyncio gives as a `(host, port)` tuple for `"peername"` and
-/// `"sockname"`.
-///
-/// It prints as Python prints the tuple, and compares equal to a `(&str, u16)` pair.
-///
-/// ```
-/// use tulipsim::streams::Address;
-/// let a = Address::new("server", 8888);
-/// assert_eq!(a, ("server", 8888));
-/// assert_eq!(a.to_string(), "('server', 8888)");
-/// assert_eq!((a.host(), a.port()), ("server", 8888));
-/// ```
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Address {
-    host: Rc<str>,
-    port: u16,
-}
-
-impl Address {
-    /// The address of `port` on `host`.
-    ///
-    /// ```
-    /// let a = tulipsim::streams::Address::new("db", 5432);
-    /// assert_eq!(a.to_string(), "('db', 5432)");
-    /// ```
-    pub fn new(host: &str, port: u16) -> Address {
-        Address {
-            host: host.into(),
-            port,
-        }
-    }
-
-    /// The host name.
-    ///
-    /// ```
-    /// assert_eq!(tulipsim::streams::Address::new("db", 5432).host(), "db");
-    /// ```
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// The port.
-    ///
-    /// ```
-    /// assert_eq!(tulipsim::streams::Address::new("db", 5432).port(), 5432);
-    /// ```
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-}
-
-impl fmt::Display for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "('{}', {})", self.host, self.port)
-    }
-}
-
-impl fmt::Debug for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl PartialEq<(&str, u16)> for Address {
-    fn eq(&self, other: &(&str, u16)) -> bool {
-        &*self.host == other.0 && self.port == other.1
-    }
-}
-
-/// The settings of a link between two hosts: one-way latency and bandwidth.
-///
-/// ```
-/// let lp = tulipsim::EventLoop::new();
-/// let net = tulipsim::streams::Network::of(&lp);
-/// let link = net.link("a", "b");
-/// assert_eq!(link.latency(), 0.001); // the defaults
-/// assert_eq!(link.bandwidth(), 10_000_000);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Link {
-    latency_ns: i64,
-    bandwidth: u64,
-}
-
-impl Link {
-    /// The one-way latency in seconds.
-    ///
-    /// ```
-    /// let lp = tulipsim::EventLoop::new();
-    /// let net = tulipsim::streams::Network::of(&lp);
-    /// net.set_link("a", "b", 0.25, 1_000).unwrap();
-    /// assert_eq!(net.link("b", "a").latency(), 0.25); // both ways
-    /// ```
-    pub fn latency(&self) -> f64 {
-        crate::events::nanos_to_secs(self.latency_ns)
-    }
-
-    /// The one-way latency in nanoseconds.
-    ///
-    /// ```
-    /// let lp = tulipsim::EventLoop::new();
-    /// assert_eq!(tulipsim::streams::Network::of(&lp).link("a", "a").latency_ns(), 1_000_000);
-    /// ```
-    pub fn latency_ns(&self) -> i64 {
-        self.latency_ns
-    }
-
-    /// The bandwidth in bytes per second.
-    ///
-    /// ```
-    /// let lp = tulipsim::EventLoop::new();
-    /// let net = tulipsim::streams::Network::of(&lp);
-    /// net.set_link("a", "b", 0.25, 1_000).unwrap();
-    /// assert_eq!(net.link("a", "b").bandwidth(), 1_000);
-    /// ```
-    pub fn bandwidth(&self) -> u64 {
-        self.bandwidth
-    }
-
-    /// How long `len` bytes occupy the wire, in nanoseconds, rounded up.
-    pub(crate) fn transmit_ns(&self, len: usize) -> i64 {
-        let ns = (len as u128 * 1_000_000_000).div_ceil(u128::from(self.bandwidth));
-        i64::try_from(ns).unwrap_or(i64::MAX)
-    }
-
-    fn checked(latency: impl IntoDelay, bandwidth: u64) -> Result<Link, Error> {
-        let latency_ns = latency.into_nanos();
-        if latency_ns < 0 {
-            return Err(Error::value("latency must be >= 0"));
-        }
-        if bandwidth == 0 {
-            return Err(Error::value("bandwidth must be > 0 bytes per second"));
-        }
-        Ok(Link {
-            latency_ns,
-            bandwidth,
-        })
-    }
-}
-
-impl Default for Link {
-    fn default() -> Self {
-        Link {
-            latency_ns: DEFAULT_LATENCY_NS,
-            bandwidth: DEFAULT_BANDWIDTH,
-        }
-    }
-}
 
 /// Two host names, the smaller first: a link's key.
 type HostPair = (Rc<str>, Rc<str>);
@@ -241,9 +91,9 @@ pub(crate) struct NetworkInner {
     /// Hosts that do not respond: until when (the fault), or `None` until told (scripted).
     unresponsive: RefCell<BTreeMap<Rc<str>, Option<i64>>>,
     /// Deliveries held by a cut link or an unresponsive host, in the order they were due.
-    held: RefCell<Vec<EndRef>>,
+    pub(super) held: RefCell<Vec<EndRef>>,
     /// Every connection made, to find those between two hosts.
-    conns: RefCell<Vec<Weak<Conn>>>,
+    pub(super) conns: RefCell<Vec<Weak<Conn>>>,
 }
 
 impl NetworkInner {
@@ -296,7 +146,7 @@ impl NetworkInner {
     }
 
     /// The link between `a` and `b` is cut, or one of them does not respond.
-    fn blocked(&self, a: &str, b: &str) -> bool {
+    pub(super) fn blocked(&self, a: &str, b: &str) -> bool {
         if self.is_unresponsive(a) || self.is_unresponsive(b) {
             return true;
         }
@@ -338,7 +188,7 @@ impl NetworkInner {
 
     /// `host` stops responding until `until` (the unresponsive fault); a scripted
     /// `set_unresponsive(host, true)` stays until lifted.
-    fn stall(self: &Rc<Self>, host: &str, until: i64) {
+    pub(super) fn stall(self: &Rc<Self>, host: &str, until: i64) {
         let mut unresponsive = self.unresponsive.borrow_mut();
         let entry = unresponsive.entry(host.into()).or_insert(Some(until));
         if entry.is_some() {
@@ -349,7 +199,7 @@ impl NetworkInner {
     }
 
     /// Cuts the link `a`-`b`, until `until` (or until healed). A cut until healed stays so.
-    fn cut(self: &Rc<Self>, a: &str, b: &str, until: Option<i64>) {
+    pub(super) fn cut(self: &Rc<Self>, a: &str, b: &str, until: Option<i64>) {
         let mut partitions = self.partitions.borrow_mut();
         let entry = partitions.entry(Self::key(a, b)).or_insert(until);
         if entry.is_some() {
@@ -767,287 +617,5 @@ impl Network {
     /// ```
     pub fn is_unresponsive(&self, host: &str) -> bool {
         self.inner.is_unresponsive(host)
-    }
-}
-
-/// What travels on a connection.
-pub(crate) enum Packet {
-    /// A connection request, to the listener.
-    Syn,
-    /// The listener accepted.
-    SynAck,
-    /// Nothing listens there.
-    Refused,
-    /// Bytes.
-    Data(Vec<u8>),
-    /// The end of the stream (the sender shut down writing, or closed).
-    Fin,
-    /// The connection is reset.
-    Rst,
-}
-
-impl Packet {
-    fn describe(&self) -> String {
-        match self {
-            Packet::Syn => "a connection request".to_string(),
-            Packet::SynAck => "a connection answer".to_string(),
-            Packet::Refused => "a refusal".to_string(),
-            Packet::Data(d) => format!("{} bytes", d.len()),
-            Packet::Fin => "the end of the stream".to_string(),
-            Packet::Rst => "a reset".to_string(),
-        }
-    }
-}
-
-/// The client end's index in [`Conn::ends`]; the server's is 1.
-pub(crate) const CLIENT: usize = 0;
-
-/// One connection: two ends, each with its transport, its reader and its protocol state.
-pub(crate) struct Conn {
-    pub(crate) lp: Weak<LoopInner>,
-    pub(crate) net: Weak<NetworkInner>,
-    pub(crate) ends: [End; 2],
-}
-
-/// One end of a connection.
-pub(crate) struct End {
-    pub(crate) sockname: Address,
-    pub(crate) transport: RefCell<TransportState>,
-    pub(crate) reader: ReaderState,
-    pub(crate) flow: FlowState,
-    /// Set when the connection is lost (`wait_closed` awaits it).
-    pub(crate) closed: Future<()>,
-    /// The packets on their way to this end, oldest first.
-    inflight: RefCell<VecDeque<Packet>>,
-    last_arrival: Cell<i64>,
-    /// The server whose connection this is (a server end, once accepted).
-    pub(crate) server: RefCell<Option<Rc<ServerInner>>>,
-    /// `open_connection`'s future, until the listener answers (the client end).
-    pub(crate) connect_waiter: RefCell<Option<Future<()>>>,
-}
-
-impl End {
-    fn new(lp: &Rc<LoopInner>, sockname: Address, limit: usize, site: Site) -> End {
-        End {
-            sockname,
-            transport: RefCell::new(TransportState::default()),
-            reader: ReaderState::new(limit),
-            flow: FlowState::default(),
-            closed: Future::bound(Rc::downgrade(lp), site),
-            inflight: RefCell::new(VecDeque::new()),
-            last_arrival: Cell::new(i64::MIN),
-            server: RefCell::new(None),
-            connect_waiter: RefCell::new(None),
-        }
-    }
-}
-
-impl Conn {
-    /// A connection from `local` to `remote`, not yet requested, by `open_connection` at
-    /// `site` (where its futures say they were created).
-    pub(crate) fn new(
-        lp: &Rc<LoopInner>,
-        net: &Rc<NetworkInner>,
-        (local, remote): (Address, Address),
-        limit: usize,
-        site: Site,
-    ) -> Rc<Conn> {
-        let conn = Rc::new(Conn {
-            lp: Rc::downgrade(lp),
-            net: Rc::downgrade(net),
-            ends: [
-                End::new(lp, local, limit, site),
-                End::new(lp, remote, limit, site),
-            ],
-        });
-        let mut conns = net.conns.borrow_mut();
-        conns.retain(|c| c.strong_count() > 0);
-        conns.push(Rc::downgrade(&conn));
-        conn
-    }
-}
-
-/// One end of a connection, as the handles ([`StreamReader`](super::StreamReader),
-/// [`StreamWriter`](super::StreamWriter), [`Transport`](super::Transport)) hold it.
-#[derive(Clone)]
-pub(crate) struct EndRef {
-    pub(crate) conn: Rc<Conn>,
-    pub(crate) side: usize,
-}
-
-impl EndRef {
-    pub(crate) fn new(conn: &Rc<Conn>, side: usize) -> EndRef {
-        EndRef {
-            conn: conn.clone(),
-            side,
-        }
-    }
-
-    pub(crate) fn end(&self) -> &End {
-        &self.conn.ends[self.side]
-    }
-
-    pub(crate) fn peer(&self) -> EndRef {
-        EndRef::new(&self.conn, 1 - self.side)
-    }
-
-    pub(crate) fn peer_end(&self) -> &End {
-        &self.conn.ends[1 - self.side]
-    }
-
-    /// The loop, while it is open.
-    pub(crate) fn loop_inner(&self) -> Option<Rc<LoopInner>> {
-        self.conn.lp.upgrade().filter(|lp| !lp.is_closed())
-    }
-
-    pub(crate) fn now(&self) -> i64 {
-        self.conn.lp.upgrade().map_or(0, |lp| lp.now())
-    }
-
-    /// The hosts of this end and of its peer.
-    pub(crate) fn hosts(&self) -> (&str, &str) {
-        (&self.end().sockname.host, &self.peer_end().sockname.host)
-    }
-
-    /// The link this connection runs over, as it is set now.
-    pub(crate) fn link(&self) -> Link {
-        let (a, b) = (&self.conn.ends[0].sockname, &self.conn.ends[1].sockname);
-        self.conn
-            .net
-            .upgrade()
-            .map_or_else(Link::default, |net| net.link(&a.host, &b.host))
-    }
-
-    pub(crate) fn segment(&self) -> usize {
-        self.conn
-            .net
-            .upgrade()
-            .map_or(DEFAULT_SEGMENT, |net| net.segment())
-    }
-
-    /// Runs `f` on this end at the next iteration (asyncio's `call_soon`).
-    pub(crate) fn call_soon(&self, f: impl FnOnce(&EndRef) + 'static) {
-        if let Some(lp) = self.loop_inner() {
-            let me = self.clone();
-            lp.call_soon_handle(Box::new(move || f(&me)));
-        }
-    }
-
-    /// Sends `packet` to the peer, to arrive at `arrival`, or with the peer's previous packet if
-    /// that one arrives later. One timer per packet; each delivers the oldest packet of this
-    /// direction, so the order holds even if a timer fires late.
-    pub(crate) fn send(&self, packet: Packet, arrival: i64) {
-        let Some(lp) = self.loop_inner() else {
-            return;
-        };
-        let to = self.peer_end();
-        let arrival = lp.net_delay(arrival, || {
-            format!(
-                "{} from {} to {}",
-                packet.describe(),
-                self.end().sockname,
-                to.sockname
-            )
-        });
-        let arrival = arrival.max(to.last_arrival.get());
-        to.last_arrival.set(arrival);
-        to.inflight.borrow_mut().push_back(packet);
-        let peer = self.peer();
-        lp.call_at_nanos_exact(arrival, Box::new(move || peer.deliver()));
-    }
-
-    /// Sends `packet` after one latency.
-    pub(crate) fn send_after_latency(&self, packet: Packet) {
-        let arrival = self.now().saturating_add(self.link().latency_ns());
-        self.send(packet, arrival);
-    }
-
-    /// A delivery timer fired at this end: take the oldest packet on its way here.
-    ///
-    /// A cut link or an unresponsive host holds the delivery (the packet stays in flight)
-    /// until it heals; the partition and reset faults are asked here.
-    fn deliver(&self) {
-        self.deliver_packet(true)
-    }
-
-    /// [`deliver`](Self::deliver), asking the partition fault or not.
-    fn deliver_packet(&self, ask_partition: bool) {
-        if self.end().inflight.borrow().is_empty() {
-            return;
-        }
-        if let Some(net) = self.conn.net.upgrade() {
-            let (here, there) = self.hosts();
-            if net.blocked(here, there) {
-                net.held.borrow_mut().push(self.clone());
-                return;
-            }
-            if let Some(lp) = self.loop_inner().filter(|_| ask_partition) {
-                let cut = lp.net_partition(|secs| {
-                    format!("the link {there} <-> {here} is cut for {secs:.6}s")
-                });
-                if let Some(duration) = cut {
-                    net.cut(here, there, Some(lp.now().saturating_add(duration)));
-                    net.held.borrow_mut().push(self.clone());
-                    return;
-                }
-                let stalled = lp.net_unresponsive(|secs| {
-                    format!("the host {here} stops responding for {secs:.6}s")
-                });
-                if let Some(duration) = stalled {
-                    net.stall(here, lp.now().saturating_add(duration));
-                    net.held.borrow_mut().push(self.clone());
-                    return;
-                }
-            }
-        }
-        let packet = self.end().inflight.borrow_mut().pop_front();
-        let Some(packet) = packet else {
-            return;
-        };
-        if let Packet::Data(data) = &packet {
-            let open = {
-                let t = self.end().transport.borrow();
-                t.is_connected() && !t.sock_closed
-            } && !self.is_closing();
-            if open {
-                if let Some(lp) = self.loop_inner() {
-                    let reset = lp.net_reset(|| {
-                        format!(
-                            "the connection {} <-> {} is reset as {} bytes reach {}",
-                            self.peer_end().sockname,
-                            self.end().sockname,
-                            data.len(),
-                            self.end().sockname.host
-                        )
-                    });
-                    if reset {
-                        // The packet is lost; this end is reset now, the peer a latency on.
-                        self.reset_received();
-                        self.send_after_latency(Packet::Rst);
-                        return;
-                    }
-                    let sender_open = !self.peer_end().transport.borrow().write_shut();
-                    if sender_open
-                        && lp.net_half_close(|| {
-                            format!(
-                                "{} stops writing to {} as {} bytes arrive",
-                                self.peer_end().sockname,
-                                self.end().sockname,
-                                data.len()
-                            )
-                        })
-                    {
-                        self.peer().shut_write();
-                    }
-                }
-            }
-        }
-        match packet {
-            Packet::Syn => super::server::accept(self),
-            Packet::SynAck => super::server::connected(self),
-            Packet::Refused => super::server::refused(self),
-            Packet::Rst => self.reset_received(),
-            data_or_fin => self.receive(data_or_fin),
-        }
     }
 }

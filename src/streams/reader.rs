@@ -16,7 +16,7 @@ use std::future::Future as StdFuture;
 use std::panic::Location;
 use std::task::{Context, Poll, Waker};
 
-use super::network::EndRef;
+use super::wire::EndRef;
 use crate::exceptions::Error;
 use crate::futures::Future;
 use crate::locks::WaiterAwait;

@@ -18,8 +18,9 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
-use super::network::{Address, Conn, EndRef, NetworkInner, Packet, CLIENT};
+use super::network::{Address, NetworkInner};
 use super::reader::{StreamReader, DEFAULT_LIMIT};
+use super::wire::{Conn, EndRef, Packet, CLIENT};
 use super::writer::StreamWriter;
 use crate::base_events::{ExceptionContext, LoopInner};
 use crate::events;

@@ -37,7 +37,8 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 
-use super::network::{Address, EndRef, Packet};
+use super::network::Address;
+use super::wire::{EndRef, Packet};
 use crate::exceptions::Error;
 
 const DEFAULT_HIGH_WATER: usize = 64 * 1024;

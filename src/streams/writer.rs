@@ -16,8 +16,9 @@ use std::future::Future as StdFuture;
 use std::panic::Location;
 use std::task::{Context, Poll, Waker};
 
-use super::network::{Address, EndRef};
+use super::network::Address;
 use super::transport::Transport;
+use super::wire::EndRef;
 use crate::exceptions::Error;
 use crate::futures::Future;
 use crate::locks::{remove_waiter, WaiterAwait};

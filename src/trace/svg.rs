@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Event, Outcome, Trace};
+use super::{Event, Outcome, Record, Trace};
 use crate::events::nanos_to_secs;
 use crate::scheduler::EntryKind;
 
@@ -94,35 +94,126 @@ impl Trace {
     /// ```
     pub fn to_svg(&self) -> String {
         let tasks = self.tasks_in_order();
+        let layout = Layout::new(self, &tasks);
+        let mut drawing = Drawing::new(&tasks);
+        for (i, r) in self.records.iter().enumerate() {
+            drawing.event(self, &layout, i, r);
+        }
+        let mut out = String::new();
+        layout.write_frame(&mut out);
+        layout.write_axis(&mut out);
+        write_loop_lane(&mut out, &drawing.loop_marks);
+        for t in &tasks {
+            self.write_task_lane(&mut out, &layout, *t, &drawing.lanes[t]);
+        }
+        out.push_str("</svg>\n");
+        out
+    }
+
+    /// One task's lane: its label (cut at 40 characters), its life bar, its waits (the last
+    /// one open if the trace ends during it) and its marks.
+    fn write_task_lane(&self, out: &mut String, layout: &Layout, t: u64, lane: &Lane) {
+        let _ = writeln!(out, r#"<g class="lane" data-task="{t}">"#);
+        let name = self.task_name(t);
+        let shown: String = if name.chars().count() > 40 {
+            name.chars().take(39).chain(['…']).collect()
+        } else {
+            name.clone()
+        };
+        // A cut name keeps the whole one as its title.
+        let title = if shown == name {
+            String::new()
+        } else {
+            format!("<title>{}</title>", xml(&name))
+        };
+        let _ = writeln!(
+            out,
+            r#"<text class="label" x="8" y="{}">{title}{}</text>"#,
+            mid(lane.row) + 4,
+            xml(&shown)
+        );
+        let start = lane.start.unwrap_or(layout.left);
+        let (stop, class, life) = match lane.end {
+            Some(x) => (x, "life", lane.life.clone()),
+            None => (
+                layout.end_x,
+                "life pending",
+                format!("{}, still pending when the trace ends", lane.life),
+            ),
+        };
+        let _ = writeln!(
+            out,
+            r#"<rect class="{class}" x="{start}" y="{}" width="{}" height="{}" rx="3"><title>{}</title></rect>"#,
+            row_y(lane.row) + 6,
+            stop - start,
+            LANE_H - 12,
+            xml(&life)
+        );
+        for s in &lane.segments {
+            let _ = writeln!(out, "{s}");
+        }
+        if let Some((from, since, what)) = &lane.waiting {
+            let title = format!(
+                "{what}, from {} s, still waiting when the trace ends",
+                nanos_to_secs(*since)
+            );
+            let _ = writeln!(
+                out,
+                "{}",
+                wait_rect(*from, layout.end_x, mid(lane.row), &title)
+            );
+        }
+        for m in &lane.marks {
+            let _ = writeln!(out, "{m}");
+        }
+        let _ = writeln!(out, "</g>");
+    }
+}
+
+/// The top of a lane's row; row -1 is the loop's lane.
+fn row_y(row: i64) -> i64 {
+    TOP + LANE_H * (row + 1)
+}
+
+/// The middle of a lane's row, where its marks sit.
+fn mid(row: i64) -> i64 {
+    row_y(row) + LANE_H / 2
+}
+
+/// Where things go: the x of every event, the ticks of the axis, and the picture's size.
+struct Layout {
+    /// Where the time axis starts, right of the widest lane label.
+    left: i64,
+    /// The x of each event, by its index in the trace.
+    xs: Vec<i64>,
+    /// (x, time) of each instant at which something happened.
+    ticks: Vec<(i64, i64)>,
+    /// The x of the last event: where pending lives and waits end.
+    end_x: i64,
+    /// The bottom of the last lane.
+    bottom: i64,
+    width: i64,
+    height: i64,
+}
+
+impl Layout {
+    fn new(trace: &Trace, tasks: &[u64]) -> Layout {
         let label_w = tasks
             .iter()
-            .map(|t| self.task_name(*t).chars().count().min(40) as i64)
+            .map(|t| trace.task_name(*t).chars().count().min(40) as i64)
             .max()
             .unwrap_or(0)
             .max(6)
             * 7
             + 16;
-        let row_y = |row: i64| TOP + LANE_H * (row + 1);
-        let mid = |row: i64| row_y(row) + LANE_H / 2;
-        let mut lanes: BTreeMap<u64, Lane> = BTreeMap::new();
-        for (i, t) in tasks.iter().enumerate() {
-            lanes.insert(
-                *t,
-                Lane {
-                    row: i as i64,
-                    ..Lane::default()
-                },
-            );
-        }
+        let left = label_w + 16;
         let bottom = row_y(tasks.len() as i64);
-
-        // x of each event; ticks at each instant.
-        let mut xs = Vec::with_capacity(self.records.len());
+        let mut xs = Vec::with_capacity(trace.records.len());
         let mut ticks: Vec<(i64, i64)> = Vec::new();
-        let mut x = label_w + 16;
-        for (i, r) in self.records.iter().enumerate() {
+        let mut x = left;
+        for (i, r) in trace.records.iter().enumerate() {
             if i > 0 {
-                let prev = self.records[i - 1].time_ns;
+                let prev = trace.records[i - 1].time_ns;
                 x += if r.time_ns > prev {
                     gap(r.time_ns - prev)
                 } else {
@@ -134,152 +225,21 @@ impl Trace {
             }
             xs.push(x);
         }
-        let end_x = xs.last().copied().unwrap_or(label_w + 16);
-        let width = end_x + RIGHT;
-        let height = bottom + 12;
-
-        let mut loop_marks: Vec<String> = Vec::new();
-        let mut running: Option<u64> = None;
-        for (i, r) in self.records.iter().enumerate() {
-            let x = xs[i];
-            let at = format!("at {} s", nanos_to_secs(r.time_ns));
-            let lane_row = |lanes: &BTreeMap<u64, Lane>, t: u64| lanes.get(&t).map_or(0, |l| l.row);
-            match &r.event {
-                Event::Spawned { task, site } => {
-                    let from = running.filter(|r| r != task).map(|f| lane_row(&lanes, f));
-                    let lane = lanes.entry(*task).or_default();
-                    lane.start = Some(x);
-                    lane.life = format!("{}: spawned at {site} {at}", self.task_name(*task));
-                    if let Some(from) = from {
-                        lane.segments.push(format!(
-                            r#"<line class="spawn-link" x1="{x}" y1="{}" x2="{x}" y2="{}"/>"#,
-                            mid(from),
-                            mid(lane.row)
-                        ));
-                    }
-                    let y = mid(lane.row);
-                    lane.marks.push(mark(
-                        "spawn",
-                        i,
-                        x,
-                        y,
-                        r#"<path d="M-5 -6 L3 0 L-5 6 Z"/>"#,
-                        &format!("spawned at {site} {at}"),
-                    ));
-                }
-                Event::Ran {
-                    kind: kind @ (EntryKind::Step | EntryKind::Wakeup),
-                    task: Some(t),
-                } => {
-                    running = Some(*t);
-                    let lane = lanes.entry(*t).or_default();
-                    end_wait(lane, x, r.time_ns, mid);
-                    lane.marks.push(mark(
-                        "step",
-                        i,
-                        x,
-                        mid(lane.row),
-                        r#"<circle r="3.5"/>"#,
-                        &format!("{} {at}", kind.name()),
-                    ));
-                }
-                Event::Ran {
-                    kind,
-                    task: Some(t),
-                } => {
-                    running = None;
-                    let lane = lanes.entry(*t).or_default();
-                    lane.marks.push(mark(
-                        "timer",
-                        i,
-                        x,
-                        mid(lane.row),
-                        r#"<rect x="-1" y="-7" width="2" height="14"/>"#,
-                        &format!("{} {at}", kind.name()),
-                    ));
-                }
-                Event::Ran { kind, task: None } => {
-                    running = None;
-                    loop_marks.push(mark(
-                        "callback",
-                        i,
-                        x,
-                        mid(-1),
-                        r#"<circle r="3"/>"#,
-                        &format!("{} {at}", kind.name()),
-                    ));
-                }
-                Event::Yields { task } | Event::Awaits { task, .. } => {
-                    running = running.filter(|r| r != task);
-                    let what = match &r.event {
-                        Event::Awaits { what, .. } => format!("awaits {what}"),
-                        _ => "yields".to_string(),
-                    };
-                    let lane = lanes.entry(*task).or_default();
-                    end_wait(lane, x, r.time_ns, mid);
-                    lane.waiting = Some((x, r.time_ns, what));
-                }
-                Event::Done { task, outcome } => {
-                    running = running.filter(|r| r != task);
-                    let lane = lanes.entry(*task).or_default();
-                    end_wait(lane, x, r.time_ns, mid);
-                    let y = mid(lane.row);
-                    let (class, shape, how) = match outcome {
-                        Outcome::Result => {
-                            ("result", r#"<circle r="4.5"/>"#, "done: result".to_string())
-                        }
-                        Outcome::Exception(e) => (
-                            "error",
-                            r#"<path d="M0 -7 L6 5 L-6 5 Z"/>"#,
-                            format!("done: raised {e}"),
-                        ),
-                        Outcome::Cancelled => (
-                            "cancelled",
-                            r#"<path d="M-5 -5 L5 5 M-5 5 L5 -5"/>"#,
-                            "done: cancelled".to_string(),
-                        ),
-                    };
-                    lane.end = Some(x);
-                    let _ = write!(lane.life, ", {how} {at}");
-                    lane.marks
-                        .push(mark(class, i, x, y, shape, &format!("{how} {at}")));
-                }
-                Event::Decision { index, chosen, of } => loop_marks.push(mark(
-                    "decision",
-                    i,
-                    x,
-                    mid(-1),
-                    r#"<rect x="-1.5" y="-5" width="3" height="10"/>"#,
-                    &format!("decision {index}: took {chosen} of {of} {at}"),
-                )),
-                Event::Fault { kind, detail } => {
-                    let title = format!("fault {}: {detail} {at}", kind.name());
-                    loop_marks.push(format!(
-                        r#"<line class="fault-line" x1="{x}" y1="{}" x2="{x}" y2="{bottom}"><title>{}</title></line>"#,
-                        row_y(-1),
-                        xml(&title)
-                    ));
-                    loop_marks.push(mark(
-                        "fault",
-                        i,
-                        x,
-                        mid(-1),
-                        r#"<path d="M0 -7 L7 0 L0 7 L-7 0 Z"/>"#,
-                        &title,
-                    ));
-                }
-                Event::Note { text, .. } => loop_marks.push(mark(
-                    "note",
-                    i,
-                    x,
-                    mid(-1),
-                    r#"<circle r="3"/>"#,
-                    &format!("note: {text} {at}"),
-                )),
-            }
+        let end_x = xs.last().copied().unwrap_or(left);
+        Layout {
+            left,
+            xs,
+            ticks,
+            end_x,
+            bottom,
+            width: end_x + RIGHT,
+            height: bottom + 12,
         }
+    }
 
-        let mut out = String::new();
+    /// The `<svg>` element, the style sheet and the white background.
+    fn write_frame(&self, out: &mut String) {
+        let (width, height) = (self.width, self.height);
         let _ = writeln!(
             out,
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">"#
@@ -289,17 +249,22 @@ impl Trace {
             out,
             r##"<rect width="{width}" height="{height}" fill="#fff"/>"##
         );
-        // The axis: a tick per instant, labelled unless too close to the last label.
+    }
+
+    /// The axis: a tick per instant, labelled unless too close to the last label, and a grid
+    /// line down across the lanes.
+    fn write_axis(&self, out: &mut String) {
+        let (end_x, bottom) = (self.end_x, self.bottom);
         let _ = writeln!(out, r#"<g class="axis">"#);
         let _ = writeln!(
             out,
             r#"<line x1="{}" y1="{}" x2="{end_x}" y2="{}"/>"#,
-            label_w + 16,
+            self.left,
             TOP - 8,
             TOP - 8
         );
         let mut last_label: Option<i64> = None;
-        for &(x, t) in &ticks {
+        for &(x, t) in &self.ticks {
             let secs = nanos_to_secs(t);
             let _ = write!(
                 out,
@@ -322,73 +287,206 @@ impl Trace {
             );
         }
         let _ = writeln!(out, "</g>");
-        // The loop's lane.
-        let _ = writeln!(out, r#"<g class="loop" data-task="loop">"#);
-        let _ = writeln!(
-            out,
-            r#"<text class="label" x="8" y="{}">loop</text>"#,
-            mid(-1) + 4
-        );
-        for m in &loop_marks {
-            let _ = writeln!(out, "{m}");
-        }
-        let _ = writeln!(out, "</g>");
-        // The tasks' lanes.
-        for t in &tasks {
-            let lane = &lanes[t];
-            let _ = writeln!(out, r#"<g class="lane" data-task="{t}">"#);
-            let name = self.task_name(*t);
-            let shown: String = if name.chars().count() > 40 {
-                name.chars().take(39).chain(['…']).collect()
-            } else {
-                name.clone()
-            };
-            // A cut name keeps the whole one as its title.
-            let title = if shown == name {
-                String::new()
-            } else {
-                format!("<title>{}</title>", xml(&name))
-            };
-            let _ = writeln!(
-                out,
-                r#"<text class="label" x="8" y="{}">{title}{}</text>"#,
-                mid(lane.row) + 4,
-                xml(&shown)
+    }
+}
+
+/// The `loop` lane: callbacks, decisions, faults and notes.
+fn write_loop_lane(out: &mut String, loop_marks: &[String]) {
+    let _ = writeln!(out, r#"<g class="loop" data-task="loop">"#);
+    let _ = writeln!(
+        out,
+        r#"<text class="label" x="8" y="{}">loop</text>"#,
+        mid(-1) + 4
+    );
+    for m in loop_marks {
+        let _ = writeln!(out, "{m}");
+    }
+    let _ = writeln!(out, "</g>");
+}
+
+/// The marks and segments drawn so far, event by event, before any is written out: a lane's
+/// life bar is written first but known last.
+struct Drawing {
+    lanes: BTreeMap<u64, Lane>,
+    loop_marks: Vec<String>,
+    /// The task whose step ran last, if it has not given up the loop since: a spawn from it
+    /// gets a link from its lane.
+    running: Option<u64>,
+}
+
+impl Drawing {
+    fn new(tasks: &[u64]) -> Drawing {
+        let mut lanes: BTreeMap<u64, Lane> = BTreeMap::new();
+        for (i, t) in tasks.iter().enumerate() {
+            lanes.insert(
+                *t,
+                Lane {
+                    row: i as i64,
+                    ..Lane::default()
+                },
             );
-            let start = lane.start.unwrap_or(label_w + 16);
-            let (stop, class, life) = match lane.end {
-                Some(x) => (x, "life", lane.life.clone()),
-                None => (
-                    end_x,
-                    "life pending",
-                    format!("{}, still pending when the trace ends", lane.life),
-                ),
-            };
-            let _ = writeln!(
-                out,
-                r#"<rect class="{class}" x="{start}" y="{}" width="{}" height="{}" rx="3"><title>{}</title></rect>"#,
-                row_y(lane.row) + 6,
-                stop - start,
-                LANE_H - 12,
-                xml(&life)
-            );
-            for s in &lane.segments {
-                let _ = writeln!(out, "{s}");
-            }
-            if let Some((from, since, what)) = &lane.waiting {
-                let title = format!(
-                    "{what}, from {} s, still waiting when the trace ends",
-                    nanos_to_secs(*since)
-                );
-                let _ = writeln!(out, "{}", wait_rect(*from, end_x, mid(lane.row), &title));
-            }
-            for m in &lane.marks {
-                let _ = writeln!(out, "{m}");
-            }
-            let _ = writeln!(out, "</g>");
         }
-        out.push_str("</svg>\n");
-        out
+        Drawing {
+            lanes,
+            loop_marks: Vec::new(),
+            running: None,
+        }
+    }
+
+    /// Draws the `i`th event of `trace`, `r`.
+    fn event(&mut self, trace: &Trace, layout: &Layout, i: usize, r: &Record) {
+        let x = layout.xs[i];
+        let at = format!("at {} s", nanos_to_secs(r.time_ns));
+        match &r.event {
+            Event::Spawned { task, site } => {
+                let name = trace.task_name(*task);
+                self.spawned(i, x, &at, *task, &name, site);
+            }
+            Event::Ran {
+                kind: kind @ (EntryKind::Step | EntryKind::Wakeup),
+                task: Some(t),
+            } => {
+                self.running = Some(*t);
+                let lane = self.lanes.entry(*t).or_default();
+                end_wait(lane, x, r.time_ns, mid);
+                lane.marks.push(mark(
+                    "step",
+                    i,
+                    x,
+                    mid(lane.row),
+                    r#"<circle r="3.5"/>"#,
+                    &format!("{} {at}", kind.name()),
+                ));
+            }
+            Event::Ran {
+                kind,
+                task: Some(t),
+            } => {
+                self.running = None;
+                let lane = self.lanes.entry(*t).or_default();
+                lane.marks.push(mark(
+                    "timer",
+                    i,
+                    x,
+                    mid(lane.row),
+                    r#"<rect x="-1" y="-7" width="2" height="14"/>"#,
+                    &format!("{} {at}", kind.name()),
+                ));
+            }
+            Event::Ran { kind, task: None } => {
+                self.running = None;
+                self.loop_marks.push(mark(
+                    "callback",
+                    i,
+                    x,
+                    mid(-1),
+                    r#"<circle r="3"/>"#,
+                    &format!("{} {at}", kind.name()),
+                ));
+            }
+            Event::Yields { task } | Event::Awaits { task, .. } => {
+                self.running = self.running.filter(|r| r != task);
+                let what = match &r.event {
+                    Event::Awaits { what, .. } => format!("awaits {what}"),
+                    _ => "yields".to_string(),
+                };
+                let lane = self.lanes.entry(*task).or_default();
+                end_wait(lane, x, r.time_ns, mid);
+                lane.waiting = Some((x, r.time_ns, what));
+            }
+            Event::Done { task, outcome } => {
+                self.running = self.running.filter(|r| r != task);
+                let lane = self.lanes.entry(*task).or_default();
+                end_wait(lane, x, r.time_ns, mid);
+                lane.end_with(i, x, &at, outcome);
+            }
+            Event::Decision { index, chosen, of } => self.loop_marks.push(mark(
+                "decision",
+                i,
+                x,
+                mid(-1),
+                r#"<rect x="-1.5" y="-5" width="3" height="10"/>"#,
+                &format!("decision {index}: took {chosen} of {of} {at}"),
+            )),
+            Event::Fault { kind, detail } => {
+                let title = format!("fault {}: {detail} {at}", kind.name());
+                self.loop_marks.push(format!(
+                    r#"<line class="fault-line" x1="{x}" y1="{}" x2="{x}" y2="{}"><title>{}</title></line>"#,
+                    row_y(-1),
+                    layout.bottom,
+                    xml(&title)
+                ));
+                self.loop_marks.push(mark(
+                    "fault",
+                    i,
+                    x,
+                    mid(-1),
+                    r#"<path d="M0 -7 L7 0 L0 7 L-7 0 Z"/>"#,
+                    &title,
+                ));
+            }
+            Event::Note { text, .. } => self.loop_marks.push(mark(
+                "note",
+                i,
+                x,
+                mid(-1),
+                r#"<circle r="3"/>"#,
+                &format!("note: {text} {at}"),
+            )),
+        }
+    }
+
+    /// A task spawned at `x` (the `i`th event): its life bar starts there, with a link from
+    /// the lane of the task that spawned it, if a task did.
+    fn spawned(&mut self, i: usize, x: i64, at: &str, task: u64, name: &str, site: &str) {
+        let from = self
+            .running
+            .filter(|r| *r != task)
+            .map(|f| self.lanes.get(&f).map_or(0, |l| l.row));
+        let lane = self.lanes.entry(task).or_default();
+        lane.start = Some(x);
+        lane.life = format!("{name}: spawned at {site} {at}");
+        if let Some(from) = from {
+            lane.segments.push(format!(
+                r#"<line class="spawn-link" x1="{x}" y1="{}" x2="{x}" y2="{}"/>"#,
+                mid(from),
+                mid(lane.row)
+            ));
+        }
+        let y = mid(lane.row);
+        lane.marks.push(mark(
+            "spawn",
+            i,
+            x,
+            y,
+            r#"<path d="M-5 -6 L3 0 L-5 6 Z"/>"#,
+            &format!("spawned at {site} {at}"),
+        ));
+    }
+}
+
+impl Lane {
+    /// The task ended at `x` (the `i`th event): its life bar ends there, with the mark of its
+    /// outcome.
+    fn end_with(&mut self, i: usize, x: i64, at: &str, outcome: &Outcome) {
+        let y = mid(self.row);
+        let (class, shape, how) = match outcome {
+            Outcome::Result => ("result", r#"<circle r="4.5"/>"#, "done: result".to_string()),
+            Outcome::Exception(e) => (
+                "error",
+                r#"<path d="M0 -7 L6 5 L-6 5 Z"/>"#,
+                format!("done: raised {e}"),
+            ),
+            Outcome::Cancelled => (
+                "cancelled",
+                r#"<path d="M-5 -5 L5 5 M-5 5 L5 -5"/>"#,
+                "done: cancelled".to_string(),
+            ),
+        };
+        self.end = Some(x);
+        let _ = write!(self.life, ", {how} {at}");
+        self.marks
+            .push(mark(class, i, x, y, shape, &format!("{how} {at}")));
     }
 }
 
