@@ -308,12 +308,10 @@ impl Explore {
             policy: self.policy.clone(),
             faults: self.faults,
         };
-        // Calibration through `check`'s own path, so that a seed's run does not depend on the
-        // range. `faults_active` is false even with faults on, which keeps this explorer's runs
-        // as they were: it learns from seed 0's FIFO run alone, where `check` learns from the
-        // longest of 16 seeds' (the fix it missed). Passing `self.faults.config().is_active()`
-        // would align the two, and change the schedules this explorer runs.
-        let calibration = warm_up_length(&self.policy, false, |seed| {
+        // Calibration through `check`'s own path: a seed's run does not depend on the range,
+        // and with faults on the run length is learnt from 16 seeds' FIFO runs, since a fault
+        // can add the very decisions a bug needs (this copy had missed that fix).
+        let calibration = warm_up_length(&self.policy, self.faults.config().is_active(), |seed| {
             run_with(scenario, &spec(seed), None, TraceLevel::Off).decisions
         });
         let seeds = if matches!(self.policy, Policy::Fifo) {
