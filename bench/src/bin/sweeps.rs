@@ -55,7 +55,8 @@ fn programs() -> Vec<Program> {
             shuttle: shuttle_bugs::find(p.name),
         })
         .collect();
-    let guide: [(&str, fn() -> Main); 4] = [
+    type Maker = fn() -> Main;
+    let guide: [(&str, Maker); 4] = [
         ("guide: cache_race", || {
             Box::pin(async { cache_race::workload(false).await.map(drop) })
         }),
