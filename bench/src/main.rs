@@ -281,7 +281,8 @@ fn workloads(s: u64) -> Vec<Workload> {
 
 /// Issue #20, item 1: every workload under every seeded policy of the harness, each policy's
 /// scheduler warmed as `check()` warms it, as a ratio of time to FIFO's (the same boxed
-/// scheduler path). Repetitions are interleaved; medians. The sizes are the first table's
+/// scheduler path, which `check()` uses for `Policy::Fifo`); and FIFO's own price over the
+/// loop with no scheduler at all. Repetitions are interleaved; medians. The sizes are the first table's
 /// / 100: PCT (and Portfolio, which gives seed 1 to PCT) scans every candidate per decision,
 /// so W2 at full size would take minutes a run.
 fn exploration_price(workloads: &[Workload], reps: usize, only: Option<&[String]>) {
@@ -290,10 +291,13 @@ fn exploration_price(workloads: &[Workload], reps: usize, only: Option<&[String]
     );
     let names: Vec<String> = Explore::ALL.iter().map(|p| p.name()).collect();
     println!(
-        "| workload | calibration (FIFO decisions) | FIFO | {} | worst |",
+        "| workload | calibration (FIFO decisions) | no scheduler | FIFO | × no scheduler | {} | worst |",
         names[1..].join(" | ")
     );
-    println!("|---|---|---|{}---|", "---|".repeat(names.len() - 1));
+    println!(
+        "|---|---|---|---|---|{}---|",
+        "---|".repeat(names.len() - 1)
+    );
     for &w in workloads {
         let (name, _) = w.label();
         let code = name.split(' ').next().unwrap_or(name);
@@ -302,8 +306,17 @@ fn exploration_price(workloads: &[Workload], reps: usize, only: Option<&[String]
         }
         let calibration = on_tulipsim::fifo_decisions(w).expect("the workload runs");
         let mut secs: Vec<Vec<f64>> = vec![Vec::new(); Explore::ALL.len()];
+        let mut plain = Vec::new();
         let mut expected = None;
         for _ in 0..reps {
+            // The loop with no scheduler set (`EventLoop::new()`'s plain deque).
+            let (t, sum) = timed(|| on_tulipsim::run(w, Mode::Fifo).expect("the workload runs"));
+            assert_eq!(
+                *expected.get_or_insert(sum),
+                sum,
+                "{w:?} without a scheduler"
+            );
+            plain.push(t);
             for (i, &policy) in Explore::ALL.iter().enumerate() {
                 let mode = Mode::Policy {
                     policy,
@@ -317,9 +330,12 @@ fn exploration_price(workloads: &[Workload], reps: usize, only: Option<&[String]
         let med: Vec<f64> = secs.into_iter().map(median).collect();
         let ratios: Vec<f64> = med[1..].iter().map(|t| t / med[0]).collect();
         let worst = ratios.iter().copied().fold(0.0, f64::max);
+        let plain = median(plain);
         println!(
-            "| {name} | {calibration} | {} | {} | {worst:.2}× |",
+            "| {name} | {calibration} | {} | {} | {:.2}× | {} | {worst:.2}× |",
+            rate(w.units(), plain),
             rate(w.units(), med[0]),
+            med[0] / plain,
             ratios
                 .iter()
                 .map(|r| format!("{r:.2}×"))
