@@ -3,7 +3,10 @@
 //! tulipsim-tokio (`RUSTFLAGS="--cfg tulipsim"`: the same source on tulipsim's loop, FIFO).
 //! `run.sh` builds both and prints them side by side.
 //!
-//! Prints one line per workload: `name|unit|units per second (median)|checksum`. The
+//! `tulipsim-tokio-bench [REPS [NAME]]`: NAME runs only the workloads whose name starts with
+//! it, for `valgrind --tool=callgrind` (see run.sh's instruction table).
+//!
+//! Prints one line per workload: `name|unit|units per second (median)|checksum|units`. The
 //! checksums must agree between the two builds, so a side that did less work cannot look
 //! faster.
 
@@ -149,6 +152,8 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(5);
+    // A second argument runs only the workloads whose name starts with it (for callgrind).
+    let only = std::env::args().nth(2);
     type Work = fn() -> u64;
     let rows: [(&str, &str, u64, Work); 5] = [
         ("spawn-join 100k", "tasks", 100_000, || run(spawn_join(100_000))),
@@ -162,6 +167,9 @@ fn main() {
         ("TCP echo 20k", "round trips", 20_000, || run(tcp_echo(20_000))),
     ];
     for (name, unit, units, work) in rows {
+        if only.as_ref().is_some_and(|o| !name.starts_with(o.as_str())) {
+            continue;
+        }
         let mut secs = Vec::new();
         let mut sum = 0;
         for _ in 0..reps {
@@ -171,6 +179,6 @@ fn main() {
         }
         secs.sort_by(f64::total_cmp);
         let median = secs[secs.len() / 2];
-        println!("{name}|{unit}|{:.0}|{sum}", units as f64 / median);
+        println!("{name}|{unit}|{:.0}|{sum}|{units}", units as f64 / median);
     }
 }
