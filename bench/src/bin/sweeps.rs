@@ -14,6 +14,9 @@
 //! cargo run --release -p tulipsim-bench --bin sweeps [-- SEEDS [REPS]]   (20,000 seeds, 3 reps)
 //! ```
 //!
+//! `sweeps --profile PROGRAM raw|check|shuttle N` runs one N-seed sweep on one thread, for
+//! `valgrind --tool=callgrind` (instructions per schedule; `bench/callgrind-sweeps.sh`).
+//!
 //! Times are medians of REPS repetitions, interleaved. The guide's examples have no shuttle
 //! translation: they sleep on the virtual clock, which shuttle lacks.
 
@@ -166,8 +169,35 @@ fn k(n: u64, secs: f64) -> String {
     format!("{:.0}k", n as f64 / secs / 1e3)
 }
 
+/// One sweep on this thread, for callgrind.
+fn profile(mut args: impl Iterator<Item = String>) {
+    let name = args.next().expect("a program name");
+    let side = args.next().expect("raw|check|shuttle");
+    let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let p = programs()
+        .into_iter()
+        .find(|p| p.name.split(' ').next() == Some(name.as_str()))
+        .expect("a program of the table");
+    match side.as_str() {
+        "raw" => drop(raw_range(p.body, 0..n)),
+        "check" => drop(harness(p.body, 0..n, 1)),
+        "shuttle" => drop(shuttle_range(
+            &p.shuttle.expect("a shuttle translation"),
+            0,
+            n,
+        )),
+        other => panic!("no side {other:?}: raw|check|shuttle"),
+    }
+}
+
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("--profile") {
+        std::panic::set_hook(Box::new(|_| {}));
+        args.next();
+        profile(args);
+        return;
+    }
     let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let reps: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(3);
     // The planted bugs panic on purpose, thousands of times: keep stderr quiet.
