@@ -156,15 +156,21 @@ fn main() {
     let only = std::env::args().nth(2);
     type Work = fn() -> u64;
     let rows: [(&str, &str, u64, Work); 5] = [
-        ("spawn-join 100k", "tasks", 100_000, || run(spawn_join(100_000))),
+        ("spawn-join 100k", "tasks", 100_000, || {
+            run(spawn_join(100_000))
+        }),
         ("yield storm 1k×1k", "task steps", 1_000_000, || {
             run(yield_storm(1_000, 1_000))
         }),
-        ("sleepers 100k", "timers", 100_000, || run(sleepers(100_000))),
+        ("sleepers 100k", "timers", 100_000, || {
+            run(sleepers(100_000))
+        }),
         ("timeouts 1k×100", "timeout calls", 100_000, || {
             run(timeouts(1_000, 100))
         }),
-        ("TCP echo 20k", "round trips", 20_000, || run(tcp_echo(20_000))),
+        ("TCP echo 20k", "round trips", 20_000, || {
+            run(tcp_echo(20_000))
+        }),
     ];
     for (name, unit, units, work) in rows {
         if only.as_ref().is_some_and(|o| !name.starts_with(o.as_str())) {
