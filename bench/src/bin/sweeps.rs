@@ -15,7 +15,9 @@
 //! ```
 //!
 //! `sweeps --profile PROGRAM raw|check|shuttle N` runs one N-seed sweep on one thread, for
-//! `valgrind --tool=callgrind` (instructions per schedule; `bench/callgrind-sweeps.sh`).
+//! `valgrind --tool=callgrind` (instructions per schedule; `bench/callgrind-sweeps.sh`);
+//! `raw2|check2` on two threads, for `/usr/bin/time` (CPU seconds per seed against one
+//! thread's: contention inside tulipsim, separated from the machine's load).
 //!
 //! Times are medians of REPS repetitions, interleaved. The guide's examples have no shuttle
 //! translation: they sleep on the virtual clock, which shuttle lacks.
@@ -180,13 +182,17 @@ fn profile(mut args: impl Iterator<Item = String>) {
         .expect("a program of the table");
     match side.as_str() {
         "raw" => drop(raw_range(p.body, 0..n)),
+        // Two threads, each its own half: under `/usr/bin/time`, CPU seconds per seed against
+        // `raw`'s show whether threads contend inside tulipsim, whatever the machine's load.
+        "raw2" => drop(raw(p.body, n, 2)),
+        "check2" => drop(harness(p.body, 0..n, 2)),
         "check" => drop(harness(p.body, 0..n, 1)),
         "shuttle" => drop(shuttle_range(
             &p.shuttle.expect("a shuttle translation"),
             0,
             n,
         )),
-        other => panic!("no side {other:?}: raw|check|shuttle"),
+        other => panic!("no side {other:?}: raw|raw2|check|check2|shuttle"),
     }
 }
 
