@@ -13,7 +13,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use tulipsim_bench::workloads::on_tulipsim::{self, Mode};
+use tulipsim_bench::workloads::on_tulipsim::{self, Explore, Mode};
 use tulipsim_bench::workloads::{floor, on_tokio, Workload};
 
 struct Options {
@@ -21,6 +21,8 @@ struct Options {
     scale: u64,
     /// `--only W9,W10`: just these rows of the first table (and nothing after it).
     only: Option<Vec<String>>,
+    /// `--policies`: only the exploration-price table (every workload × every policy).
+    policies_only: bool,
 }
 
 fn options() -> Result<Options, String> {
@@ -28,6 +30,7 @@ fn options() -> Result<Options, String> {
         reps: 5,
         scale: 1,
         only: None,
+        policies_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -47,6 +50,14 @@ fn options() -> Result<Options, String> {
                 let list = args.next().ok_or("--only takes a list like W9,W10")?;
                 o.only = Some(list.split(',').map(str::to_string).collect());
             }
+            "--policies" => o.policies_only = true,
+            "--scale" => {
+                o.scale = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("--scale takes a positive divisor of the sizes")?;
+            }
             "--memory-child" => {
                 let side = args
                     .next()
@@ -60,16 +71,18 @@ fn options() -> Result<Options, String> {
                 let w = args
                     .next()
                     .ok_or("--profile takes W0..W7, W9 or W10 and a side")?;
-                let side = args
-                    .next()
-                    .ok_or("--profile takes a side: tokio|fifo|random|traced")?;
-                profile(&w, &side)?;
+                let side = args.next().ok_or(
+                    "--profile takes a side: tokio|fifo|random|traced|policy:NAME [calibration]",
+                )?;
+                let calibration = args.next().and_then(|c| c.parse().ok());
+                profile(&w, &side, calibration, o.scale)?;
                 std::process::exit(0);
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: tulipsim-bench [--quick] [--reps N] [--only W9,W10]\n       \
-                     tulipsim-bench --profile W0..W7|W9|W10 tokio|fifo|random|traced"
+                    "usage: tulipsim-bench [--quick] [--reps N] [--only W9,W10] [--policies]\n       \
+                     tulipsim-bench [--scale N] --profile W0..W7|W4c|W9|W10 \
+                     tokio|fifo|random|traced|policy:NAME [calibration]"
                 );
                 std::process::exit(0);
             }
@@ -144,31 +157,16 @@ fn main() {
         o.reps,
         if s > 1 { ", sizes / 10 (--quick)" } else { "" }
     );
-    let workloads = [
-        Workload::SpawnJoin(100_000 / s),
-        Workload::YieldStorm {
-            tasks: 1_000,
-            yields: 1_000 / s,
-        },
-        Workload::Timers(100_000 / s),
-        Workload::PingPong(1_000_000 / s),
-        Workload::Timeouts(100_000 / s),
-        Workload::Cancellation(100_000 / s),
-        Workload::TinyRuns(100_000 / s),
-        Workload::ConcurrentWaitFor {
-            tasks: 1_000,
-            calls: 100 / s,
-        },
-        Workload::ConcurrentScopes {
-            tasks: 1_000,
-            calls: 100 / s,
-        },
-    ];
+    let table = workloads(s);
+    if o.policies_only {
+        exploration_price(&workloads(s * 100), o.reps, o.only.as_deref());
+        return;
+    }
     let modes = [Mode::Fifo, Mode::Random, Mode::Traced];
     println!("| workload | unit | tokio | tulipsim FIFO | × tokio | Random | Random cost | traced | trace cost |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut yield_fifo = 0.0;
-    for w in workloads {
+    for &w in &table {
         let (name, unit) = w.label();
         let code = name.split(' ').next().unwrap_or(name);
         if o.only
@@ -196,6 +194,7 @@ fn main() {
         );
     }
 
+    exploration_price(&workloads(s * 100), o.reps, o.only.as_deref());
     if o.only.is_some() {
         return;
     }
@@ -255,33 +254,119 @@ fn main() {
     }
 }
 
-/// Runs one workload once on one side (the full size).
-fn profile(w: &str, side: &str) -> Result<(), String> {
+/// The first table's workloads at scale `s` (1, or 10 for `--quick`).
+fn workloads(s: u64) -> Vec<Workload> {
+    vec![
+        Workload::SpawnJoin(100_000 / s),
+        Workload::YieldStorm {
+            tasks: 1_000,
+            yields: 1_000 / s,
+        },
+        Workload::Timers(100_000 / s),
+        Workload::PingPong(1_000_000 / s),
+        Workload::PingPongChannel(1_000_000 / s),
+        Workload::Timeouts(100_000 / s),
+        Workload::Cancellation(100_000 / s),
+        Workload::TinyRuns(100_000 / s),
+        Workload::ConcurrentWaitFor {
+            tasks: 1_000,
+            calls: 100 / s,
+        },
+        Workload::ConcurrentScopes {
+            tasks: 1_000,
+            calls: 100 / s,
+        },
+    ]
+}
+
+/// Issue #20, item 1: every workload under every seeded policy of the harness, each policy's
+/// scheduler warmed as `check()` warms it, as a ratio of time to FIFO's (the same boxed
+/// scheduler path, which `check()` uses for `Policy::Fifo`); and FIFO's own price over the
+/// loop with no scheduler at all. Repetitions are interleaved; medians. The sizes are the first table's
+/// / 100: PCT (and Portfolio, which gives seed 1 to PCT) scans every candidate per decision,
+/// so W2 at full size would take minutes a run.
+fn exploration_price(workloads: &[Workload], reps: usize, only: Option<&[String]>) {
+    println!(
+        "\n## Exploration's price: time as a multiple of FIFO's, sizes / 100 (medians of {reps})\n"
+    );
+    let names: Vec<String> = Explore::ALL.iter().map(|p| p.name()).collect();
+    println!(
+        "| workload | calibration (FIFO decisions) | no scheduler | FIFO | × no scheduler | {} | worst |",
+        names[1..].join(" | ")
+    );
+    println!(
+        "|---|---|---|---|---|{}---|",
+        "---|".repeat(names.len() - 1)
+    );
+    for &w in workloads {
+        let (name, _) = w.label();
+        let code = name.split(' ').next().unwrap_or(name);
+        if only.is_some_and(|only| !only.iter().any(|c| c == code)) {
+            continue;
+        }
+        let calibration = on_tulipsim::fifo_decisions(w).expect("the workload runs");
+        let mut secs: Vec<Vec<f64>> = vec![Vec::new(); Explore::ALL.len()];
+        let mut plain = Vec::new();
+        let mut expected = None;
+        for _ in 0..reps {
+            // The loop with no scheduler set (`EventLoop::new()`'s plain deque).
+            let (t, sum) = timed(|| on_tulipsim::run(w, Mode::Fifo).expect("the workload runs"));
+            assert_eq!(
+                *expected.get_or_insert(sum),
+                sum,
+                "{w:?} without a scheduler"
+            );
+            plain.push(t);
+            for (i, &policy) in Explore::ALL.iter().enumerate() {
+                let mode = Mode::Policy {
+                    policy,
+                    calibration,
+                };
+                let (t, sum) = timed(|| on_tulipsim::run(w, mode).expect("the workload runs"));
+                assert_eq!(*expected.get_or_insert(sum), sum, "{w:?} {policy:?}");
+                secs[i].push(t);
+            }
+        }
+        let med: Vec<f64> = secs.into_iter().map(median).collect();
+        let ratios: Vec<f64> = med[1..].iter().map(|t| t / med[0]).collect();
+        let worst = ratios.iter().copied().fold(0.0, f64::max);
+        let plain = median(plain);
+        println!(
+            "| {name} | {calibration} | {} | {} | {:.2}× | {} | {worst:.2}× |",
+            rate(w.units(), plain),
+            rate(w.units(), med[0]),
+            med[0] / plain,
+            ratios
+                .iter()
+                .map(|r| format!("{r:.2}×"))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+}
+
+/// Runs one workload once on one side (the full size, or / `--scale`, which must come first). A `policy:NAME` side is warmed with
+/// `calibration` (or with a FIFO run of the workload first, which callgrind then counts too).
+fn profile(w: &str, side: &str, calibration: Option<u64>, scale: u64) -> Result<(), String> {
     if w == "W0" {
-        floor::yield_storm(1_000, 1_000);
+        floor::yield_storm(1_000, 1_000 / scale);
         return Ok(());
     }
-    let w = match w {
-        "W1" => Workload::SpawnJoin(100_000),
-        "W2" => Workload::YieldStorm {
-            tasks: 1_000,
-            yields: 1_000,
-        },
-        "W3" => Workload::Timers(100_000),
-        "W4" => Workload::PingPong(1_000_000),
-        "W5" => Workload::Timeouts(100_000),
-        "W6" => Workload::Cancellation(100_000),
-        "W7" => Workload::TinyRuns(100_000),
-        "W9" => Workload::ConcurrentWaitFor {
-            tasks: 1_000,
-            calls: 100,
-        },
-        "W10" => Workload::ConcurrentScopes {
-            tasks: 1_000,
-            calls: 100,
-        },
-        other => return Err(format!("no workload {other:?}: W1..W7, W9, W10")),
+    let Some(&w) = workloads(scale)
+        .iter()
+        .find(|x| x.label().0.split(' ').next() == Some(w))
+    else {
+        return Err(format!("no workload {w:?}: W0..W7, W4c, W9, W10"));
     };
+    if side == "calibrate" {
+        // The FIFO decision count that warms the learning policies, for a later
+        // `--profile W policy:NAME CALIBRATION` that callgrind should not count it in.
+        println!(
+            "{}",
+            on_tulipsim::fifo_decisions(w).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
     let mode = match side {
         "tokio" => {
             on_tokio::run(w);
@@ -290,7 +375,30 @@ fn profile(w: &str, side: &str) -> Result<(), String> {
         "fifo" => Mode::Fifo,
         "random" => Mode::Random,
         "traced" => Mode::Traced,
-        other => return Err(format!("no side {other:?}: tokio|fifo|random|traced")),
+        other if other.starts_with("policy:") => {
+            let policy = match other["policy:".len()..].parse::<tulipsim::Policy>()? {
+                tulipsim::Policy::Fifo => Explore::Fifo,
+                tulipsim::Policy::Random => Explore::Random,
+                tulipsim::Policy::Chaos => Explore::Chaos,
+                tulipsim::Policy::Pct(d) => Explore::Pct(d),
+                tulipsim::Policy::Delay(b) => Explore::Delay(b),
+                tulipsim::Policy::Portfolio => Explore::Portfolio,
+                _ => return Err(format!("{other}: not a seeded policy")),
+            };
+            let calibration = match calibration {
+                Some(c) => c,
+                None => on_tulipsim::fifo_decisions(w).map_err(|e| e.to_string())?,
+            };
+            Mode::Policy {
+                policy,
+                calibration,
+            }
+        }
+        other => {
+            return Err(format!(
+                "no side {other:?}: tokio|fifo|random|traced|policy:NAME"
+            ))
+        }
     };
     on_tulipsim::run(w, mode).map_err(|e| e.to_string())?;
     Ok(())

@@ -24,6 +24,9 @@ pub enum Workload {
     Timers(u64),
     /// W4: `n` round trips between two tasks, each message through a fresh future (oneshot).
     PingPong(u64),
+    /// W4c: W4's round trips on tulipsim with each message through a fresh `futures-channel`
+    /// oneshot instead of a `Future` (issue #20, item 3); tokio: W4's program (`oneshot`).
+    PingPongChannel(u64),
     /// W5: `n` sequential `wait_for` calls; every other one times out.
     Timeouts(u64),
     /// W6: `n` sleeping tasks cancelled, each cancellation observed by awaiting the task.
@@ -54,6 +57,7 @@ impl Workload {
             Workload::SpawnJoin(n)
             | Workload::Timers(n)
             | Workload::PingPong(n)
+            | Workload::PingPongChannel(n)
             | Workload::Timeouts(n)
             | Workload::Cancellation(n)
             | Workload::TinyRuns(n) => n,
@@ -70,6 +74,7 @@ impl Workload {
             Workload::YieldStorm { .. } => ("W2 yield storm", "task steps"),
             Workload::Timers(_) => ("W3 timers", "timers"),
             Workload::PingPong(_) => ("W4 ping-pong", "round trips"),
+            Workload::PingPongChannel(_) => ("W4c ping-pong, oneshot", "round trips"),
             Workload::Timeouts(_) => ("W5 timeouts", "wait_for calls"),
             Workload::Cancellation(_) => ("W6 cancellation", "cancellations"),
             Workload::TinyRuns(_) => ("W7 tiny runs", "runs"),

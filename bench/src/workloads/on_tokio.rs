@@ -29,7 +29,7 @@ pub fn run(w: Workload) -> u64 {
         Workload::SpawnJoin(n) => rt.block_on(spawn_join(n)),
         Workload::YieldStorm { tasks, yields } => rt.block_on(yield_storm(tasks, yields)),
         Workload::Timers(n) => rt.block_on(timers(n)),
-        Workload::PingPong(n) => rt.block_on(ping_pong(n)),
+        Workload::PingPong(n) | Workload::PingPongChannel(n) => rt.block_on(ping_pong(n)),
         Workload::Timeouts(n) => rt.block_on(timeouts(n)),
         Workload::Cancellation(n) => rt.block_on(cancellation(n)),
         Workload::ConcurrentWaitFor { tasks, calls }

@@ -2,7 +2,7 @@
 
 use tulipsim::scheduler::Random;
 use tulipsim::{create_task, get_running_loop, sleep, timeout, wait_for, Error, EventLoop, Future};
-use tulipsim::{LoopConfig, TraceLevel};
+use tulipsim::{LoopConfig, Policy, TraceLevel};
 
 use super::{concurrent_delay_ms, timer_durations, Workload};
 
@@ -15,6 +15,62 @@ pub enum Mode {
     Random,
     /// FIFO with the full trace recorded (the test harness's default level).
     Traced,
+    /// An exploring policy's scheduler, warmed as `check()` warms each seed's: learning
+    /// policies (PCT, delay) learn the run length from `calibration`, the decision count of
+    /// one FIFO run of the same workload ([`fifo_decisions`]).
+    Policy {
+        /// Which policy.
+        policy: Explore,
+        /// FIFO's decisions on this workload.
+        calibration: u64,
+    },
+}
+
+/// The harness's seeded policies, for the exploration-price table (issue #20, item 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Explore {
+    /// `Policy::Fifo`, through the harness's path (a boxed `Fifo` scheduler).
+    Fifo,
+    /// `Policy::Random`.
+    Random,
+    /// `Policy::Chaos`.
+    Chaos,
+    /// `Policy::Pct(depth)`.
+    Pct(u32),
+    /// `Policy::Delay(budget)`.
+    Delay(u32),
+    /// `Policy::Portfolio` (the policy a seed gets depends on the seed).
+    Portfolio,
+}
+
+impl Explore {
+    /// Every policy of the table: FIFO, Random, Chaos, PCT 2 and 3, Delay 2, Portfolio.
+    pub const ALL: [Explore; 7] = [
+        Explore::Fifo,
+        Explore::Random,
+        Explore::Chaos,
+        Explore::Pct(2),
+        Explore::Pct(3),
+        Explore::Delay(2),
+        Explore::Portfolio,
+    ];
+
+    /// The harness's policy.
+    pub fn policy(self) -> Policy {
+        match self {
+            Explore::Fifo => Policy::Fifo,
+            Explore::Random => Policy::Random,
+            Explore::Chaos => Policy::Chaos,
+            Explore::Pct(d) => Policy::Pct(d),
+            Explore::Delay(b) => Policy::Delay(b),
+            Explore::Portfolio => Policy::Portfolio,
+        }
+    }
+
+    /// Its name, as `TULIPSIM_POLICY` spells it.
+    pub fn name(self) -> String {
+        self.policy().name()
+    }
 }
 
 impl Mode {
@@ -25,8 +81,13 @@ impl Mode {
             _ => TraceLevel::Off,
         };
         let lp = EventLoop::with_config(LoopConfig::default().seed(seed).trace(level));
-        if self == Mode::Random {
-            lp.set_scheduler(Random::new());
+        match self {
+            Mode::Random => lp.set_scheduler(Random::new()),
+            Mode::Policy {
+                policy,
+                calibration,
+            } => lp.set_boxed_scheduler(policy.policy().warmed_scheduler(calibration)),
+            Mode::Fifo | Mode::Traced => {}
         }
         lp
     }
@@ -34,8 +95,35 @@ impl Mode {
 
 /// Runs `w` once; gives its checksum.
 pub fn run(w: Workload, mode: Mode) -> Result<u64, Error> {
+    run_counted(w, mode).map(|(sum, _)| sum)
+}
+
+/// The decisions one FIFO run of `w` makes (of one of W7's tiny runs): what warms a learning
+/// policy's estimate of the run length, as `check()`'s calibration run does.
+pub fn fifo_decisions(w: Workload) -> Result<u64, Error> {
+    // A `Fifo` scheduler set on the loop, as the harness's calibration run sets it: the
+    // loop's own FIFO path (no scheduler) counts no decisions.
+    let fifo = Mode::Policy {
+        policy: Explore::Fifo,
+        calibration: 0,
+    };
+    let w = match w {
+        Workload::TinyRuns(_) => {
+            let lp = fifo.event_loop(0);
+            tiny_run(&lp)?;
+            let d = lp.decisions();
+            lp.close()?;
+            return Ok(d);
+        }
+        w => w,
+    };
+    run_counted(w, fifo).map(|(_, d)| d)
+}
+
+/// Runs `w` once; gives its checksum and the loop's decision count.
+fn run_counted(w: Workload, mode: Mode) -> Result<(u64, u64), Error> {
     if let Workload::TinyRuns(n) = w {
-        return tiny_runs(n, mode);
+        return tiny_runs(n, mode).map(|sum| (sum, 0));
     }
     let lp = mode.event_loop(1);
     let sum = match w {
@@ -43,6 +131,7 @@ pub fn run(w: Workload, mode: Mode) -> Result<u64, Error> {
         Workload::YieldStorm { tasks, yields } => lp.run_until_complete(yield_storm(tasks, yields)),
         Workload::Timers(n) => lp.run_until_complete(timers(n)),
         Workload::PingPong(n) => lp.run_until_complete(ping_pong(n)),
+        Workload::PingPongChannel(n) => lp.run_until_complete(ping_pong_channel(n)),
         Workload::Timeouts(n) => lp.run_until_complete(timeouts(n)),
         Workload::Cancellation(n) => lp.run_until_complete(cancellation(n)),
         Workload::ConcurrentWaitFor { tasks, calls } => {
@@ -53,8 +142,9 @@ pub fn run(w: Workload, mode: Mode) -> Result<u64, Error> {
         }
         Workload::TinyRuns(_) => unreachable!("handled above"),
     }?;
+    let decisions = lp.decisions();
     lp.close()?;
-    Ok(sum)
+    Ok((sum, decisions))
 }
 
 async fn spawn_join(n: u64) -> Result<u64, Error> {
@@ -146,6 +236,41 @@ async fn ping_pong(n: u64) -> Result<u64, Error> {
     Ok(sum + pong.await?)
 }
 
+/// W4c: W4 with a `futures-channel` oneshot per message instead of a `Future`: the same
+/// program as tokio's W4, on tulipsim's loop (its tasks woken through wakers).
+async fn ping_pong_channel(n: u64) -> Result<u64, Error> {
+    use futures_channel::oneshot;
+    struct Msg {
+        n: u64,
+        reply: oneshot::Sender<Msg>,
+    }
+    let (first_tx, first_rx) = oneshot::channel::<Msg>();
+    let pong = create_task(async move {
+        let mut inbox = first_rx;
+        loop {
+            let Msg { n: i, reply } = inbox.await.expect("a message");
+            if i == n {
+                return Ok(i);
+            }
+            let (tx, rx) = oneshot::channel();
+            let _ = reply.send(Msg { n: i, reply: tx });
+            inbox = rx;
+        }
+    })?;
+    let mut to_pong = first_tx;
+    let mut sum = 0;
+    for i in 0..n {
+        let (tx, rx) = oneshot::channel();
+        let _ = to_pong.send(Msg { n: i, reply: tx });
+        let Msg { n: back, reply } = rx.await.expect("a reply");
+        sum += back;
+        to_pong = reply;
+    }
+    let (tx, _rx) = oneshot::channel();
+    let _ = to_pong.send(Msg { n, reply: tx });
+    Ok(sum + pong.await?)
+}
+
 async fn timeouts(n: u64) -> Result<u64, Error> {
     let mut timed_out = 0;
     for i in 0..n {
@@ -211,20 +336,25 @@ fn tiny_runs(n: u64, mode: Mode) -> Result<u64, Error> {
     let mut sum = 0;
     for seed in 0..n {
         let lp = mode.event_loop(seed);
-        sum += lp.run_until_complete(async {
-            let a = create_task(async {
-                sleep(0).await?;
-                Ok(1u64)
-            })?;
-            let b = create_task(async {
-                sleep(0).await?;
-                Ok(2u64)
-            })?;
-            Ok(a.await? + b.await?)
-        })?;
+        sum += tiny_run(&lp)?;
         lp.close()?;
     }
     Ok(sum)
+}
+
+/// One of W7's runs: a 3-task program on `lp`.
+fn tiny_run(lp: &EventLoop) -> Result<u64, Error> {
+    lp.run_until_complete(async {
+        let a = create_task(async {
+            sleep(0).await?;
+            Ok(1u64)
+        })?;
+        let b = create_task(async {
+            sleep(0).await?;
+            Ok(2u64)
+        })?;
+        Ok(a.await? + b.await?)
+    })
 }
 
 /// Keeps `n` tasks pending on a sleep and calls `at_peak` while they wait (the memory
