@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 use crate::base_events::{Entry, ExceptionContext, LoopInner};
 use crate::events;
 use crate::exceptions::{CancelledError, Error, WaitingTask};
-use crate::futures::{AnyCallback, AnyFuture, Callback, CoreOps, FutureCore, FutureObj, State};
+use crate::futures::{AnyFuture, DynFuture, FutureCore, FutureKind, State};
 use crate::panics;
 use crate::trace::Outcome;
 
@@ -367,7 +367,7 @@ where
         // asyncio's call_soon raises on a closed loop; the task can never run. Keep it out of
         // the loop, and make awaiting it fail instead of hang.
         inner.coro.borrow_mut().take();
-        let fut: Rc<dyn FutureObj<T>> = inner.clone();
+        let fut: Rc<DynFuture<T>> = inner.clone();
         let _ = FutureCore::complete(
             &fut,
             State::Finished(Err(Error::runtime("Event loop is closed"))),
@@ -386,7 +386,7 @@ where
 }
 
 impl<T: 'static> TaskInner<T> {
-    fn as_obj(self: &Rc<Self>) -> Rc<dyn FutureObj<T>> {
+    fn as_obj(self: &Rc<Self>) -> Rc<DynFuture<T>> {
         self.clone()
     }
 
@@ -592,53 +592,28 @@ impl<T: 'static> TaskRun for TaskInner<T> {
     }
 }
 
-impl<T: 'static> FutureObj<T> for TaskInner<T> {
+/// A task as a future: `cancel()` is `Task.cancel`, and it is named by its task name.
+impl<T: 'static> FutureKind for TaskInner<T> {
+    type Output = T;
+
     fn core(&self) -> &FutureCore<T> {
         &self.core
     }
 
-    fn cancel_obj(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
+    fn cancel(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
         self.cancel_impl(msg)
-    }
-
-    fn task_header(&self) -> Option<&TaskHeader> {
-        Some(&self.header)
-    }
-
-    fn to_any(self: Rc<Self>) -> Rc<dyn AnyFuture> {
-        self
-    }
-
-    fn to_task(self: Rc<Self>) -> Option<Rc<dyn TaskRun>> {
-        Some(self)
-    }
-}
-
-impl<T: 'static> AnyFuture for TaskInner<T> {
-    fn core_ops(&self) -> &dyn CoreOps {
-        &self.core
-    }
-
-    fn cancel_any(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
-        self.cancel_impl(msg)
-    }
-
-    fn add_wakeup(self: Rc<Self>, task: Rc<dyn TaskRun>) {
-        let this: Rc<dyn FutureObj<T>> = self;
-        FutureCore::add_callback(&this, Callback::Wakeup(task));
-    }
-
-    fn add_any_callback(self: Rc<Self>, cb: AnyCallback) {
-        let this: Rc<dyn FutureObj<T>> = self;
-        FutureCore::add_callback(&this, Callback::Any(cb));
     }
 
     fn describe(&self) -> String {
         format!("Task {}", self.header.name())
     }
 
-    fn task_id(&self) -> Option<u64> {
-        Some(self.header.id)
+    fn task_header(&self) -> Option<&TaskHeader> {
+        Some(&self.header)
+    }
+
+    fn to_task(self: Rc<Self>) -> Option<Rc<dyn TaskRun>> {
+        Some(self)
     }
 }
 
