@@ -1,12 +1,12 @@
 //! asyncio's `Future`, mirroring `futures.py`: three states (pending, cancelled, finished), a
 //! list of done-callbacks scheduled with `call_soon` when the future completes, and an
 //! awaitable that suspends the current task until then.
-//!
-//! A future is a [`FutureCore`] header (state, outcome, callbacks) behind an `Rc`, together
-//! with what its kind does differently ([`FutureKind`]): a plain future is the header alone, a
-//! task and a gather's outer future contain one. The public [`Future<T>`] handle points at
-//! `dyn FutureKind<Output = T>`; the same allocation seen without its result type is the one
-//! erased future, `dyn AnyFuture`, which every kind gets from a single blanket impl.
+
+// A future is a `FutureCore` header (state, outcome, callbacks) behind an `Rc`, together with
+// what its kind does differently (`FutureKind`): a plain future is the header alone, a task
+// and a gather's outer future contain one. The public `Future<T>` handle points at
+// `dyn FutureKind<Output = T>`; the same allocation seen without its result type is the one
+// erased future, `dyn AnyFuture`, which every kind gets from a single blanket impl.
 
 mod callbacks;
 mod future;

@@ -103,17 +103,16 @@ impl WaitCore {
     }
 
     fn take_throw(&mut self, header: &TaskHeader) -> Option<Error> {
-        let exc = header.take_throw()?;
-        let exc = match (exc, self.fut.is_done()) {
-            // `__wakeup` passes the future's exception to `__step`, and a pending cancellation
-            // replaces it unless it is a CancelledError already: the future's own
-            // CancelledError (and its message) wins.
-            (Error::Cancelled(task_exc), true) => match self.fut.exception_any() {
-                Ok(Some(e @ Error::Cancelled(_))) | Err(e @ Error::Cancelled(_)) => e,
-                _ => Error::Cancelled(task_exc),
-            },
-            (exc, _) => exc,
-        };
+        let fut = &self.fut;
+        let exc = header.land_throw(|| {
+            if !fut.is_done() {
+                return None;
+            }
+            match fut.exception_any() {
+                Ok(Some(e @ Error::Cancelled(_))) | Err(e @ Error::Cancelled(_)) => Some(e),
+                _ => None,
+            }
+        })?;
         // `__wakeup` called `result()` before the throw: the outcome was seen.
         self.fut.mark_retrieved();
         self.unregister();
