@@ -111,6 +111,23 @@ pub fn current_task() -> Option<TaskRef> {
     current().map(|(_, t)| TaskRef::from_run(t))
 }
 
+/// The running loop and the task whose step is running, if any.
+pub(crate) fn current() -> Option<(Rc<LoopInner>, Rc<dyn TaskRun>)> {
+    with_current(|lp, task| (lp.clone(), task.clone()))
+}
+
+/// Runs `f` with the running loop and the task whose step is running, without cloning
+/// either; `None` outside a task. Only a step replaces the current task, and a step never runs
+/// inside another, so the borrow this holds cannot conflict.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<LoopInner>, &Rc<dyn TaskRun>) -> R) -> Option<R> {
+    events::with_running(|lp| {
+        let lp = lp?;
+        let current = lp.current.borrow();
+        Some(f(lp, current.as_ref()?))
+    })
+}
+
 /// Every task of the running loop that is not done, in creation order (asyncio's
 /// `all_tasks()`); `Err(Runtime)` when no loop is running.
 ///
@@ -318,21 +335,4 @@ macro_rules! gather_return_exceptions {
     ($($aw:expr),+ $(,)?) => {
         $crate::tasks::gather_tuple_settled(($($crate::tasks::ensure_for_gather($aw),)+))
     };
-}
-
-/// The running loop and the task whose step is running, if any.
-pub(crate) fn current() -> Option<(Rc<LoopInner>, Rc<dyn TaskRun>)> {
-    with_current(|lp, task| (lp.clone(), task.clone()))
-}
-
-/// Runs `f` with the running loop and the task whose step is running, without cloning
-/// either; `None` outside a task. Only a step replaces the current task, and a step never runs
-/// inside another, so the borrow this holds cannot conflict.
-#[inline]
-pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<LoopInner>, &Rc<dyn TaskRun>) -> R) -> Option<R> {
-    events::with_running(|lp| {
-        let lp = lp?;
-        let current = lp.current.borrow();
-        Some(f(lp, current.as_ref()?))
-    })
 }
