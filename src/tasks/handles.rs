@@ -25,7 +25,9 @@ use crate::events::LoopHandle;
 /// Create one with [`create_task`] (inside a running loop) or
 /// [`LoopHandle::create_task`]. It starts on the next loop iteration. Awaiting a task gives its
 /// result; the task keeps running if the awaiter goes away. A task is a [`Future`]:
-/// [`as_future`](Task::as_future) gives that view, for APIs that take futures.
+/// [`as_future`](Task::as_future) gives that view, for APIs that take futures. What does not
+/// involve the result type (`cancel`, `cancelling`, `uncancel`, the name, the stack) is
+/// [`TaskRef`]'s, reached through `Deref`.
 ///
 /// The reference text's "Parallel execution of tasks" example:
 ///
