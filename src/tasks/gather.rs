@@ -12,9 +12,9 @@ use std::rc::Rc;
 
 use crate::exceptions::Error;
 use crate::futures::{
-    AnyCallback, AnyFuture, Callback, CoreOps, ErasedFuture, Future, FutureCore, FutureObj, State,
+    AnyCallback, AnyFuture, DynFuture, ErasedFuture, Future, FutureCore, FutureKind, State,
 };
-use crate::tasks::{Awaitable, TaskHeader, TaskRun};
+use crate::tasks::Awaitable;
 
 /// Builds the outer future's result from the children, once all are done.
 type Build<R> = Box<dyn Fn() -> R>;
@@ -36,7 +36,7 @@ impl<R: 'static> GatheringFuture<R> {
     /// asyncio's `_done_callback`, run (through the loop) when a child is done.
     fn child_done(self: &Rc<Self>, child: &Rc<dyn AnyFuture>) {
         self.nfinished.set(self.nfinished.get() + 1);
-        let outer: Rc<dyn FutureObj<R>> = self.clone();
+        let outer: Rc<DynFuture<R>> = self.clone();
         if self.core.is_done() {
             if !child.is_cancelled() {
                 child.mark_retrieved();
@@ -71,13 +71,16 @@ impl<R: 'static> GatheringFuture<R> {
     }
 }
 
-impl<R: 'static> FutureObj<R> for GatheringFuture<R> {
+/// A gather's outer future: cancelling it cancels the children, and it names its children.
+impl<R: 'static> FutureKind for GatheringFuture<R> {
+    type Output = R;
+
     fn core(&self) -> &FutureCore<R> {
         &self.core
     }
 
     /// Cancels the children, not itself: the outer completes when they do.
-    fn cancel_obj(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
+    fn cancel(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
         if self.core.is_done() {
             return false;
         }
@@ -91,36 +94,6 @@ impl<R: 'static> FutureObj<R> for GatheringFuture<R> {
         any
     }
 
-    fn task_header(&self) -> Option<&TaskHeader> {
-        None
-    }
-
-    fn to_any(self: Rc<Self>) -> Rc<dyn AnyFuture> {
-        self
-    }
-
-    fn to_task(self: Rc<Self>) -> Option<Rc<dyn TaskRun>> {
-        None
-    }
-}
-
-/// The type-erased view (what a task awaiting it holds as its waiter): the core's, except
-/// that `cancel` is the gathering future's.
-impl<R: 'static> AnyFuture for GatheringFuture<R> {
-    fn core_ops(&self) -> &dyn CoreOps {
-        &self.core
-    }
-    fn cancel_any(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
-        self.cancel_obj(msg)
-    }
-    fn add_wakeup(self: Rc<Self>, task: Rc<dyn TaskRun>) {
-        let this: Rc<dyn FutureObj<R>> = self;
-        FutureCore::add_callback(&this, Callback::Wakeup(task));
-    }
-    fn add_any_callback(self: Rc<Self>, cb: AnyCallback) {
-        let this: Rc<dyn FutureObj<R>> = self;
-        FutureCore::add_callback(&this, Callback::Any(cb));
-    }
     fn describe(&self) -> String {
         format!(
             "gather() of {} awaitable(s) created at {}",
@@ -175,7 +148,7 @@ fn gather_futures<R: 'static>(
         build,
     });
     if distinct.is_empty() {
-        let this: Rc<dyn FutureObj<R>> = outer.clone();
+        let this: Rc<DynFuture<R>> = outer.clone();
         let _ = FutureCore::complete(&this, State::Finished(Ok((outer.build)())));
     }
     for child in distinct {

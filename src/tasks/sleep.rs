@@ -12,7 +12,8 @@ use crate::events::{IntoDelay, TimerHandle};
 use crate::exceptions::{CancelledError, Error};
 use crate::futures::{Future, Wait};
 
-use super::step::{with_current, TaskHeader, TaskRun, Waiter};
+use super::header::{TaskHeader, TaskRun, Waiter};
+use super::with_current;
 
 /// asyncio's `sleep(delay)` creates a future and a timer that sets it. Nothing but the
 /// sleeping task can see that future, so a task keeps one, reused by each of its sleeps: the
@@ -22,6 +23,15 @@ use super::step::{with_current, TaskHeader, TaskRun, Waiter};
 pub(crate) struct SleepSlot {
     pub(crate) phase: Cell<SleepPhase>,
     pub(crate) token: Cell<u64>,
+}
+
+impl SleepSlot {
+    pub(crate) fn new() -> Self {
+        SleepSlot {
+            phase: Cell::new(SleepPhase::Idle),
+            token: Cell::new(0),
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -272,13 +282,9 @@ fn poll_slot(
             message: h.sleep_cancel_msg(),
         })
     };
-    if let Some(exc) = h.take_throw() {
+    if let Some(exc) = h.land_throw(|| (phase == SleepPhase::Cancelled).then(sleep_cancelled)) {
         h.end_sleep(token);
-        // The sleep future's own CancelledError wins over the task's, as in `Wait`.
-        return Poll::Ready(Err(match (exc, phase) {
-            (Error::Cancelled(_), SleepPhase::Cancelled) => sleep_cancelled(),
-            (exc, _) => exc,
-        }));
+        return Poll::Ready(Err(exc));
     }
     match phase {
         SleepPhase::Done => {

@@ -1,0 +1,423 @@
+//! The header every future has, plain or task (asyncio's `Future` attributes: `_state`,
+//! `_result`, `_exception`, `_callbacks`, `_loop`, `__log_traceback`), and what completing one
+//! does: move to a done state and schedule the callbacks, as `futures.py` does.
+//!
+//! A plain future is its header alone: `Future::new` allocates one `FutureCore<T>`, which is
+//! also its [`FutureKind`].
+
+use std::cell::{Cell, RefCell};
+use std::mem;
+use std::panic::Location;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+
+use crate::base_events::{Entry, LoopInner};
+use crate::events;
+use crate::exceptions::{CancelledError, Error};
+
+use super::callbacks::{AnyCallback, Callback, CallbackList, DoneCallback};
+use super::{AnyFuture, DynFuture, Future, FutureKind};
+
+pub(crate) enum State<T> {
+    Pending,
+    Finished(Result<T, Error>),
+    Cancelled(Option<Rc<str>>),
+    /// The result was moved out by `run_until_complete`, which owned the only way to reach it.
+    Consumed,
+}
+
+/// The state every future has, plain or task.
+pub(crate) struct FutureCore<T> {
+    state: RefCell<State<T>>,
+    callbacks: RefCell<CallbackList<T>>,
+    /// A `Cell`, not a `RefCell`: read by taking it out and putting it back (8 bytes less).
+    lp: Cell<Weak<LoopInner>>,
+    /// asyncio's `__log_traceback`: an exception was set and nobody has looked at it yet.
+    log_traceback: Cell<bool>,
+    registered_for_close: Cell<bool>,
+    pub(crate) created_at: &'static Location<'static>,
+    /// A plain future's label ([`Future::set_label`]), shown in reports and traces. Boxed:
+    /// a thin pointer, so the rare label costs every future and task 8 bytes, not 16.
+    label: Cell<Option<Box<Rc<str>>>>,
+}
+
+impl<T: 'static> FutureCore<T> {
+    pub(crate) fn new(lp: Weak<LoopInner>, created_at: &'static Location<'static>) -> Self {
+        FutureCore {
+            state: RefCell::new(State::Pending),
+            callbacks: RefCell::new(CallbackList::default()),
+            lp: Cell::new(lp),
+            log_traceback: Cell::new(false),
+            registered_for_close: Cell::new(false),
+            created_at,
+            label: Cell::new(None),
+        }
+    }
+
+    pub(crate) fn loop_inner(&self) -> Option<Rc<LoopInner>> {
+        let lp = self.lp.take();
+        let up = lp.upgrade();
+        self.lp.set(lp);
+        up
+    }
+
+    fn is_unbound(&self) -> bool {
+        let lp = self.lp.take();
+        let unbound = Weak::ptr_eq(&lp, &Weak::new());
+        self.lp.set(lp);
+        unbound
+    }
+
+    /// True if this future belongs to `lp`; an unbound future (created with no loop around)
+    /// is bound to `lp` now.
+    pub(crate) fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool {
+        if self.is_unbound() {
+            self.lp.set(Rc::downgrade(lp));
+            return true;
+        }
+        let mine = self.lp.take();
+        let same = std::ptr::eq(mine.as_ptr(), Rc::as_ptr(lp));
+        self.lp.set(mine);
+        same
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        !matches!(*self.state.borrow(), State::Pending)
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        matches!(*self.state.borrow(), State::Cancelled(_))
+    }
+
+    pub(crate) fn clear_log_traceback(&self) {
+        self.log_traceback.set(false);
+    }
+
+    pub(crate) fn take_log_traceback(&self) -> bool {
+        self.log_traceback.replace(false)
+    }
+
+    /// Moves the future to a done state and schedules its callbacks (asyncio's `set_result`,
+    /// `set_exception` and `cancel` share this). `this` is the handle callbacks receive.
+    pub(crate) fn complete(this: &Rc<DynFuture<T>>, new: State<T>) -> Result<(), Error> {
+        let core = this.core();
+        {
+            let mut state = core.state.borrow_mut();
+            if !matches!(*state, State::Pending) {
+                return Err(Error::invalid_state(format!(
+                    "{}: the future is already done",
+                    describe_state(&state)
+                )));
+            }
+            core.log_traceback
+                .set(matches!(new, State::Finished(Err(_))));
+            *state = new;
+        }
+        Self::schedule_callbacks(this)
+    }
+
+    fn schedule_callbacks(this: &Rc<DynFuture<T>>) -> Result<(), Error> {
+        let core = this.core();
+        let callbacks = mem::take(&mut *core.callbacks.borrow_mut());
+        if callbacks.is_empty() {
+            return Ok(());
+        }
+        let Some(lp) = core.loop_inner().filter(|lp| !lp.is_closed()) else {
+            drop(callbacks);
+            return Err(Error::runtime("Event loop is closed"));
+        };
+        for cb in callbacks.into_iter() {
+            Self::schedule_one(&lp, this, cb);
+        }
+        Ok(())
+    }
+
+    fn schedule_one(lp: &LoopInner, this: &Rc<DynFuture<T>>, cb: Callback<T>) {
+        match cb {
+            Callback::Wakeup(task) => task.header().wake(lp, &task),
+            Callback::Done(DoneCallback(f)) => {
+                let fut = Future { obj: this.clone() };
+                lp.schedule(Entry::Done(Box::new(move || {
+                    // Left set if `f` panics: the loop's report names it.
+                    crate::panics::enter_callback(f.name());
+                    f.call(&fut);
+                    crate::panics::leave_callback();
+                })));
+            }
+            Callback::Any(f) => {
+                let fut: Rc<dyn AnyFuture> = this.clone();
+                lp.schedule(Entry::Done(Box::new(move || f(&fut))));
+            }
+            Callback::Stop(target, _) => lp.schedule(Entry::Stop(target)),
+        }
+    }
+
+    pub(crate) fn add_callback(this: &Rc<DynFuture<T>>, cb: Callback<T>) {
+        let core = this.core();
+        if core.is_done() {
+            match core.loop_inner() {
+                Some(lp) => Self::schedule_one(&lp, this, cb),
+                None => drop(cb),
+            }
+            return;
+        }
+        if !matches!(cb, Callback::Wakeup(_)) && !core.registered_for_close.replace(true) {
+            if core.is_unbound() {
+                if let Some(lp) = events::current_or_thread_loop().upgrade() {
+                    core.lp.set(Rc::downgrade(&lp));
+                }
+            }
+            if let Some(lp) = core.loop_inner() {
+                let any: Rc<dyn AnyFuture> = this.clone();
+                lp.register_callback_future(Rc::downgrade(&any));
+            }
+        }
+        core.callbacks.borrow_mut().push(cb);
+    }
+
+    /// Removes the stop callback of run `run` of `lp` (see [`Callback::Stop`]).
+    pub(crate) fn remove_stop_callback(&self, lp: &Rc<LoopInner>, run: u64) {
+        let mut callbacks = self.callbacks.borrow_mut();
+        if callbacks.is_empty() {
+            // The usual end of a run: the main future completed and its callbacks were taken.
+            return;
+        }
+        let removed = callbacks.extract(
+            |c| matches!(c, Callback::Stop(l, r) if *r == run && std::ptr::eq(l.as_ptr(), Rc::as_ptr(lp))),
+        );
+        drop(callbacks);
+        drop(removed);
+    }
+
+    pub(crate) fn remove_callback(&self, cb: &DoneCallback<T>) -> usize {
+        let removed = self
+            .callbacks
+            .borrow_mut()
+            .extract(|c| matches!(c, Callback::Done(d) if Rc::ptr_eq(&d.0, &cb.0)));
+        // Freed outside the borrow: a closure's captures may run code that touches this future.
+        removed.len()
+    }
+
+    /// The outcome, cloned, as `result()` gives it.
+    pub(crate) fn result(&self) -> Result<T, Error>
+    where
+        T: Clone,
+    {
+        match &*self.state.borrow() {
+            State::Pending => Err(Error::invalid_state("Result is not ready.")),
+            State::Cancelled(msg) => Err(cancelled(msg)),
+            State::Consumed => Err(Error::invalid_state(
+                "Result was moved out by run_until_complete.",
+            )),
+            State::Finished(r) => {
+                self.log_traceback.set(false);
+                r.clone()
+            }
+        }
+    }
+
+    /// Moves the result out (for the task `run_until_complete` created and alone can see).
+    pub(crate) fn take_result(&self) -> Result<T, Error> {
+        let mut state = self.state.borrow_mut();
+        match &*state {
+            State::Pending => Err(Error::invalid_state("Result is not ready.")),
+            State::Cancelled(msg) => Err(cancelled(msg)),
+            State::Finished(Err(e)) => {
+                self.log_traceback.set(false);
+                Err(e.clone())
+            }
+            State::Consumed => Err(Error::invalid_state("Result was already taken.")),
+            State::Finished(Ok(_)) => match mem::replace(&mut *state, State::Consumed) {
+                State::Finished(Ok(v)) => Ok(v),
+                _ => unreachable!("matched Finished(Ok) above"),
+            },
+        }
+    }
+
+    pub(crate) fn exception(&self) -> Result<Option<Error>, Error> {
+        match &*self.state.borrow() {
+            State::Pending => Err(Error::invalid_state("Exception is not set.")),
+            State::Cancelled(msg) => Err(cancelled(msg)),
+            State::Finished(Ok(_)) | State::Consumed => Ok(None),
+            State::Finished(Err(e)) => {
+                self.log_traceback.set(false);
+                Ok(Some(e.clone()))
+            }
+        }
+    }
+
+    pub(crate) fn remove_any_callback(&self, cb: &AnyCallback) -> usize {
+        let removed = self
+            .callbacks
+            .borrow_mut()
+            .extract(|c| matches!(c, Callback::Any(f) if Rc::ptr_eq(f, cb)));
+        removed.len()
+    }
+
+    pub(crate) fn remove_wakeup_of(&self, task_id: u64) {
+        let removed = self
+            .callbacks
+            .borrow_mut()
+            .extract(|c| matches!(c, Callback::Wakeup(t) if t.header().id == task_id));
+        drop(removed);
+    }
+
+    pub(crate) fn clear_all_callbacks(&self) {
+        let cbs = mem::take(&mut *self.callbacks.borrow_mut());
+        drop(cbs);
+    }
+
+    pub(crate) fn state_ref(&self) -> std::cell::Ref<'_, State<T>> {
+        self.state.borrow()
+    }
+
+    pub(crate) fn state_name(&self) -> &'static str {
+        describe_state(&self.state.borrow())
+    }
+
+    pub(crate) fn label(&self) -> Option<Rc<str>> {
+        let label = self.label.take();
+        let copy = label.as_deref().cloned();
+        self.label.set(label);
+        copy
+    }
+
+    pub(crate) fn set_label(&self, label: Rc<str>) {
+        self.label.set(Some(Box::new(label)));
+    }
+}
+
+fn describe_state<T>(s: &State<T>) -> &'static str {
+    match s {
+        State::Pending => "PENDING",
+        State::Cancelled(_) => "CANCELLED",
+        State::Finished(_) | State::Consumed => "FINISHED",
+    }
+}
+
+fn cancelled(msg: &Option<Rc<str>>) -> Error {
+    Error::Cancelled(CancelledError {
+        message: msg.clone(),
+    })
+}
+
+impl<T> Drop for FutureCore<T> {
+    fn drop(&mut self) {
+        if self.log_traceback.get() {
+            // Plain futures report here; a task reports first in its own Drop and clears this.
+            if let State::Finished(Err(e)) = &*self.state.borrow() {
+                let weak = self.lp.take();
+                if let Some(lp) = weak.upgrade() {
+                    lp.report(crate::ExceptionContext {
+                        message: "Future exception was never retrieved".to_string(),
+                        error: Some(e.clone()),
+                        task: None,
+                        future: self.label.take().map(|l| l.to_string()),
+                        site: Some(self.created_at),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A plain future: `cancel()` is asyncio's `Future.cancel`, and a label names it in reports.
+impl<T: 'static> FutureKind for FutureCore<T> {
+    type Output = T;
+
+    fn core(&self) -> &FutureCore<T> {
+        self
+    }
+
+    fn cancel(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
+        self.log_traceback.set(false);
+        if self.is_done() {
+            return false;
+        }
+        let this: Rc<DynFuture<T>> = self;
+        // A closed loop cannot run the callbacks; the future is cancelled all the same.
+        let _ = FutureCore::complete(&this, State::Cancelled(msg));
+        true
+    }
+
+    fn describe(&self) -> String {
+        match self.label() {
+            Some(label) => format!(
+                "Future<{}> {label:?} created at {}",
+                short_type_name::<T>(),
+                self.created_at
+            ),
+            None => format!(
+                "Future<{}> created at {}",
+                short_type_name::<T>(),
+                self.created_at
+            ),
+        }
+    }
+
+    fn describe_shared(&self) -> Arc<str> {
+        if self.label().is_some() {
+            return FutureKind::describe(self).into();
+        }
+        thread_local! {
+            // By type and creation site: what the description depends on. The addresses only
+            // find it again; they never show in a trace.
+            static DESCRIBED: RefCell<std::collections::BTreeMap<(usize, usize, usize), Arc<str>>> =
+                RefCell::default();
+        }
+        let full = std::any::type_name::<T>();
+        let site: *const Location<'static> = self.created_at;
+        let key = (full.as_ptr() as usize, full.len(), site as usize);
+        DESCRIBED.with(|all| {
+            if let Some(d) = all.borrow().get(&key) {
+                return d.clone();
+            }
+            let d: Arc<str> = FutureKind::describe(self).into();
+            all.borrow_mut().insert(key, d.clone());
+            d
+        })
+    }
+}
+
+/// `alloc::string::String` → `String`, `core::option::Option<i32>` → `Option<i32>`.
+///
+/// Remembered per type: a full trace describes the future of every await with it, and
+/// shortening the name each time was most of what tracing cost.
+pub(crate) fn short_type_name<T>() -> Rc<str> {
+    thread_local! {
+        // Keyed by where the full name lives; the value depends on the name alone, so the
+        // address never shows in a trace.
+        static SHORT: RefCell<std::collections::HashMap<(usize, usize), Rc<str>>> =
+            RefCell::default();
+    }
+    let full = std::any::type_name::<T>();
+    let key = (full.as_ptr() as usize, full.len());
+    SHORT.with(|names| {
+        if let Some(short) = names.borrow().get(&key) {
+            return short.clone();
+        }
+        let short: Rc<str> = shorten_type_name(full).into();
+        names.borrow_mut().insert(key, short.clone());
+        short
+    })
+}
+
+fn shorten_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut segment = String::new();
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            segment.clear();
+        } else if c.is_alphanumeric() || c == '_' {
+            segment.push(c);
+        } else {
+            out.push_str(&segment);
+            segment.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&segment);
+    out
+}

@@ -1,0 +1,180 @@
+//! Awaiting a future: asyncio's `Future.__await__` (yield the future to the task), seen from the
+//! task's side: the task registers its wakeup on the future, makes it its waiter, and takes the
+//! throw its step delivers at this await.
+
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::base_events::LoopInner;
+use crate::exceptions::Error;
+use crate::tasks::{self, TaskHeader, TaskRun};
+
+use super::{AnyFuture, Future};
+
+/// The awaitable of a [`Future`] or [`Task`](crate::Task) (what `.await` on one polls).
+///
+/// Suspends the current task until the future is done: it registers the task's wakeup as a
+/// done-callback and becomes the task's waiter, so that cancelling the task cancels the
+/// future, as asyncio's `Task.cancel` does. Dropping it before completion (as `select!` does)
+/// unregisters it.
+///
+/// ```
+/// # let lp = tulipsim::EventLoop::new();
+/// let f = lp.create_future::<i32>();
+/// f.set_result(1).unwrap();
+/// assert_eq!(lp.run_until_complete(async move { f.await }).unwrap(), 1);
+/// ```
+pub struct Wait<T: 'static> {
+    pub(super) core: WaitCore,
+    pub(super) fut: Future<T>,
+}
+
+// `Wait` never pins its fields, so it can move freely whatever `T` is.
+impl<T: 'static> Unpin for Wait<T> {}
+
+impl<T: Clone + 'static> std::future::Future for Wait<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.core.poll_done() {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(exc)) => Poll::Ready(Err(exc)),
+            Poll::Ready(Ok(())) => Poll::Ready(self.fut.core().result()),
+        }
+    }
+}
+
+/// The part of awaiting a future that does not depend on its result type: suspending the
+/// current task until the future is done, as asyncio's `Future.__await__` together with
+/// `Task.__step` does.
+///
+/// On the first poll that must suspend, it registers the task's wakeup as a done-callback and
+/// makes the future the task's waiter (so that `Task.cancel` cancels it). On a later poll it
+/// first takes an exception the task's step is throwing: the await where the coroutine is
+/// suspended is where asyncio's `coro.throw()` lands. Dropped early (as `select!` does), it
+/// unregisters.
+pub(crate) struct WaitCore {
+    fut: Rc<dyn AnyFuture>,
+    /// The task whose wakeup is in the future's callbacks.
+    registered: Option<Rc<dyn TaskRun>>,
+    /// True once this await has suspended: a throw at the next step lands here.
+    polled: bool,
+    site: &'static Location<'static>,
+}
+
+impl WaitCore {
+    pub(crate) fn new(fut: Rc<dyn AnyFuture>, site: &'static Location<'static>) -> WaitCore {
+        WaitCore {
+            fut,
+            registered: None,
+            polled: false,
+            site,
+        }
+    }
+
+    /// `Ready(Ok(()))` once the future is done (read its outcome then); `Ready(Err(e))` when
+    /// the task's step throws `e` here, or when there is no task to suspend.
+    pub(crate) fn poll_done(&mut self) -> Poll<Result<(), Error>> {
+        if let Some(task) = self.registered.clone() {
+            // Resuming: the task that registered is the one that suspended here.
+            return self.poll_registered(&task);
+        }
+        tasks::with_current(|lp, task| self.poll_in_task(lp, task)).unwrap_or_else(|| {
+            Poll::Ready(Err(Error::runtime(
+                "a tulipsim future was awaited outside a running tulipsim task",
+            )))
+        })
+    }
+
+    /// A poll after the wakeup was registered: take a throw, or see whether the future is done.
+    fn poll_registered(&mut self, task: &Rc<dyn TaskRun>) -> Poll<Result<(), Error>> {
+        if let Some(exc) = self.take_throw(task.header()) {
+            return Poll::Ready(Err(exc));
+        }
+        if self.fut.is_done() {
+            self.registered = None;
+            return Poll::Ready(Ok(()));
+        }
+        // Woken for another reason (several awaits at once): still waiting.
+        task.header().add_waiter(self.fut.clone(), self.site);
+        Poll::Pending
+    }
+
+    fn take_throw(&mut self, header: &TaskHeader) -> Option<Error> {
+        let fut = &self.fut;
+        let exc = header.land_throw(|| {
+            if !fut.is_done() {
+                return None;
+            }
+            match fut.exception_any() {
+                Ok(Some(e @ Error::Cancelled(_))) | Err(e @ Error::Cancelled(_)) => Some(e),
+                _ => None,
+            }
+        })?;
+        // `__wakeup` called `result()` before the throw: the outcome was seen.
+        self.fut.mark_retrieved();
+        self.unregister();
+        Some(exc)
+    }
+
+    /// The first poll, or one after a misuse error was scheduled to be thrown: register, or
+    /// finish at once if the future is already done.
+    fn poll_in_task(
+        &mut self,
+        lp: &Rc<LoopInner>,
+        task: &Rc<dyn TaskRun>,
+    ) -> Poll<Result<(), Error>> {
+        let header = task.header();
+        if self.polled {
+            if let Some(exc) = self.take_throw(header) {
+                return Poll::Ready(Err(exc));
+            }
+        }
+        if self.fut.is_done() {
+            self.registered = None;
+            return Poll::Ready(Ok(()));
+        }
+        self.polled = true;
+        if self.registered.is_none() {
+            if !self.fut.belongs_to(lp) {
+                let exc = Error::runtime(format!(
+                    "Task {} got {} attached to a different loop",
+                    header.name(),
+                    self.fut.describe()
+                ));
+                header.throw_at_next_step(lp, task, exc);
+                return Poll::Pending;
+            }
+            if self.fut.task_id() == Some(header.id) {
+                let exc = Error::runtime(format!("Task cannot await on itself: {}", header.name()));
+                header.throw_at_next_step(lp, task, exc);
+                return Poll::Pending;
+            }
+            self.fut.clone().add_wakeup(task.clone());
+            self.registered = Some(task.clone());
+        }
+        header.add_waiter(self.fut.clone(), self.site);
+        Poll::Pending
+    }
+
+    pub(crate) fn future(&self) -> &Rc<dyn AnyFuture> {
+        &self.fut
+    }
+
+    fn unregister(&mut self) {
+        if let Some(task) = self.registered.take() {
+            self.fut.remove_wakeup(task.header().id);
+            task.header().remove_waiter(&self.fut);
+        }
+    }
+}
+
+impl Drop for WaitCore {
+    fn drop(&mut self) {
+        if !self.fut.is_done() {
+            self.unregister();
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! What every task has, whatever its result type: its header (asyncio's `Task` attributes:
+//! `_fut_waiter`, `_must_cancel`, `_num_cancels_requested`, its name) and the erased view the
+//! loop holds, [`TaskRun`]. The protocol that uses them is in `task.rs`.
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::mem;
+use std::panic::Location;
+use std::rc::{Rc, Weak};
+use std::task::Waker;
+
+use crate::base_events::{Entry, LoopInner};
+use crate::exceptions::{Error, WaitingTask};
+use crate::futures::AnyFuture;
+
+use super::sleep::SleepSlot;
+
+/// What every task has, whatever its result type.
+pub(crate) struct TaskHeader {
+    pub(crate) id: u64,
+    /// Its place in the loop's task table (`u32`: the header is 8 bytes smaller).
+    pub(crate) slot: Cell<u32>,
+    /// What few tasks have (a name, a cancel message), allocated by the first that needs it.
+    cold: RefCell<Option<Box<Cold>>>,
+    pub(crate) spawned_at: &'static Location<'static>,
+    pub(crate) suspended_at: Cell<Option<&'static Location<'static>>>,
+    pub(crate) num_cancels_requested: Cell<u32>,
+    /// asyncio's `_must_cancel`: throw `CancelledError` at the next step.
+    pub(crate) must_cancel: Cell<bool>,
+    /// The exception the current step throws at the suspended await, until one takes it.
+    pub(crate) throw: Cell<Option<Error>>,
+    /// asyncio's `_fut_waiter`: what the task awaits, so `cancel()` can cancel it. More than
+    /// one only when a coroutine awaits several futures at once (`join!`).
+    pub(crate) waiters: RefCell<Waiters>,
+    /// The future of the task's current `sleep`, kept in the task instead of allocated.
+    pub(crate) sleep: SleepSlot,
+    /// A step or wakeup of this task is in the ready queue.
+    pub(crate) scheduled: Cell<bool>,
+    pub(crate) running: Cell<bool>,
+    pub(crate) started: Cell<bool>,
+    /// False for the task `run_until_complete` makes: its failure is returned, not reported.
+    pub(crate) log_destroy_pending: Cell<bool>,
+    /// Made when a poll first keeps the waker (see `base_events::Inbox`): tulipsim's own
+    /// awaitables never use it.
+    pub(crate) waker: OnceCell<Waker>,
+    pub(crate) lp: Weak<LoopInner>,
+}
+
+/// A task's rarely set fields: kept out of line, a pending task is 56 bytes smaller.
+#[derive(Default)]
+struct Cold {
+    name: Option<Rc<str>>,
+    /// The message of the cancellation `must_cancel` owes.
+    cancel_msg: Option<Rc<str>>,
+    /// The message the sleep slot's future was cancelled with.
+    sleep_cancel_msg: Option<Rc<str>>,
+}
+
+/// What a task can wait on.
+pub(crate) enum Waiter {
+    Future(Rc<dyn AnyFuture>),
+    /// The task's sleep slot.
+    Sleep,
+}
+
+/// What a task waits on: almost always one thing, so one is kept inline and a pending task
+/// costs no allocation for it (a `Vec` cost 112 bytes a task).
+#[derive(Default)]
+pub(crate) enum Waiters {
+    #[default]
+    Empty,
+    One(Waiter),
+    Many(Vec<Waiter>),
+}
+
+impl Waiters {
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            Waiters::Empty => true,
+            Waiters::One(_) => false,
+            Waiters::Many(v) => v.is_empty(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, w: Waiter) {
+        *self = match mem::take(self) {
+            Waiters::Empty => Waiters::One(w),
+            Waiters::One(first) => Waiters::Many(vec![first, w]),
+            Waiters::Many(mut v) => {
+                v.push(w);
+                Waiters::Many(v)
+            }
+        };
+    }
+
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, Waiter> {
+        match self {
+            Waiters::Empty => [].iter(),
+            Waiters::One(w) => std::slice::from_ref(w).iter(),
+            Waiters::Many(v) => v.iter(),
+        }
+    }
+
+    pub(crate) fn remove(&mut self, i: usize) -> Option<Waiter> {
+        match self {
+            Waiters::Empty => None,
+            Waiters::One(_) if i == 0 => match mem::take(self) {
+                Waiters::One(w) => Some(w),
+                _ => None,
+            },
+            Waiters::One(_) => None,
+            Waiters::Many(v) => (i < v.len()).then(|| v.remove(i)),
+        }
+    }
+
+    /// Forgets every waiter, keeping a list's storage.
+    fn clear(&mut self) {
+        match self {
+            Waiters::Many(v) => v.clear(),
+            _ => *self = Waiters::Empty,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Waiters {
+    type Item = &'a Waiter;
+    type IntoIter = std::slice::Iter<'a, Waiter>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl TaskHeader {
+    pub(crate) fn new(
+        id: u64,
+        spawned_at: &'static Location<'static>,
+        lp: Weak<LoopInner>,
+    ) -> Self {
+        TaskHeader {
+            id,
+            slot: Cell::new(u32::MAX),
+            cold: RefCell::new(None),
+            spawned_at,
+            suspended_at: Cell::new(None),
+            num_cancels_requested: Cell::new(0),
+            must_cancel: Cell::new(false),
+            throw: Cell::new(None),
+            waiters: RefCell::new(Waiters::Empty),
+            sleep: SleepSlot::new(),
+            scheduled: Cell::new(false),
+            running: Cell::new(false),
+            started: Cell::new(false),
+            log_destroy_pending: Cell::new(true),
+            waker: OnceCell::new(),
+            lp,
+        }
+    }
+
+    pub(crate) fn name(&self) -> String {
+        match self.cold(|c| c.name.clone()) {
+            Some(n) => n.to_string(),
+            None => format!("Task-{}", self.id),
+        }
+    }
+
+    /// The name given at creation or by `set_name`, if any.
+    pub(crate) fn custom_name(&self) -> Option<String> {
+        self.cold(|c| c.name.as_deref().map(str::to_string))
+    }
+
+    fn cold<R>(&self, f: impl FnOnce(&Cold) -> R) -> R {
+        match &*self.cold.borrow() {
+            Some(cold) => f(cold),
+            None => f(&Cold::default()),
+        }
+    }
+
+    /// Sets a cold field, allocating them only for a value other than `None`.
+    fn set_cold(&self, field: fn(&mut Cold) -> &mut Option<Rc<str>>, value: Option<Rc<str>>) {
+        let mut cold = self.cold.borrow_mut();
+        if cold.is_none() && value.is_none() {
+            return;
+        }
+        let old = mem::replace(field(cold.get_or_insert_with(Box::default)), value);
+        drop(cold);
+        drop(old); // outside the borrow
+    }
+
+    pub(crate) fn set_name(&self, name: Option<Rc<str>>) {
+        self.set_cold(|c| &mut c.name, name);
+    }
+
+    pub(crate) fn cancel_msg(&self) -> Option<Rc<str>> {
+        self.cold(|c| c.cancel_msg.clone())
+    }
+
+    pub(crate) fn set_cancel_msg(&self, msg: Option<Rc<str>>) {
+        self.set_cold(|c| &mut c.cancel_msg, msg);
+    }
+
+    pub(crate) fn sleep_cancel_msg(&self) -> Option<Rc<str>> {
+        self.cold(|c| c.sleep_cancel_msg.clone())
+    }
+
+    pub(crate) fn set_sleep_cancel_msg(&self, msg: Option<Rc<str>>) {
+        self.set_cold(|c| &mut c.sleep_cancel_msg, msg);
+    }
+
+    #[inline]
+    pub(crate) fn schedule_step(&self, lp: &LoopInner, task: &Rc<dyn TaskRun>) {
+        if !self.scheduled.replace(true) {
+            lp.schedule(Entry::Step(task.clone()));
+        }
+    }
+
+    /// A future this task awaits is done: schedule the task's `__wakeup`, unless a step of
+    /// it is coming anyway (only possible when it awaits several futures at once).
+    #[inline]
+    pub(crate) fn wake(&self, lp: &LoopInner, task: &Rc<dyn TaskRun>) {
+        if !self.scheduled.replace(true) {
+            lp.schedule(Entry::Wakeup(task.clone()));
+        }
+    }
+
+    pub(crate) fn add_waiter(&self, fut: Rc<dyn AnyFuture>, site: &'static Location<'static>) {
+        self.suspended_at.set(Some(site));
+        self.waiters.borrow_mut().push(Waiter::Future(fut));
+    }
+
+    pub(crate) fn remove_waiter(&self, fut: &Rc<dyn AnyFuture>) {
+        let removed = {
+            let mut w = self.waiters.borrow_mut();
+            w.iter()
+                .position(|x| matches!(x, Waiter::Future(x) if std::ptr::addr_eq(Rc::as_ptr(x), Rc::as_ptr(fut))))
+                .and_then(|i| w.remove(i))
+        };
+        drop(removed);
+    }
+
+    /// Forgets the waiters (asyncio clears `_fut_waiter` at each step), keeping the list's
+    /// storage; freeing happens outside the borrow since it may run user `Drop` code.
+    #[inline]
+    pub(crate) fn clear_waiters(&self) {
+        // The common case first: a step after a yield or a sleep has nothing to forget.
+        if matches!(*self.waiters.borrow(), Waiters::Empty) {
+            return;
+        }
+        let mut old = mem::take(&mut *self.waiters.borrow_mut());
+        old.clear();
+        let mut w = self.waiters.borrow_mut();
+        if w.is_empty() {
+            *w = old;
+        }
+    }
+
+    pub(crate) fn describe_wait(&self) -> std::sync::Arc<str> {
+        thread_local! {
+            static SLEEP: std::sync::Arc<str> = std::sync::Arc::from("sleep");
+        }
+        let waiters = self.waiters.borrow();
+        match &*waiters {
+            Waiters::One(Waiter::Future(f)) => f.describe_shared(),
+            Waiters::One(Waiter::Sleep) => SLEEP.with(std::sync::Arc::clone),
+            _ if waiters.is_empty() && self.scheduled.get() => {
+                "nothing (its next step is scheduled)".into()
+            }
+            _ if waiters.is_empty() => {
+                "a non-tulipsim future (only its std Waker can wake the task)".into()
+            }
+            _ => waiters
+                .iter()
+                .map(|w| match w {
+                    Waiter::Future(f) => f.describe(),
+                    Waiter::Sleep => "sleep".to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" and ")
+                .into(),
+        }
+    }
+}
+
+/// A task with its result type erased: what the ready queue and the loop hold.
+pub(crate) trait TaskRun {
+    fn header(&self) -> &TaskHeader;
+    /// asyncio's `__step` (and `__wakeup`, which only calls it).
+    fn step(self: Rc<Self>, lp: &Rc<LoopInner>);
+    /// asyncio's `Task.cancel`.
+    fn cancel_task(self: Rc<Self>, msg: Option<Rc<str>>) -> bool;
+    fn is_done(&self) -> bool;
+    fn is_cancelled(&self) -> bool;
+    /// A `std::task::Waker` of this task was woken: schedule a step unless one is coming.
+    fn foreign_wake(self: Rc<Self>, lp: &LoopInner);
+    /// The loop is closing with this task still pending: free its coroutine and callbacks.
+    fn destroy(self: Rc<Self>, lp: &LoopInner);
+    fn to_any_future(self: Rc<Self>) -> Rc<dyn AnyFuture>;
+    fn waiting_task(&self) -> WaitingTask {
+        let h = self.header();
+        WaitingTask {
+            name: h.name(),
+            spawned_at: h.spawned_at,
+            suspended_at: h.suspended_at.get(),
+            awaiting: h.describe_wait().to_string(),
+        }
+    }
+}
