@@ -19,12 +19,12 @@ use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
 
 use crate::config::{LoopConfig, PanicPolicy};
-use crate::decision::{Decide, Ready};
+use crate::decision::Decide;
 use crate::events::{self, nanos_to_secs, Handle, HandleInner, TimerHandle};
 use crate::exceptions::{DeadlockError, Error, LimitError, LimitKind, PanicError, RunnableTask};
 use crate::futures::AnyFuture;
 use crate::panics::{self, Caught};
-use crate::ready::ReadyQueue;
+use crate::ready::{Ready, ReadyQueue};
 use crate::scheduler::EntryKind;
 use crate::tasks::{TaskHeader, TaskRef, TaskRun};
 

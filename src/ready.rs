@@ -9,8 +9,45 @@
 //! removal are O(log n), and removal leaves a tombstone instead of shifting the deque.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
-use crate::decision::Ready;
+use crate::base_events::Entry;
+use crate::scheduler::{Candidate, CandidateQueue, EntryKind, QueueCursor};
+use crate::tasks::TaskRun;
+
+/// A ready-queue entry with what the decision point needs.
+pub(crate) struct Ready {
+    pub(crate) entry: Entry,
+    pub(crate) origin: u64,
+    pub(crate) kind: EntryKind,
+}
+
+impl Ready {
+    /// What a policy sees of this entry.
+    pub(crate) fn candidate(&self) -> Candidate {
+        let task = self.task();
+        Candidate {
+            kind: self.kind,
+            task: task.map(|t| t.header().id),
+            spawned_at: task.map(|t| t.header().spawned_at),
+            origin: self.origin,
+            name: task.and_then(|t| t.header().custom_name()),
+        }
+    }
+
+    /// The id of the task the entry belongs to, if any.
+    #[inline]
+    pub(crate) fn task_id(&self) -> Option<u64> {
+        self.task().map(|t| t.header().id)
+    }
+
+    pub(crate) fn task(&self) -> Option<&Rc<dyn TaskRun>> {
+        match &self.entry {
+            Entry::Step(t) | Entry::Wakeup(t) | Entry::SleepDone(t, _) => Some(t),
+            Entry::Call(_) | Entry::Done(_) | Entry::Stop(_) => None,
+        }
+    }
+}
 
 #[derive(Default)]
 pub(crate) struct ReadyQueue {
@@ -209,17 +246,6 @@ impl ReadyQueue {
         self.slots[(seq - self.base) as usize].as_ref()
     }
 
-    /// The eligible entries, oldest first (the index must be on).
-    pub(crate) fn eligible_iter(&self) -> impl Iterator<Item = &Ready> + '_ {
-        let chaos = self.index.as_ref().map_or(true, |ix| ix.chaos);
-        let mut previous: Option<u64> = None;
-        self.slots.iter().flatten().filter(move |r| {
-            let head = chaos || previous != Some(r.origin);
-            previous = Some(r.origin);
-            head
-        })
-    }
-
     /// Removes the k-th eligible entry; requires `k < eligible()` and the index on.
     pub(crate) fn remove_eligible(&mut self, k: usize) -> Ready {
         let ix = self.index.as_mut().expect("a decision with the index on");
@@ -245,11 +271,34 @@ impl ReadyQueue {
     }
 }
 
+impl CandidateQueue for ReadyQueue {
+    fn eligible(&self) -> usize {
+        ReadyQueue::eligible(self)
+    }
+
+    fn eligible_candidate(&self, k: usize) -> Option<Candidate> {
+        self.eligible_at(k).map(Ready::candidate)
+    }
+
+    fn next_eligible(&self, cursor: &mut QueueCursor) -> Option<Candidate> {
+        let chaos = self.index.as_ref().map_or(true, |ix| ix.chaos);
+        while let Some(slot) = self.slots.get(cursor.position) {
+            cursor.position += 1;
+            let Some(r) = slot else { continue };
+            let head = chaos || cursor.previous != Some(r.origin);
+            cursor.previous = Some(r.origin);
+            if head {
+                return Some(r.candidate());
+            }
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::base_events::Entry;
-    use crate::scheduler::EntryKind;
+    use crate::scheduler::Candidates;
 
     fn entry(origin: u64) -> Ready {
         Ready {
@@ -301,7 +350,8 @@ mod tests {
                     origin += 1; // a step ran: what it pushes has an origin of its own
                 }
                 assert_eq!(indexed(&q), scanned(&q, chaos), "step {step}");
-                let iterated: Vec<u64> = q.eligible_iter().map(|r| r.origin).collect();
+                let iterated: Vec<u64> =
+                    Candidates::of_queue(&q).iter().map(|c| c.origin).collect();
                 let expected: Vec<u64> = scanned(&q, chaos).iter().map(|v| v.0).collect();
                 assert_eq!(iterated, expected);
             }

@@ -42,6 +42,7 @@
 //! assert!(lp.time() >= 0.004);
 //! ```
 
+mod faults;
 pub mod network;
 pub mod reader;
 pub mod server;

@@ -20,6 +20,7 @@ use crate::scheduler::{EntryKind, FaultKind};
 
 mod chrome;
 mod mermaid;
+mod record;
 mod svg;
 
 /// How much a loop records. Recording costs a little per step; turn it down for speed.
