@@ -7,6 +7,7 @@
 //! earliest timer instead of sleeping. Task steps, task wakeups and done-callbacks are all ready
 //! entries, as they are all `call_soon` callbacks in asyncio.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -510,8 +511,17 @@ pub(crate) struct LoopInner {
     callback_futures_compacted: Cell<usize>,
     /// The decision point, faults and trace (see `decision.rs`).
     pub(crate) decide: Decide,
-    /// The simulated network of `streams`, made on first use; `close()` takes it.
-    pub(crate) network: RefCell<Option<Rc<crate::streams::network::NetworkInner>>>,
+    /// What registered to be shut when the loop closes (the simulated network of `streams`),
+    /// in registration order; `close()` takes them.
+    close_hooks: RefCell<Vec<Rc<dyn CloseHook>>>,
+}
+
+/// Something kept by a loop, made on first use, that must be shut when the loop closes: the
+/// loop holds it without knowing what it is (the simulated network registers itself so).
+pub(crate) trait CloseHook: Any {
+    /// The loop is closing: free whatever may hold user values (a server's handler may hold
+    /// anything, its own server included).
+    fn close(&self);
 }
 
 impl LoopInner {
@@ -548,7 +558,7 @@ impl LoopInner {
             callback_futures_compacted: Cell::new(0),
             decide: Decide::new(&config),
             config,
-            network: RefCell::new(None),
+            close_hooks: RefCell::new(Vec::new()),
         })
     }
 
@@ -715,6 +725,11 @@ impl LoopInner {
         })
     }
 
+    /// The id of the task whose step is running, if any.
+    pub(crate) fn current_task_id(&self) -> Option<u64> {
+        self.current.borrow().as_ref().map(|t| t.header().id)
+    }
+
     pub(crate) fn register_task(&self, task: Rc<dyn TaskRun>) -> usize {
         self.tasks.borrow_mut().insert(task)
     }
@@ -822,6 +837,19 @@ impl LoopInner {
         let run = self.runs.get();
         self.runs.set(run + 1);
         run
+    }
+
+    /// The loop's `T`, made with `make` and registered to be closed with the loop on first use.
+    pub(crate) fn close_hook<T: CloseHook>(&self, make: impl FnOnce() -> T) -> Rc<T> {
+        for hook in self.close_hooks.borrow().iter() {
+            let any: Rc<dyn Any> = hook.clone();
+            if let Ok(found) = any.downcast::<T>() {
+                return found;
+            }
+        }
+        let made = Rc::new(make());
+        self.close_hooks.borrow_mut().push(made.clone());
+        made
     }
 
     pub(crate) fn register_callback_future(&self, fut: Weak<dyn AnyFuture>) {
@@ -1060,7 +1088,7 @@ impl LoopInner {
                 && self.timers.borrow().is_empty()
                 && self.tasks.borrow().is_empty()
                 && self.callback_futures.borrow().is_empty()
-                && self.network.borrow().is_none()
+                && self.close_hooks.borrow().is_empty()
             {
                 break;
             }
@@ -1068,10 +1096,9 @@ impl LoopInner {
             let timers = mem::take(&mut *self.timers.borrow_mut());
             let tasks = mem::take(&mut *self.tasks.borrow_mut()).sorted();
             let futures = mem::take(&mut *self.callback_futures.borrow_mut());
-            let network = self.network.borrow_mut().take();
-            // Its servers' handlers may hold anything, their own server included.
-            if let Some(network) = network {
-                network.shutdown();
+            let hooks = mem::take(&mut *self.close_hooks.borrow_mut());
+            for hook in hooks {
+                hook.close();
             }
             ready.take_all().for_each(|r| r.entry.discard());
             timers.into_vec().into_iter().for_each(Timer::discard);

@@ -62,7 +62,7 @@ use super::reader::ReaderState;
 use super::server::ServerInner;
 use super::transport::TransportState;
 use super::writer::FlowState;
-use crate::base_events::LoopInner;
+use crate::base_events::{CloseHook, LoopInner};
 use crate::events::{IntoDelay, LoopHandle};
 use crate::exceptions::Error;
 use crate::futures::Future;
@@ -246,6 +246,12 @@ pub(crate) struct NetworkInner {
     conns: RefCell<Vec<Weak<Conn>>>,
 }
 
+impl CloseHook for NetworkInner {
+    fn close(&self) {
+        self.shutdown();
+    }
+}
+
 impl NetworkInner {
     fn new(closed: bool, lp: Weak<LoopInner>) -> NetworkInner {
         NetworkInner {
@@ -269,10 +275,7 @@ impl NetworkInner {
         if lp.is_closed() {
             return Rc::new(NetworkInner::new(true, Weak::new()));
         }
-        lp.network
-            .borrow_mut()
-            .get_or_insert_with(|| Rc::new(NetworkInner::new(false, Rc::downgrade(lp))))
-            .clone()
+        lp.close_hook(|| NetworkInner::new(false, Rc::downgrade(lp)))
     }
 
     /// The loop is closing: every listener stops and drops its handler, which may hold

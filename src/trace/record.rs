@@ -4,8 +4,41 @@
 use std::panic::Location;
 
 use crate::base_events::LoopInner;
+use crate::events;
 use crate::ready::Ready;
 use crate::trace::{Event, Outcome, TraceLevel};
+
+/// Puts the program's own event in the running loop's trace (when it records a full trace,
+/// as the harness's reports do), so a failure report tells the program's story too: `Task-2
+/// note: balance read: 10`. Outside a running loop, or with tracing off, it does nothing.
+///
+/// ```
+/// use tulipsim::{EventLoop, LoopConfig, TraceLevel};
+/// let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
+/// lp.run_until_complete(async {
+///     tulipsim::trace::note(format_args!("balance read: {}", 10));
+///     Ok(())
+/// })
+/// .unwrap();
+/// assert!(lp.trace().to_string().contains("Task-1 note: balance read: 10"));
+/// ```
+pub fn note(text: impl std::fmt::Display) {
+    let Some(lp) = events::running_loop() else {
+        return;
+    };
+    if !lp.decide.tracing(TraceLevel::Full) {
+        return;
+    }
+    let task = lp.current_task_id();
+    let now = lp.now();
+    lp.decide.trace.borrow_mut().push(
+        now,
+        Event::Note {
+            task,
+            text: text.to_string(),
+        },
+    );
+}
 
 impl LoopInner {
     #[inline]
