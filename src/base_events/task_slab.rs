@@ -3,7 +3,7 @@
 use std::mem;
 use std::rc::Rc;
 
-use crate::tasks::{TaskRef, TaskRun};
+use crate::tasks::TaskRun;
 
 use super::LoopInner;
 
@@ -101,12 +101,8 @@ impl LoopInner {
         drop(t);
     }
 
-    pub(crate) fn all_tasks(&self) -> Vec<TaskRef> {
-        self.tasks
-            .borrow()
-            .sorted()
-            .into_iter()
-            .map(TaskRef::from_run)
-            .collect()
+    /// The pending tasks, in creation order.
+    pub(crate) fn pending_tasks(&self) -> Vec<Rc<dyn TaskRun>> {
+        self.tasks.borrow().sorted()
     }
 }

@@ -130,7 +130,7 @@ impl fmt::Debug for Candidate {
     }
 }
 
-/// A decision the loop asks a [`Scheduler`] to make.
+/// A decision the loop asks a [`Scheduler`](super::Scheduler) to make.
 ///
 /// ```
 /// use tulipsim::scheduler::{Candidate, Candidates, ChoicePoint};

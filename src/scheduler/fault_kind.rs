@@ -1,6 +1,6 @@
 //! The kinds of injected faults, as a policy is asked about them.
 
-/// A kind of injected fault, as [`Scheduler::fault`] is asked about it.
+/// A kind of injected fault, as [`Scheduler::fault`](super::Scheduler::fault) is asked about it.
 ///
 /// ```
 /// use tulipsim::scheduler::FaultKind;

@@ -7,8 +7,8 @@ use super::ScheduleParseError;
 
 /// Which fault queries fire: a run asks "does this fault happen?" at each fault point of a
 /// kind that is on (probability above 0), in order; the plan lists the numbers of the queries
-/// that fire. Like a [`Schedule`], dropping one entry leaves the others in place, so plans
-/// shrink well (proptest shrinks them toward no fault). [`Replay::with_faults`] follows one,
+/// that fire. Like a [`Schedule`](super::Schedule), dropping one entry leaves the others in place, so plans
+/// shrink well (proptest shrinks them toward no fault). [`Replay::with_faults`](super::Replay::with_faults) follows one,
 /// ignoring the probabilities. A plan says which faults happen; how much a jittered timer is
 /// delayed still comes from the run's fault stream, so replay a plan with the same seed.
 ///
