@@ -1,4 +1,8 @@
-//! The loop's decision point, its faults and its trace: what makes a run explorable.
+//! The loop's decision point: which ready entry runs next (`pick`) and whether a fault happens
+//! (`fault`), the two questions a run's [`Scheduler`] answers. The state they keep (origins,
+//! the random streams, the schedule, the fired faults, the trace) lives here; the rules of each
+//! fault are in `faults.rs` and `streams/faults.rs`, trace recording in `trace/record.rs` and
+//! the program's own random numbers in `random.rs`.
 //!
 //! Every ready entry carries its *origin*, the step (ready entry) that registered it. Under
 //! the causal rule an entry is eligible only if no older entry of the same origin is waiting;

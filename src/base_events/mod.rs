@@ -85,7 +85,7 @@ pub(crate) struct LoopInner {
     /// its own future: a cycle only clearing breaks). Compacted as it grows.
     callback_futures: RefCell<CallbackFutures>,
     callback_futures_compacted: Cell<usize>,
-    /// The decision point, faults and trace (see `decision.rs`).
+    /// The decision point and the state of faults and the trace (see `decision.rs`).
     pub(crate) decide: Decide,
     /// What registered to be shut when the loop closes (the simulated network of `streams`),
     /// in registration order; `close()` takes them.

@@ -1,6 +1,6 @@
 //! The event loop's public face, mirroring asyncio's `events.py`: the loop (`EventLoop`, and
 //! `LoopHandle` to reach it from inside), callback handles, delays, and the running-loop
-//! context. The machinery behind it is in `base_events.rs`, as asyncio's is in
+//! context. The machinery behind it is in `base_events`, as asyncio's is in
 //! `base_events.py`.
 
 mod delay;

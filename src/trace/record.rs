@@ -1,5 +1,5 @@
 //! Recording a run into its trace: what the loop and its tasks report as they go. The trace
-//! itself (`trace/mod.rs`) is plain data and knows nothing of the loop.
+//! itself (`trace/mod.rs`) is plain data.
 
 use std::panic::Location;
 
