@@ -31,7 +31,7 @@ impl Ready {
             task: task.map(|t| t.header().id),
             spawned_at: task.map(|t| t.header().spawned_at),
             origin: self.origin,
-            name: task.and_then(|t| t.header().custom_name()),
+            run: task.cloned(),
         }
     }
 

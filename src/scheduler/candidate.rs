@@ -1,13 +1,17 @@
 //! What a policy sees of a decision: the kinds of ready entries, the candidates among them and
 //! the choice point that lists them.
 //!
-//! A candidate carries data about its entry (kind, origin, task id, name, spawn site), never
-//! the entry or its task: a policy is a leaf, and cannot reach back into the loop. The loop
-//! lends its ready queue to a decision through [`CandidateQueue`], defined here so that this
-//! module names nothing of the loop.
+//! A candidate carries data about its entry (kind, origin, task id, spawn site), never the
+//! entry. The loop lends its ready queue to a decision through [`CandidateQueue`], defined
+//! here so that policies name nothing of the loop. A candidate still holds its task, to read
+//! the task's name only if a policy asks: copying every name into every candidate cost a
+//! policy that weighs each candidate (PCT) an allocation per named task per decision.
 
 use std::fmt;
 use std::panic::Location;
+use std::rc::Rc;
+
+use crate::tasks::TaskRun;
 
 /// What a ready entry is, as a policy sees it.
 ///
@@ -75,9 +79,7 @@ pub struct Candidate {
     /// causal rule. Entries registered outside any step share the origin of that stretch of
     /// time; each timer coming due has one of its own.
     pub origin: u64,
-    /// The name its task was given, if any ([`task_name`](Self::task_name) falls back to
-    /// `Task-N`): data, not the task, so that a policy cannot reach into the loop.
-    pub(crate) name: Option<String>,
+    pub(crate) run: Option<Rc<dyn TaskRun>>,
 }
 
 impl Candidate {
@@ -112,11 +114,7 @@ impl Candidate {
     /// assert_eq!(*log.borrow(), ["urgent", "calm"]);
     /// ```
     pub fn task_name(&self) -> Option<String> {
-        let id = self.task?;
-        Some(match &self.name {
-            Some(name) => name.clone(),
-            None => format!("Task-{id}"),
-        })
+        self.run.as_ref().map(|t| t.header().name())
     }
 }
 
