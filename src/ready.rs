@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::base_events::Entry;
-use crate::scheduler::{Candidate, CandidateQueue, EntryKind, QueueCursor};
+use crate::scheduler::{Candidate, EntryKind};
 use crate::tasks::TaskRun;
 
 /// A ready-queue entry with what the decision point needs.
@@ -246,6 +246,17 @@ impl ReadyQueue {
         self.slots[(seq - self.base) as usize].as_ref()
     }
 
+    /// The eligible entries, oldest first (the index must be on).
+    pub(crate) fn eligible_iter(&self) -> impl Iterator<Item = &Ready> + '_ {
+        let chaos = self.index.as_ref().map_or(true, |ix| ix.chaos);
+        let mut previous: Option<u64> = None;
+        self.slots.iter().flatten().filter(move |r| {
+            let head = chaos || previous != Some(r.origin);
+            previous = Some(r.origin);
+            head
+        })
+    }
+
     /// Removes the k-th eligible entry; requires `k < eligible()` and the index on.
     pub(crate) fn remove_eligible(&mut self, k: usize) -> Ready {
         let ix = self.index.as_mut().expect("a decision with the index on");
@@ -271,34 +282,9 @@ impl ReadyQueue {
     }
 }
 
-impl CandidateQueue for ReadyQueue {
-    fn eligible(&self) -> usize {
-        ReadyQueue::eligible(self)
-    }
-
-    fn eligible_candidate(&self, k: usize) -> Option<Candidate> {
-        self.eligible_at(k).map(Ready::candidate)
-    }
-
-    fn next_eligible(&self, cursor: &mut QueueCursor) -> Option<Candidate> {
-        let chaos = self.index.as_ref().map_or(true, |ix| ix.chaos);
-        while let Some(slot) = self.slots.get(cursor.position) {
-            cursor.position += 1;
-            let Some(r) = slot else { continue };
-            let head = chaos || cursor.previous != Some(r.origin);
-            cursor.previous = Some(r.origin);
-            if head {
-                return Some(r.candidate());
-            }
-        }
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheduler::Candidates;
 
     fn entry(origin: u64) -> Ready {
         Ready {
@@ -350,8 +336,7 @@ mod tests {
                     origin += 1; // a step ran: what it pushes has an origin of its own
                 }
                 assert_eq!(indexed(&q), scanned(&q, chaos), "step {step}");
-                let iterated: Vec<u64> =
-                    Candidates::of_queue(&q).iter().map(|c| c.origin).collect();
+                let iterated: Vec<u64> = q.eligible_iter().map(|r| r.origin).collect();
                 let expected: Vec<u64> = scanned(&q, chaos).iter().map(|v| v.0).collect();
                 assert_eq!(iterated, expected);
             }

@@ -2,15 +2,16 @@
 //! the choice point that lists them.
 //!
 //! A candidate carries data about its entry (kind, origin, task id, spawn site), never the
-//! entry. The loop lends its ready queue to a decision through [`CandidateQueue`], defined
-//! here so that policies name nothing of the loop. A candidate still holds its task, to read
-//! the task's name only if a policy asks: copying every name into every candidate cost a
-//! policy that weighs each candidate (PCT) an allocation per named task per decision.
+//! entry. It still holds its task, to read the task's name only if a policy asks: copying
+//! every name into every candidate cost a policy that weighs each candidate (PCT) an
+//! allocation per named task per decision. A decision still reads the ready queue itself:
+//! seeing it through a trait cost PCT a dynamic call per candidate, measurably.
 
 use std::fmt;
 use std::panic::Location;
 use std::rc::Rc;
 
+use crate::ready::{Ready, ReadyQueue};
 use crate::tasks::TaskRun;
 
 /// What a ready entry is, as a policy sees it.
@@ -166,31 +167,11 @@ pub struct Candidates<'a>(Source<'a>);
 #[derive(Clone, Copy)]
 enum Source<'a> {
     Slice(&'a [Candidate]),
-    Queue(&'a dyn CandidateQueue),
-}
-
-/// The ready queue as a decision sees it: the loop implements it, so that policies depend on
-/// this trait and not on the loop.
-pub(crate) trait CandidateQueue {
-    /// How many entries are eligible.
-    fn eligible(&self) -> usize;
-    /// The `k`-th eligible entry, oldest first.
-    fn eligible_candidate(&self, k: usize) -> Option<Candidate>;
-    /// The first eligible entry at or after `cursor`, which moves past it: iterating by index
-    /// would cost O(log n) an entry.
-    fn next_eligible(&self, cursor: &mut QueueCursor) -> Option<Candidate>;
-}
-
-/// Where an iteration over a [`CandidateQueue`] stands: a position in the queue and the origin
-/// of the live entry before it (under the causal rule an entry is eligible when that differs).
-#[derive(Clone, Copy, Default)]
-pub(crate) struct QueueCursor {
-    pub(crate) position: usize,
-    pub(crate) previous: Option<u64>,
+    Queue(&'a ReadyQueue),
 }
 
 impl<'a> Candidates<'a> {
-    pub(crate) fn of_queue(queue: &'a dyn CandidateQueue) -> Candidates<'a> {
+    pub(crate) fn of_queue(queue: &'a ReadyQueue) -> Candidates<'a> {
         Candidates(Source::Queue(queue))
     }
 
@@ -229,7 +210,7 @@ impl<'a> Candidates<'a> {
     pub fn get(&self, i: usize) -> Option<Candidate> {
         match self.0 {
             Source::Slice(s) => s.get(i).cloned(),
-            Source::Queue(q) => q.eligible_candidate(i),
+            Source::Queue(q) => q.eligible_at(i).map(Ready::candidate),
         }
     }
 
@@ -243,13 +224,7 @@ impl<'a> Candidates<'a> {
     pub fn iter(&self) -> impl Iterator<Item = Candidate> + 'a {
         let (slice, queue) = match self.0 {
             Source::Slice(s) => (Some(s.iter().cloned()), None),
-            Source::Queue(q) => {
-                let mut cursor = QueueCursor::default();
-                (
-                    None,
-                    Some(std::iter::from_fn(move || q.next_eligible(&mut cursor))),
-                )
-            }
+            Source::Queue(q) => (None, Some(q.eligible_iter().map(Ready::candidate))),
         };
         slice
             .into_iter()

@@ -26,7 +26,6 @@ mod streams;
 
 pub use bytes::Bytes;
 pub use candidate::{Candidate, Candidates, ChoicePoint, EntryKind};
-pub(crate) use candidate::{CandidateQueue, QueueCursor};
 pub use delay::Delay;
 pub use fault_kind::FaultKind;
 pub use fault_plan::FaultPlan;
