@@ -1,4 +1,8 @@
-//! The loop's decision point, its faults and its trace: what makes a run explorable.
+//! The loop's decision point: which ready entry runs next (`pick`) and whether a fault happens
+//! (`fault`), the two questions a run's [`Scheduler`] answers. The state they keep (origins,
+//! the random streams, the schedule, the fired faults, the trace) lives here; the rules of each
+//! fault are in `faults.rs` and `streams/faults.rs`, trace recording in `trace/record.rs` and
+//! the program's own random numbers in `random.rs`.
 //!
 //! Every ready entry carries its *origin*, the step (ready entry) that registered it. Under
 //! the causal rule an entry is eligible only if no older entry of the same origin is waiting;
@@ -8,66 +12,36 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::panic::Location;
-use std::rc::Rc;
 
-use crate::base_events::{Entry, LoopInner};
+use crate::base_events::LoopInner;
 use crate::config::LoopConfig;
+use crate::ready::Ready;
 use crate::scheduler::{
-    Candidate, Candidates, ChoicePoint, Eligibility, EntryKind, FaultKind, FaultPlan, FaultRng,
-    Schedule, Scheduler, UserRng,
+    Candidates, ChoicePoint, Eligibility, FaultKind, FaultPlan, FaultRng, Schedule, Scheduler,
+    UserRng,
 };
-use crate::tasks::TaskRun;
-use crate::trace::{Event, Outcome, Trace, TraceLevel};
-
-/// A ready-queue entry with what the decision point needs.
-pub(crate) struct Ready {
-    pub(crate) entry: Entry,
-    pub(crate) origin: u64,
-    pub(crate) kind: EntryKind,
-}
-
-impl Ready {
-    /// What a policy sees of this entry.
-    pub(crate) fn candidate(&self) -> Candidate {
-        let task = self.task();
-        Candidate {
-            kind: self.kind,
-            task: task.map(|t| t.header().id),
-            spawned_at: task.map(|t| t.header().spawned_at),
-            origin: self.origin,
-            run: task.cloned(),
-        }
-    }
-
-    pub(crate) fn task(&self) -> Option<&Rc<dyn TaskRun>> {
-        match &self.entry {
-            Entry::Step(t) | Entry::Wakeup(t) | Entry::SleepDone(t, _) => Some(t),
-            Entry::Call(_) | Entry::Done(_) | Entry::Stop(_) => None,
-        }
-    }
-}
+use crate::trace::{Event, Trace, TraceLevel};
 
 /// The decision state of a loop.
 pub(crate) struct Decide {
     /// The origin given to entries registered now.
     pub(crate) origin: Cell<u64>,
     next_origin: Cell<u64>,
-    scheduler: RefCell<Option<Box<dyn Scheduler>>>,
-    has_scheduler: Cell<bool>,
+    pub(crate) scheduler: RefCell<Option<Box<dyn Scheduler>>>,
+    pub(crate) has_scheduler: Cell<bool>,
     eligibility: Cell<Eligibility>,
     decisions: Cell<u64>,
     schedule: RefCell<Schedule>,
-    seed: u64,
+    pub(crate) seed: u64,
     /// Seeded on first use: most runs ask no fault, and a fresh loop stays cheap.
     fault_rng: RefCell<Option<Box<FaultRng>>>,
     /// How much a fault does (a jitter's delay): a stream of its own, drawn once per query
     /// whether the scheduler or a fault plan decides, so that replaying a plan keeps amounts.
-    amount_rng: RefCell<Option<Box<FaultRng>>>,
+    pub(crate) amount_rng: RefCell<Option<Box<FaultRng>>>,
     /// The code under test's draws: a stream of the seed's own, so that drawing moves neither
     /// the schedule nor the faults. Seeded on first use.
-    user_rng: RefCell<Option<Box<UserRng>>>,
-    buggify_sites: RefCell<BTreeMap<(&'static str, u32, u32), bool>>,
+    pub(crate) user_rng: RefCell<Option<Box<UserRng>>>,
+    pub(crate) buggify_sites: RefCell<BTreeMap<(&'static str, u32, u32), bool>>,
     fault_queries: Cell<u64>,
     fired: RefCell<FaultPlan>,
     pub(crate) trace_level: Cell<TraceLevel>,
@@ -128,26 +102,6 @@ impl Decide {
         self.has_scheduler.set(false);
         s.end_run(self.decisions.get());
         Some(s)
-    }
-
-    /// The next number for the code under test: the scheduler's, which by default is the
-    /// next draw of the user stream.
-    pub(crate) fn user_u64(&self) -> u64 {
-        let mut rng = self.user_rng.borrow_mut();
-        let rng = rng.get_or_insert_with(|| Box::new(UserRng::seeded(self.seed)));
-        if !self.has_scheduler.get() {
-            return rng.next_u64();
-        }
-        let scheduler = self.scheduler.borrow_mut().take();
-        match scheduler {
-            Some(mut s) => {
-                let x = s.next_u64(rng);
-                *self.scheduler.borrow_mut() = Some(s);
-                x
-            }
-            // Asked while the policy decides (it cannot be): the stream answers.
-            None => rng.next_u64(),
-        }
     }
 
     pub(crate) fn decisions(&self) -> u64 {
@@ -270,260 +224,5 @@ impl LoopInner {
                 .push(self.now(), Event::Fault { kind, detail });
         }
         happens
-    }
-
-    /// A timer's deadline, perhaps pushed later by the timer-jitter fault.
-    #[inline]
-    pub(crate) fn jitter(&self, when: i64) -> i64 {
-        let f = &self.config.faults;
-        if f.timer_jitter <= 0.0 {
-            return when;
-        }
-        let extra = self.fault_amount(f.max_jitter_ns);
-        let jittered = when.saturating_add(extra);
-        if self.fault(FaultKind::TimerJitter, f.timer_jitter, || {
-            format!(
-                "a timer due at {:.6}s fires {:.6}s late",
-                when as f64 / 1e9,
-                extra as f64 / 1e9
-            )
-        }) {
-            jittered
-        } else {
-            when
-        }
-    }
-
-    /// How much a fault does: 1 to `max` nanoseconds, from the amount stream. Drawn for every
-    /// query, fired or not, so that a replayed fault plan keeps the amounts.
-    fn fault_amount(&self, max: i64) -> i64 {
-        self.decide
-            .amount_rng
-            .borrow_mut()
-            .get_or_insert_with(|| {
-                Box::new(FaultRng(crate::scheduler::seeded_stream(
-                    self.decide.seed,
-                    crate::scheduler::AMOUNT_STREAM,
-                )))
-            })
-            .below(max.max(1) as u64) as i64
-            + 1
-    }
-
-    /// The net-delay fault for a packet due at `arrival`: its arrival, perhaps later.
-    pub(crate) fn net_delay(&self, arrival: i64, what: impl FnOnce() -> String) -> i64 {
-        let f = &self.config.faults;
-        if f.net_delay <= 0.0 {
-            return arrival;
-        }
-        let extra = self.fault_amount(f.net_delay_max_ns);
-        if self.fault(FaultKind::NetDelay, f.net_delay, || {
-            format!("{} arrives {:.6}s late", what(), extra as f64 / 1e9)
-        }) {
-            arrival.saturating_add(extra)
-        } else {
-            arrival
-        }
-    }
-
-    /// The net-reset fault, asked as a data packet reaches an open connection end.
-    pub(crate) fn net_reset(&self, what: impl FnOnce() -> String) -> bool {
-        let p = self.config.faults.net_reset;
-        p > 0.0 && self.fault(FaultKind::NetReset, p, what)
-    }
-
-    /// The net-unresponsive fault, asked as a packet reaches a responsive host over an uncut
-    /// link: how long the host stops responding for, if it does.
-    pub(crate) fn net_unresponsive(&self, what: impl FnOnce(f64) -> String) -> Option<i64> {
-        let f = &self.config.faults;
-        self.lasting_fault(
-            FaultKind::NetUnresponsive,
-            f.net_unresponsive,
-            f.net_unresponsive_ns,
-            what,
-        )
-    }
-
-    /// The net-half-close fault, asked as a data packet reaches an open connection end.
-    pub(crate) fn net_half_close(&self, what: impl FnOnce() -> String) -> bool {
-        let p = self.config.faults.net_half_close;
-        p > 0.0 && self.fault(FaultKind::NetHalfClose, p, what)
-    }
-
-    /// The net-partition fault, asked as a packet reaches an end over an uncut link: how
-    /// long the link is cut for, if it is.
-    pub(crate) fn net_partition(&self, what: impl FnOnce(f64) -> String) -> Option<i64> {
-        let f = &self.config.faults;
-        self.lasting_fault(
-            FaultKind::NetPartition,
-            f.net_partition,
-            f.net_partition_ns,
-            what,
-        )
-    }
-
-    /// A fault that lasts `duration_ns`: the duration if it happens (`what` gets it in seconds).
-    fn lasting_fault(
-        &self,
-        kind: FaultKind,
-        p: f64,
-        duration_ns: i64,
-        what: impl FnOnce(f64) -> String,
-    ) -> Option<i64> {
-        if p <= 0.0 {
-            return None;
-        }
-        let duration = duration_ns.max(1);
-        self.fault(kind, p, || what(duration as f64 / 1e9))
-            .then_some(duration)
-    }
-
-    /// The early-timeout fault: should a timeout arm as if its deadline were now?
-    pub(crate) fn early_timeout(&self) -> bool {
-        self.fault(
-            FaultKind::EarlyTimeout,
-            self.config.faults.early_timeout,
-            || "a timeout fires at once".to_string(),
-        )
-    }
-
-    /// The spurious-cancellation fault, asked before each step of a task.
-    #[inline]
-    pub(crate) fn maybe_spurious_cancel(&self, task: &Rc<dyn TaskRun>) {
-        let p = self.config.faults.spurious_cancel;
-        if p <= 0.0 || task.is_done() {
-            return;
-        }
-        if self.fault(FaultKind::SpuriousCancel, p, || {
-            format!("{} cancelled before its step", task.header().name())
-        }) {
-            task.clone()
-                .cancel_task(Some("spurious cancellation (injected fault)".into()));
-        }
-    }
-
-    /// FoundationDB's `BUGGIFY` at `site`: enabled or not once per run, then fires by chance.
-    pub(crate) fn buggify(&self, site: &'static Location<'static>) -> bool {
-        let f = &self.config.faults;
-        if f.buggify_enable <= 0.0 {
-            return false;
-        }
-        let key = (site.file(), site.line(), site.column());
-        let known = self.decide.buggify_sites.borrow().get(&key).copied();
-        let enabled = match known {
-            Some(e) => e,
-            None => {
-                let e = self.fault(FaultKind::BuggifyEnable, f.buggify_enable, || {
-                    format!("buggify at {}", crate::trace::site(site))
-                });
-                self.decide.buggify_sites.borrow_mut().insert(key, e);
-                e
-            }
-        };
-        enabled
-            && self.fault(FaultKind::BuggifyFire, f.buggify_fire, || {
-                format!("buggify fires at {}", crate::trace::site(site))
-            })
-    }
-
-    // ---- trace ---------------------------------------------------------------------------
-
-    #[inline]
-    pub(crate) fn record_ran(&self, ready: &Ready) {
-        if self.decide.tracing(TraceLevel::Full) {
-            let task = ready.task().map(|t| t.header().id);
-            self.decide.trace.borrow_mut().push(
-                self.now(),
-                Event::Ran {
-                    kind: ready.kind,
-                    task,
-                },
-            );
-        }
-    }
-
-    pub(crate) fn record_spawn(
-        &self,
-        task: u64,
-        custom_name: impl FnOnce() -> Option<String>,
-        site: &'static Location<'static>,
-    ) {
-        if self.decide.tracing(TraceLevel::Full) {
-            let mut trace = self.decide.trace.borrow_mut();
-            if let Some(name) = custom_name() {
-                trace.name_task(task, name);
-            }
-            trace.push(
-                self.now(),
-                Event::Spawned {
-                    task,
-                    site: crate::trace::shared_site(site),
-                },
-            );
-        }
-    }
-
-    /// A task suspended: on `what` (described on demand), or in a bare yield if `what` gives
-    /// `None`.
-    #[inline]
-    pub(crate) fn record_awaits(
-        &self,
-        task: u64,
-        what: impl FnOnce() -> Option<std::sync::Arc<str>>,
-    ) {
-        if self.decide.tracing(TraceLevel::Full) {
-            let event = match what() {
-                Some(what) => Event::Awaits { task, what },
-                None => Event::Yields { task },
-            };
-            self.decide.trace.borrow_mut().push(self.now(), event);
-        }
-    }
-
-    #[inline]
-    pub(crate) fn record_done(&self, task: u64, outcome: impl FnOnce() -> Outcome) {
-        if self.decide.tracing(TraceLevel::Full) {
-            let outcome = outcome();
-            self.decide
-                .trace
-                .borrow_mut()
-                .push(self.now(), Event::Done { task, outcome });
-        }
-    }
-}
-
-impl Candidate {
-    /// The name of the candidate's task (`Task-N` unless named), if it belongs to one.
-    ///
-    /// ```
-    /// use tulipsim::scheduler::{ChoicePoint, Scheduler};
-    /// use tulipsim::{sleep, EventLoop};
-    ///
-    /// /// Prefers the task named "urgent".
-    /// struct Urgent;
-    /// impl Scheduler for Urgent {
-    ///     fn name(&self) -> String { "urgent".into() }
-    ///     fn choose(&mut self, p: &ChoicePoint<'_>) -> usize {
-    ///         p.candidates.iter().position(|c| c.task_name().as_deref() == Some("urgent")).unwrap_or(0)
-    ///     }
-    /// }
-    /// let lp = EventLoop::new();
-    /// lp.set_scheduler(Urgent);
-    /// let log = std::rc::Rc::new(std::cell::RefCell::new(vec![]));
-    /// for name in ["calm", "urgent"] {
-    ///     let log = log.clone();
-    ///     lp.create_task_named(name, async move {
-    ///         // Tasks spawned by one step start in spawn order (the causal rule); after a
-    ///         // step of their own, either may go first.
-    ///         sleep(0).await?;
-    ///         log.borrow_mut().push(name);
-    ///         Ok(())
-    ///     });
-    /// }
-    /// lp.run_until_complete(sleep(0)).unwrap();
-    /// assert_eq!(*log.borrow(), ["urgent", "calm"]);
-    /// ```
-    pub fn task_name(&self) -> Option<String> {
-        self.run.as_ref().map(|t| t.header().name())
     }
 }

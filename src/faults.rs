@@ -7,8 +7,11 @@
 //! schedule) and recorded in the trace.
 
 use std::panic::Location;
+use std::rc::Rc;
 
-use crate::tasks::with_current;
+use crate::base_events::LoopInner;
+use crate::scheduler::{FaultKind, FaultRng, AMOUNT_STREAM};
+use crate::tasks::{with_current, TaskRun};
 
 /// Which faults a run injects, and how often.
 ///
@@ -382,4 +385,110 @@ impl std::str::FromStr for FaultConfig {
 pub fn buggify() -> bool {
     let site = Location::caller();
     with_current(|lp, _| lp.buggify(site)).unwrap_or(false)
+}
+
+/// The fault rules of the loop's own faults, each a query of the one decision point
+/// ([`LoopInner::fault`]); the network's rules are in `streams/faults.rs`.
+impl LoopInner {
+    /// A timer's deadline, perhaps pushed later by the timer-jitter fault.
+    #[inline]
+    pub(crate) fn jitter(&self, when: i64) -> i64 {
+        let f = &self.config.faults;
+        if f.timer_jitter <= 0.0 {
+            return when;
+        }
+        let extra = self.fault_amount(f.max_jitter_ns);
+        let jittered = when.saturating_add(extra);
+        if self.fault(FaultKind::TimerJitter, f.timer_jitter, || {
+            format!(
+                "a timer due at {:.6}s fires {:.6}s late",
+                when as f64 / 1e9,
+                extra as f64 / 1e9
+            )
+        }) {
+            jittered
+        } else {
+            when
+        }
+    }
+
+    /// How much a fault does: 1 to `max` nanoseconds, from the amount stream. Drawn for every
+    /// query, fired or not, so that a replayed fault plan keeps the amounts.
+    pub(crate) fn fault_amount(&self, max: i64) -> i64 {
+        self.decide
+            .amount_rng
+            .borrow_mut()
+            .get_or_insert_with(|| {
+                Box::new(FaultRng(crate::scheduler::seeded_stream(
+                    self.decide.seed,
+                    AMOUNT_STREAM,
+                )))
+            })
+            .below(max.max(1) as u64) as i64
+            + 1
+    }
+
+    /// A fault that lasts `duration_ns`: the duration if it happens (`what` gets it in seconds).
+    pub(crate) fn lasting_fault(
+        &self,
+        kind: FaultKind,
+        p: f64,
+        duration_ns: i64,
+        what: impl FnOnce(f64) -> String,
+    ) -> Option<i64> {
+        if p <= 0.0 {
+            return None;
+        }
+        let duration = duration_ns.max(1);
+        self.fault(kind, p, || what(duration as f64 / 1e9))
+            .then_some(duration)
+    }
+
+    /// The early-timeout fault: should a timeout arm as if its deadline were now?
+    pub(crate) fn early_timeout(&self) -> bool {
+        self.fault(
+            FaultKind::EarlyTimeout,
+            self.config.faults.early_timeout,
+            || "a timeout fires at once".to_string(),
+        )
+    }
+
+    /// The spurious-cancellation fault, asked before each step of a task.
+    #[inline]
+    pub(crate) fn maybe_spurious_cancel(&self, task: &Rc<dyn TaskRun>) {
+        let p = self.config.faults.spurious_cancel;
+        if p <= 0.0 || task.is_done() {
+            return;
+        }
+        if self.fault(FaultKind::SpuriousCancel, p, || {
+            format!("{} cancelled before its step", task.header().name())
+        }) {
+            task.clone()
+                .cancel_task(Some("spurious cancellation (injected fault)".into()));
+        }
+    }
+
+    /// FoundationDB's `BUGGIFY` at `site`: enabled or not once per run, then fires by chance.
+    pub(crate) fn buggify(&self, site: &'static Location<'static>) -> bool {
+        let f = &self.config.faults;
+        if f.buggify_enable <= 0.0 {
+            return false;
+        }
+        let key = (site.file(), site.line(), site.column());
+        let known = self.decide.buggify_sites.borrow().get(&key).copied();
+        let enabled = match known {
+            Some(e) => e,
+            None => {
+                let e = self.fault(FaultKind::BuggifyEnable, f.buggify_enable, || {
+                    format!("buggify at {}", crate::trace::site(site))
+                });
+                self.decide.buggify_sites.borrow_mut().insert(key, e);
+                e
+            }
+        };
+        enabled
+            && self.fault(FaultKind::BuggifyFire, f.buggify_fire, || {
+                format!("buggify fires at {}", crate::trace::site(site))
+            })
+    }
 }

@@ -60,6 +60,7 @@ pub mod futures;
 pub mod fuzz;
 pub mod harness;
 pub mod locks;
+mod loop_tasks;
 mod panics;
 pub mod queues;
 mod random;

@@ -27,7 +27,9 @@
 
 use std::ops::Range;
 
+use crate::decision::Decide;
 use crate::exceptions::Error;
+use crate::scheduler::UserRng;
 use crate::tasks::get_running_loop;
 
 /// A uniformly distributed `u64` from the running loop's seed.
@@ -96,4 +98,26 @@ pub fn random_f64() -> Result<f64, Error> {
 pub fn random_bool(p: f64) -> Result<bool, Error> {
     let x = random_f64()?;
     Ok(x < p.clamp(0.0, 1.0))
+}
+
+impl Decide {
+    /// The next number for the code under test: the scheduler's, which by default is the
+    /// next draw of the user stream.
+    pub(crate) fn user_u64(&self) -> u64 {
+        let mut rng = self.user_rng.borrow_mut();
+        let rng = rng.get_or_insert_with(|| Box::new(UserRng::seeded(self.seed)));
+        if !self.has_scheduler.get() {
+            return rng.next_u64();
+        }
+        let scheduler = self.scheduler.borrow_mut().take();
+        match scheduler {
+            Some(mut s) => {
+                let x = s.next_u64(rng);
+                *self.scheduler.borrow_mut() = Some(s);
+                x
+            }
+            // Asked while the policy decides (it cannot be): the stream answers.
+            None => rng.next_u64(),
+        }
+    }
 }

@@ -9,8 +9,45 @@
 //! removal are O(log n), and removal leaves a tombstone instead of shifting the deque.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
-use crate::decision::Ready;
+use crate::base_events::Entry;
+use crate::scheduler::{Candidate, EntryKind};
+use crate::tasks::TaskRun;
+
+/// A ready-queue entry with what the decision point needs.
+pub(crate) struct Ready {
+    pub(crate) entry: Entry,
+    pub(crate) origin: u64,
+    pub(crate) kind: EntryKind,
+}
+
+impl Ready {
+    /// What a policy sees of this entry.
+    pub(crate) fn candidate(&self) -> Candidate {
+        let task = self.task();
+        Candidate {
+            kind: self.kind,
+            task: task.map(|t| t.header().id),
+            spawned_at: task.map(|t| t.header().spawned_at),
+            origin: self.origin,
+            run: task.cloned(),
+        }
+    }
+
+    /// The id of the task the entry belongs to, if any.
+    #[inline]
+    pub(crate) fn task_id(&self) -> Option<u64> {
+        self.task().map(|t| t.header().id)
+    }
+
+    pub(crate) fn task(&self) -> Option<&Rc<dyn TaskRun>> {
+        match &self.entry {
+            Entry::Step(t) | Entry::Wakeup(t) | Entry::SleepDone(t, _) => Some(t),
+            Entry::Call(_) | Entry::Done(_) | Entry::Stop(_) => None,
+        }
+    }
+}
 
 #[derive(Default)]
 pub(crate) struct ReadyQueue {
@@ -248,8 +285,6 @@ impl ReadyQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::base_events::Entry;
-    use crate::scheduler::EntryKind;
 
     fn entry(origin: u64) -> Ready {
         Ready {

@@ -42,6 +42,7 @@
 //! assert!(lp.time() >= 0.004);
 //! ```
 
+mod faults;
 mod hosts;
 pub mod network;
 pub mod reader;

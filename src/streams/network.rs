@@ -66,7 +66,7 @@ use std::rc::{Rc, Weak};
 pub use super::hosts::{Address, Link};
 use super::server::ServerInner;
 use super::wire::{Conn, EndRef};
-use crate::base_events::LoopInner;
+use crate::base_events::{CloseHook, LoopInner};
 use crate::events::{IntoDelay, LoopHandle};
 use crate::exceptions::Error;
 
@@ -96,6 +96,12 @@ pub(crate) struct NetworkInner {
     pub(super) conns: RefCell<Vec<Weak<Conn>>>,
 }
 
+impl CloseHook for NetworkInner {
+    fn close(&self) {
+        self.shutdown();
+    }
+}
+
 impl NetworkInner {
     fn new(closed: bool, lp: Weak<LoopInner>) -> NetworkInner {
         NetworkInner {
@@ -119,10 +125,7 @@ impl NetworkInner {
         if lp.is_closed() {
             return Rc::new(NetworkInner::new(true, Weak::new()));
         }
-        lp.network
-            .borrow_mut()
-            .get_or_insert_with(|| Rc::new(NetworkInner::new(false, Rc::downgrade(lp))))
-            .clone()
+        lp.close_hook(|| NetworkInner::new(false, Rc::downgrade(lp)))
     }
 
     /// The loop is closing: every listener stops and drops its handler, which may hold

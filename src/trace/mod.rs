@@ -20,7 +20,10 @@ use crate::scheduler::{EntryKind, FaultKind};
 
 mod chrome;
 mod mermaid;
+mod record;
 mod svg;
+
+pub use record::note;
 
 /// How much a loop records. Recording costs a little per step; turn it down for speed.
 ///
@@ -131,38 +134,6 @@ pub enum Event {
         /// What it says.
         text: String,
     },
-}
-
-/// Puts the program's own event in the running loop's trace (when it records a full trace,
-/// as the harness's reports do), so a failure report tells the program's story too: `Task-2
-/// note: balance read: 10`. Outside a running loop, or with tracing off, it does nothing.
-///
-/// ```
-/// use tulipsim::{EventLoop, LoopConfig, TraceLevel};
-/// let lp = EventLoop::with_config(LoopConfig::default().trace(TraceLevel::Full));
-/// lp.run_until_complete(async {
-///     tulipsim::trace::note(format_args!("balance read: {}", 10));
-///     Ok(())
-/// })
-/// .unwrap();
-/// assert!(lp.trace().to_string().contains("Task-1 note: balance read: 10"));
-/// ```
-pub fn note(text: impl std::fmt::Display) {
-    let Some(lp) = crate::events::running_loop() else {
-        return;
-    };
-    if !lp.decide.tracing(TraceLevel::Full) {
-        return;
-    }
-    let task = crate::tasks::with_current(|_, t| t.header().id);
-    let now = lp.now();
-    lp.decide.trace.borrow_mut().push(
-        now,
-        Event::Note {
-            task,
-            text: text.to_string(),
-        },
-    );
 }
 
 /// A trace event at a virtual time.

@@ -1,0 +1,156 @@
+//! Wakes from `std::task::Waker`s: foreign futures wake tasks through an inbox the loop drains
+//! between entries, and tasks poll with the loop's shared waker until one keeps it.
+
+use std::mem;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
+use std::task::{Wake, Waker};
+
+use crate::tasks::TaskHeader;
+
+use super::LoopInner;
+
+/// Wakes from `std::task::Waker`s (foreign futures) land here; the loop drains them between
+/// entries, so a waker never runs anything inline.
+///
+/// The inbox is also the loop's *shared waker*: tasks poll with it, as whichever task is
+/// polling (`slot`, `task_id`), until a poll keeps a clone of it; that task keeps it, and
+/// tasks polled later get a [`TaskWaker`] of their own. tulipsim's awaitables never touch the
+/// waker, so a program without foreign futures allocates no waker at all.
+pub(crate) struct Inbox {
+    pending: AtomicBool,
+    woken: Mutex<Vec<(usize, u64)>>,
+    slot: AtomicUsize,
+    task_id: AtomicU64,
+}
+
+impl Inbox {
+    pub(super) fn new() -> Arc<Inbox> {
+        Arc::new(Inbox {
+            pending: AtomicBool::new(false),
+            woken: Mutex::new(Vec::new()),
+            slot: AtomicUsize::new(0),
+            task_id: AtomicU64::new(0),
+        })
+    }
+
+    fn push(&self, slot: usize, task_id: u64) {
+        let mut woken = self
+            .woken
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        woken.push((slot, task_id));
+        self.pending.store(true, AtomicOrdering::Release);
+    }
+}
+
+impl Wake for Inbox {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.push(
+            self.slot.load(AtomicOrdering::Relaxed),
+            self.task_id.load(AtomicOrdering::Relaxed),
+        );
+    }
+}
+
+pub(crate) struct TaskWaker {
+    inbox: Arc<Inbox>,
+    slot: usize,
+    task_id: u64,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.inbox.push(self.slot, self.task_id);
+    }
+}
+
+impl LoopInner {
+    /// The waker to poll `task` with: its own if it has one, else the shared one (see
+    /// [`Inbox`]) naming `task`. Call [`after_poll`](Self::after_poll) once the poll is over.
+    #[inline]
+    pub(crate) fn waker_for<'a>(&'a self, task: &'a TaskHeader) -> &'a Waker {
+        if let Some(waker) = task.waker.get() {
+            return waker;
+        }
+        if self.shared_waker_kept.get() {
+            return self.own_waker(task);
+        }
+        self.inbox
+            .slot
+            .store(task.slot.get() as usize, AtomicOrdering::Relaxed);
+        self.inbox.task_id.store(task.id, AtomicOrdering::Relaxed);
+        &self.shared_waker
+    }
+
+    /// A task polled with the shared waker keeps it if the poll kept a clone of it.
+    #[inline]
+    pub(crate) fn after_poll(&self, task: &TaskHeader) {
+        // Until a task keeps it, the inbox has two owners: the loop and `shared_waker`. More,
+        // after a poll with the shared waker (the task still has none of its own), means the
+        // poll kept a clone, which must go on waking this task.
+        if Arc::strong_count(&self.inbox) > 2 && task.waker.get().is_none() {
+            self.keep_shared_waker(task);
+        } else {
+            // A clone that woke from another thread and was dropped read this task's identity
+            // before it let go; the next task's identity is written after.
+            std::sync::atomic::fence(AtomicOrdering::Acquire);
+        }
+    }
+
+    #[cold]
+    fn keep_shared_waker(&self, task: &TaskHeader) {
+        self.shared_waker_kept.set(true);
+        let _ = task.waker.set(self.shared_waker.clone());
+    }
+
+    /// Another task kept the shared waker: this one gets a waker of its own.
+    #[cold]
+    fn own_waker<'a>(&self, task: &'a TaskHeader) -> &'a Waker {
+        task.waker.get_or_init(|| {
+            Waker::from(Arc::new(TaskWaker {
+                inbox: self.inbox.clone(),
+                slot: task.slot.get() as usize,
+                task_id: task.id,
+            }))
+        })
+    }
+
+    /// Runs after every entry, so the check is a plain load; the swap is a locked instruction.
+    #[inline]
+    pub(super) fn drain_inbox(&self) {
+        if self.inbox.pending.load(AtomicOrdering::Relaxed) {
+            self.drain_inbox_slow();
+        }
+    }
+
+    #[cold]
+    fn drain_inbox_slow(&self) {
+        if !self.inbox.pending.swap(false, AtomicOrdering::Acquire) {
+            return;
+        }
+        let woken = mem::take(
+            &mut *self
+                .inbox
+                .woken
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for (slot, id) in woken {
+            let task = self.tasks.borrow().get(slot).cloned();
+            if let Some(task) = task {
+                if task.header().id == id {
+                    task.foreign_wake(self);
+                }
+            }
+        }
+    }
+}
