@@ -123,7 +123,7 @@ impl ReadyQueue {
             Some(ix) => (ix.chaos, ix.first, (ix.tree.len() - 1) as u64),
             None => return,
         };
-        let head = chaos || self.back().map_or(true, |b| b.origin != r.origin);
+        let head = chaos || self.back().is_none_or(|b| b.origin != r.origin);
         self.slots.push_back(Some(r));
         self.live += 1;
         if seq - first >= capacity {
@@ -248,7 +248,7 @@ impl ReadyQueue {
 
     /// The eligible entries, oldest first (the index must be on).
     pub(crate) fn eligible_iter(&self) -> impl Iterator<Item = &Ready> + '_ {
-        let chaos = self.index.as_ref().map_or(true, |ix| ix.chaos);
+        let chaos = self.index.as_ref().is_none_or(|ix| ix.chaos);
         let mut previous: Option<u64> = None;
         self.slots.iter().flatten().filter(move |r| {
             let head = chaos || previous != Some(r.origin);

@@ -220,7 +220,7 @@ impl Layout {
                     STEP
                 };
             }
-            if ticks.last().map_or(true, |&(_, t)| r.time_ns > t) {
+            if ticks.last().is_none_or(|&(_, t)| r.time_ns > t) {
                 ticks.push((x, r.time_ns));
             }
             xs.push(x);
@@ -272,7 +272,7 @@ impl Layout {
                 TOP - 12,
                 TOP - 4
             );
-            if last_label.map_or(true, |l| x - l >= LABEL_ROOM) {
+            if last_label.is_none_or(|l| x - l >= LABEL_ROOM) {
                 last_label = Some(x);
                 let _ = write!(
                     out,
