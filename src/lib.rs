@@ -105,7 +105,7 @@ pub use trace::{Trace, TraceLevel};
 /// }
 /// ```
 pub use tulipsim_macros::test;
-// sync primitives re-exports (locks.rs, queues.rs)
+// sync primitives re-exports (locks/, queues.rs)
 pub use locks::{
     Barrier, BoundedSemaphore, BoundedSemaphoreGuard, Condition, ConditionGuard, Event, Lock,
     LockGuard, Semaphore, SemaphoreGuard,
