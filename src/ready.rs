@@ -214,11 +214,25 @@ impl ReadyQueue {
         // The oldest eligible entry is the front: the front is live (never a tombstone) and
         // is the oldest of its origin. So k = 0 (FIFO's every choice) needs no select.
         let from = (self.base - ix.first) as usize;
-        let pos = if k == 0 {
-            from
-        } else {
-            ix.bits.select(k, from)
-        };
+        if k == 0 {
+            // A plain deque pop: taking the slot and trimming its tombstone cost ~90 more.
+            ix.bits.clear(from);
+            let r = self.slots.pop_front().flatten().expect("the front is live");
+            self.base += 1;
+            self.live -= 1;
+            match self.slots.front() {
+                Some(Some(next)) => {
+                    if !ix.chaos && next.origin == r.origin {
+                        ix.bits.set(from + 1);
+                    }
+                }
+                Some(None) => self.trim(),
+                None => {}
+            }
+            self.shrink_if_sparse();
+            return r;
+        }
+        let pos = ix.bits.select(k, from);
         ix.bits.clear(pos);
         let seq = ix.first + pos as u64;
         let chaos = ix.chaos;

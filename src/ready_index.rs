@@ -24,6 +24,9 @@ const SUPER: usize = BLOCK * BLOCKS_PER_SUPER;
 #[derive(Default)]
 pub(crate) struct Bits {
     words: Vec<u64>,
+    /// Each word's popcount: without a `popcnt` instruction in the default x86-64 target, a
+    /// software popcount is ~15 instructions, and the word scan of `select` did up to eight.
+    ones: Vec<u8>,
     blocks: Vec<u32>,
     supers: Vec<u32>,
     count: usize,
@@ -36,6 +39,8 @@ impl Bits {
         let words = positions.div_ceil(WORD).max(1);
         self.words.clear();
         self.words.resize(words, 0);
+        self.ones.clear();
+        self.ones.resize(words, 0);
         self.blocks.clear();
         self.blocks.resize(words.div_ceil(WORDS_PER_BLOCK), 0);
         self.supers.clear();
@@ -66,6 +71,7 @@ impl Bits {
     pub(crate) fn set(&mut self, pos: usize) {
         debug_assert_eq!(self.words[pos / WORD] >> (pos % WORD) & 1, 0);
         self.words[pos / WORD] |= 1 << (pos % WORD);
+        self.ones[pos / WORD] += 1;
         self.blocks[pos / BLOCK] += 1;
         self.supers[pos / SUPER] += 1;
         self.count += 1;
@@ -76,6 +82,7 @@ impl Bits {
     pub(crate) fn clear(&mut self, pos: usize) {
         debug_assert_eq!(self.words[pos / WORD] >> (pos % WORD) & 1, 1);
         self.words[pos / WORD] &= !(1 << (pos % WORD));
+        self.ones[pos / WORD] -= 1;
         self.blocks[pos / BLOCK] -= 1;
         self.supers[pos / SUPER] -= 1;
         self.count -= 1;
@@ -99,12 +106,8 @@ impl Bits {
             b += 1;
         }
         let mut w = (b * WORDS_PER_BLOCK).max(from / WORD);
-        loop {
-            let ones = self.words[w].count_ones();
-            if k < ones {
-                break;
-            }
-            k -= ones;
+        while k >= u32::from(self.ones[w]) {
+            k -= u32::from(self.ones[w]);
             w += 1;
         }
         w * WORD + select_in_word(self.words[w], k) as usize
@@ -113,21 +116,27 @@ impl Bits {
 
 /// The index of the (k+1)-th set bit of `word`; requires `k < word.count_ones()`.
 #[inline]
-fn select_in_word(mut word: u64, mut k: u32) -> u32 {
-    let mut pos = 0;
-    // Halve the search three times (to 8 bits), then drop the lowest set bits one by one.
-    for half in [32, 16, 8] {
-        let low = (word & ((1 << half) - 1)).count_ones();
-        if k >= low {
-            k -= low;
-            word >>= half;
-            pos += half;
-        }
+fn select_in_word(word: u64, k: u32) -> u32 {
+    const L8: u64 = 0x0101_0101_0101_0101;
+    // Each byte's popcount (SWAR), then their running sums in one multiply: byte i of
+    // `below` counts the set bits of bytes 0..=i.
+    let mut c = word - ((word >> 1) & 0x5555_5555_5555_5555);
+    c = (c & 0x3333_3333_3333_3333) + ((c >> 2) & 0x3333_3333_3333_3333);
+    c = (c + (c >> 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+    let below = c.wrapping_mul(L8);
+    let mut byte = 0;
+    while (below >> (byte * 8)) & 0xff <= u64::from(k) {
+        byte += 1;
     }
-    for _ in 0..k {
-        word &= word - 1;
+    let mut rest = k;
+    if byte > 0 {
+        rest -= ((below >> ((byte - 1) * 8)) & 0xff) as u32;
     }
-    pos + word.trailing_zeros()
+    let mut bits = (word >> (byte * 8)) & 0xff;
+    for _ in 0..rest {
+        bits &= bits - 1;
+    }
+    byte * 8 + bits.trailing_zeros()
 }
 
 #[cfg(test)]
