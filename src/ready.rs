@@ -221,13 +221,11 @@ impl ReadyQueue {
             self.base += 1;
             self.live -= 1;
             match self.slots.front() {
-                Some(Some(next)) => {
-                    if !ix.chaos && next.origin == r.origin {
-                        ix.bits.set(from + 1);
-                    }
+                Some(Some(next)) if !ix.chaos && next.origin == r.origin => {
+                    ix.bits.set(from + 1);
                 }
                 Some(None) => self.trim(),
-                None => {}
+                _ => {}
             }
             self.shrink_if_sparse();
             return r;
