@@ -65,6 +65,7 @@ mod panics;
 pub mod queues;
 mod random;
 mod ready;
+mod ready_index;
 mod runners;
 pub mod scheduler;
 #[cfg(feature = "proptest")]
