@@ -332,8 +332,12 @@ impl Pct {
             self.rebuilds += 1;
         }
         self.reset(n);
-        for (i, c) in point.candidates.iter().enumerate() {
-            self.insert(i as u32, &c);
+        // By index, not `iter()`: the iterator walks every ready entry, and a spawn loop
+        // leaves thousands behind two candidates (one origin's run, of which one is eligible).
+        for i in 0..n {
+            if let Some(c) = point.candidates.get(i) {
+                self.insert(i as u32, &c);
+            }
         }
     }
 
