@@ -11,3 +11,4 @@ mod examples;
 mod guide;
 mod snapshots;
 mod trace_pictures;
+mod layering;
