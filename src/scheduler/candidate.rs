@@ -242,14 +242,13 @@ impl<'a> Candidates<'a> {
     /// assert_eq!(Candidates::from(none).iter().count(), 0);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = Candidate> + 'a {
-        let (slice, queue) = match self.0 {
-            Source::Slice(s) => (Some(s.iter().cloned()), None),
-            Source::Queue(q, _) => (None, Some(q.candidates().into_iter())),
-        };
-        slice
-            .into_iter()
-            .flatten()
-            .chain(queue.into_iter().flatten())
+        // One vector's iterator whatever the source: a policy that collects the candidates
+        // (PCT) gets the listed vector itself back, neither copied nor allocated again.
+        match self.0 {
+            Source::Slice(s) => s.to_vec(),
+            Source::Queue(q, _) => q.candidates(),
+        }
+        .into_iter()
     }
 }
 
