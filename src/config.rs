@@ -51,7 +51,7 @@ pub struct LoopConfig {
     pub(crate) trace: TraceLevel,
     pub(crate) faults: FaultConfig,
     /// The harness's wall-clock watchdog of this run, if any.
-    pub(crate) watch: Option<std::sync::Arc<crate::harness::Watch>>,
+    pub(crate) watch: Option<std::sync::Arc<crate::base_events::Watch>>,
 }
 
 impl Default for LoopConfig {

@@ -155,7 +155,7 @@ impl LoopInner {
             Some(mut s) => {
                 let point = ChoicePoint {
                     index,
-                    candidates: Candidates::of_queue(&queue),
+                    candidates: Candidates::of_queue(&*queue, eligible),
                     time_ns: self.now(),
                 };
                 let c = s.choose(&point);

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use crate::base_events::LoopInner;
 use crate::scheduler::{FaultKind, FaultRng, AMOUNT_STREAM};
-use crate::tasks::{with_current, TaskRun};
+use crate::tasks::TaskRun;
 
 /// Which faults a run injects, and how often.
 ///
@@ -85,7 +85,7 @@ impl FaultConfig {
     /// let f = tulipsim::FaultConfig::default().timer_jitter(0.1, 0.5);
     /// assert!(f.is_active());
     /// ```
-    pub fn timer_jitter(mut self, p: f64, max_delay: impl crate::IntoDelay) -> Self {
+    pub fn timer_jitter(mut self, p: f64, max_delay: impl crate::events::IntoDelay) -> Self {
         self.timer_jitter = p;
         self.max_jitter_ns = max_delay.into_nanos().max(1);
         self
@@ -141,7 +141,7 @@ impl FaultConfig {
     /// assert!(lp.time() > 0.004); // four packets of 1 ms each, all of them late
     /// assert!(lp.fired_faults().queries().len() >= 4);
     /// ```
-    pub fn net_delay(mut self, p: f64, max_extra: impl crate::IntoDelay) -> Self {
+    pub fn net_delay(mut self, p: f64, max_extra: impl crate::events::IntoDelay) -> Self {
         self.net_delay = p;
         self.net_delay_max_ns = max_extra.into_nanos().max(1);
         self
@@ -198,7 +198,7 @@ impl FaultConfig {
     /// .unwrap();
     /// assert!(lp.time() >= 2.0);
     /// ```
-    pub fn net_partition(mut self, p: f64, duration: impl crate::IntoDelay) -> Self {
+    pub fn net_partition(mut self, p: f64, duration: impl crate::events::IntoDelay) -> Self {
         self.net_partition = p;
         self.net_partition_ns = duration.into_nanos().max(1);
         self
@@ -266,7 +266,7 @@ impl FaultConfig {
     /// assert_eq!(r, Err(Error::timeout()));
     /// assert_eq!(lp.fired_faults().queries().len(), 1);
     /// ```
-    pub fn net_unresponsive(mut self, p: f64, duration: impl crate::IntoDelay) -> Self {
+    pub fn net_unresponsive(mut self, p: f64, duration: impl crate::events::IntoDelay) -> Self {
         self.net_unresponsive = p;
         self.net_unresponsive_ns = duration.into_nanos().max(1);
         self
@@ -384,7 +384,7 @@ impl std::str::FromStr for FaultConfig {
 #[track_caller]
 pub fn buggify() -> bool {
     let site = Location::caller();
-    with_current(|lp, _| lp.buggify(site)).unwrap_or(false)
+    crate::events::with_running(|lp| lp.is_some_and(|lp| lp.has_current_task() && lp.buggify(site)))
 }
 
 /// The fault rules of the loop's own faults, each a query of the one decision point

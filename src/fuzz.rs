@@ -37,12 +37,12 @@
 use std::future::Future as StdFuture;
 use std::panic::Location;
 
+use crate::events::EventLoop;
 use crate::exceptions::Error;
 use crate::faults::FaultConfig;
 use crate::harness::RunConfig;
 use crate::scheduler::{Bytes, FaultPlan, Schedule};
 use crate::trace::TraceLevel;
-use crate::EventLoop;
 
 /// How a fuzzed run went wrong, as the panic message of [`run`] shows it.
 ///

@@ -23,7 +23,7 @@ impl LoopHandle {
     /// ```
     #[doc(alias = "spawn")]
     #[track_caller]
-    pub fn create_task<T, F>(&self, coro: F) -> crate::Task<T>
+    pub fn create_task<T, F>(&self, coro: F) -> crate::tasks::Task<T>
     where
         T: 'static,
         F: std::future::Future<Output = Result<T, Error>> + 'static,
@@ -39,7 +39,7 @@ impl LoopHandle {
     /// assert_eq!(t.get_name(), "worker");
     /// ```
     #[track_caller]
-    pub fn create_task_named<T, F>(&self, name: &str, coro: F) -> crate::Task<T>
+    pub fn create_task_named<T, F>(&self, name: &str, coro: F) -> crate::tasks::Task<T>
     where
         T: 'static,
         F: std::future::Future<Output = Result<T, Error>> + 'static,

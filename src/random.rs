@@ -28,9 +28,9 @@
 use std::ops::Range;
 
 use crate::decision::Decide;
+use crate::events::running_loop_or_error;
 use crate::exceptions::Error;
 use crate::scheduler::UserRng;
-use crate::tasks::get_running_loop;
 
 /// A uniformly distributed `u64` from the running loop's seed.
 ///
@@ -43,7 +43,7 @@ use crate::tasks::get_running_loop;
 /// assert!(tulipsim::random_u64().is_err()); // no loop is running here
 /// ```
 pub fn random_u64() -> Result<u64, Error> {
-    Ok(get_running_loop()?.inner.decide.user_u64())
+    Ok(running_loop_or_error()?.decide.user_u64())
 }
 
 /// A uniformly distributed number in `range` (its end excluded), from the running loop's seed.

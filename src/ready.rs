@@ -17,7 +17,7 @@ use std::rc::Rc;
 
 use crate::base_events::Entry;
 use crate::ready_index::Bits;
-use crate::scheduler::{Candidate, EntryKind};
+use crate::scheduler::{Candidate, EligibleQueue, EntryKind};
 use crate::tasks::TaskRun;
 
 /// A ready-queue entry with what the decision point needs.
@@ -36,7 +36,7 @@ impl Ready {
             task: task.map(|t| t.header().id),
             spawned_at: task.map(|t| t.header().spawned_at),
             origin: self.origin,
-            run: task.cloned(),
+            run: task.map(|t| t.clone() as _),
         }
     }
 
@@ -290,6 +290,17 @@ impl ReadyQueue {
         }
         self.shrink_if_sparse();
         r
+    }
+}
+
+/// What a decision reads (`scheduler::Candidates`): one dynamic call lists every candidate.
+impl EligibleQueue for ReadyQueue {
+    fn candidate_at(&self, i: usize) -> Option<Candidate> {
+        self.eligible_at(i).map(Ready::candidate)
+    }
+
+    fn candidates(&self) -> Vec<Candidate> {
+        self.eligible_iter().map(Ready::candidate).collect()
     }
 }
 

@@ -1,12 +1,12 @@
 //! What `close()` frees: queued entries, timers, pending tasks, the callbacks of pending
-//! futures, and what registered a close hook (the simulated network).
+//! futures (seen as [`ClosableFuture`]), and what registered a close hook (the simulated
+//! network).
 
 use std::any::Any;
 use std::mem;
 use std::rc::{Rc, Weak};
 
 use crate::exceptions::Error;
-use crate::futures::AnyFuture;
 
 use super::timers::Timer;
 use super::LoopInner;
@@ -16,12 +16,12 @@ use super::LoopInner;
 /// and a fresh loop should not allocate for it.
 #[derive(Default)]
 pub(super) struct CallbackFutures {
-    first: Option<Weak<dyn AnyFuture>>,
-    rest: Vec<Weak<dyn AnyFuture>>,
+    first: Option<Weak<dyn ClosableFuture>>,
+    rest: Vec<Weak<dyn ClosableFuture>>,
 }
 
 impl CallbackFutures {
-    fn push(&mut self, fut: Weak<dyn AnyFuture>) {
+    fn push(&mut self, fut: Weak<dyn ClosableFuture>) {
         if self.first.is_none() && self.rest.is_empty() {
             self.first = Some(fut);
         } else {
@@ -40,14 +40,23 @@ impl CallbackFutures {
     /// In place: rebuilding the list made every compaction grow a fresh vector from nothing
     /// (issue #20: a fifth of a `wait_for`'s allocator time). A dropped `first` leaves the
     /// survivors in `rest`, still after it in order, which `push` and `into_iter` allow.
-    fn retain(&mut self, mut keep: impl FnMut(&Weak<dyn AnyFuture>) -> bool) {
+    fn retain(&mut self, mut keep: impl FnMut(&Weak<dyn ClosableFuture>) -> bool) {
         self.first = self.first.take().filter(&mut keep);
         self.rest.retain(keep);
     }
 
-    fn into_iter(self) -> impl Iterator<Item = Weak<dyn AnyFuture>> {
+    fn into_iter(self) -> impl Iterator<Item = Weak<dyn ClosableFuture>> {
         self.first.into_iter().chain(self.rest)
     }
+}
+
+/// What the loop sees of a future whose callbacks it must free at `close()`: the futures
+/// floor's erased future (`futures::AnyFuture`) extends it, and registers with
+/// [`LoopInner::register_callback_future`] when it first holds a callback.
+pub(crate) trait ClosableFuture {
+    fn is_done(&self) -> bool;
+    /// Drops every done-callback (they may hold user values).
+    fn clear_callbacks(&self);
 }
 
 /// Something kept by a loop, made on first use, that must be shut when the loop closes: the
@@ -72,7 +81,7 @@ impl LoopInner {
         made
     }
 
-    pub(crate) fn register_callback_future(&self, fut: Weak<dyn AnyFuture>) {
+    pub(crate) fn register_callback_future(&self, fut: Weak<dyn ClosableFuture>) {
         let mut v = self.callback_futures.borrow_mut();
         v.push(fut);
         if v.len() >= 2 * self.callback_futures_compacted.get().max(32) {

@@ -29,10 +29,12 @@ mod exception_context;
 mod task_slab;
 mod timers;
 mod wakers;
+mod watch;
 
-pub(crate) use closing::CloseHook;
+pub(crate) use closing::{ClosableFuture, CloseHook};
 pub(crate) use entry::Entry;
 pub use exception_context::ExceptionContext;
+pub(crate) use watch::Watch;
 
 use closing::CallbackFutures;
 use task_slab::TaskSlab;

@@ -92,6 +92,11 @@ impl LoopInner {
         self.current.borrow().as_ref().map(|t| t.header().id)
     }
 
+    /// Whether a task's step is running.
+    pub(crate) fn has_current_task(&self) -> bool {
+        self.current.borrow().is_some()
+    }
+
     pub(crate) fn register_task(&self, task: Rc<dyn TaskRun>) -> usize {
         self.tasks.borrow_mut().insert(task)
     }

@@ -380,7 +380,7 @@ impl LoopHandle {
     /// lp.run_until_complete(sleep(1)).unwrap();
     /// assert_eq!(lp.trace().to_string(), lp.trace().to_string()); // a copy; still there
     /// ```
-    pub fn trace(&self) -> crate::Trace {
+    pub fn trace(&self) -> crate::trace::Trace {
         self.inner.decide.trace.borrow().clone()
     }
 
@@ -390,7 +390,7 @@ impl LoopHandle {
     /// let lp = tulipsim::EventLoop::new();
     /// assert!(lp.take_trace().is_empty());
     /// ```
-    pub fn take_trace(&self) -> crate::Trace {
+    pub fn take_trace(&self) -> crate::trace::Trace {
         std::mem::take(&mut *self.inner.decide.trace.borrow_mut())
     }
 }

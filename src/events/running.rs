@@ -25,6 +25,11 @@ pub(crate) fn running_loop() -> Option<Rc<LoopInner>> {
     RUNNING.with(|r| r.borrow().clone())
 }
 
+/// The running loop, or asyncio's "no running event loop" `RuntimeError`.
+pub(crate) fn running_loop_or_error() -> Result<Rc<LoopInner>, Error> {
+    running_loop().ok_or_else(|| Error::runtime("no running event loop"))
+}
+
 /// Marks `lp` as this thread's running loop; fails if another loop is running here already.
 pub(crate) fn enter_running(lp: &Rc<LoopInner>) -> Result<(), Error> {
     RUNNING.with(|r| {

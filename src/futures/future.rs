@@ -325,8 +325,11 @@ impl<T: 'static> Future<T> {
     /// assert_eq!(t.as_future().as_task().unwrap().get_name(), "Task-1");
     /// assert!(lp.create_future::<()>().as_task().is_none());
     /// ```
-    pub fn as_task(&self) -> Option<crate::TaskRef> {
-        self.obj.clone().to_task().map(crate::TaskRef::from_run)
+    pub fn as_task(&self) -> Option<crate::tasks::TaskRef> {
+        self.obj
+            .clone()
+            .to_task()
+            .map(crate::tasks::TaskRef::from_run)
     }
 
     /// True if both handles are the same future.

@@ -11,7 +11,7 @@ use std::panic::Location;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
-use crate::base_events::{Entry, LoopInner};
+use crate::base_events::{ClosableFuture, Entry, LoopInner};
 use crate::events;
 use crate::exceptions::{CancelledError, Error};
 
@@ -168,7 +168,7 @@ impl<T: 'static> FutureCore<T> {
                 }
             }
             if let Some(lp) = core.loop_inner() {
-                let any: Rc<dyn AnyFuture> = this.clone();
+                let any: Rc<dyn ClosableFuture> = this.clone();
                 lp.register_callback_future(Rc::downgrade(&any));
             }
         }
@@ -308,7 +308,7 @@ impl<T> Drop for FutureCore<T> {
             if let State::Finished(Err(e)) = &*self.state.borrow() {
                 let weak = self.lp.take();
                 if let Some(lp) = weak.upgrade() {
-                    lp.report(crate::ExceptionContext {
+                    lp.report(crate::base_events::ExceptionContext {
                         message: "Future exception was never retrieved".to_string(),
                         error: Some(e.clone()),
                         task: None,

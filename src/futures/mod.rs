@@ -16,7 +16,7 @@ mod wait;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::base_events::LoopInner;
+use crate::base_events::{ClosableFuture, LoopInner};
 use crate::exceptions::Error;
 use crate::tasks::{TaskHeader, TaskRun};
 
@@ -63,8 +63,7 @@ pub(crate) type DynFuture<T> = dyn FutureKind<Output = T>;
 /// A future with its result type erased: what a task's waiter, the task functions (`wait`,
 /// `gather`, a task group) and the loop's cleanup see. Implemented once, below, for every
 /// [`FutureKind`].
-pub(crate) trait AnyFuture {
-    fn is_done(&self) -> bool;
+pub(crate) trait AnyFuture: ClosableFuture {
     fn is_cancelled(&self) -> bool;
     /// The kind's [`FutureKind::cancel`].
     fn cancel_any(self: Rc<Self>, msg: Option<Rc<str>>) -> bool;
@@ -73,7 +72,6 @@ pub(crate) trait AnyFuture {
     fn remove_wakeup(&self, task_id: u64);
     fn add_any_callback(self: Rc<Self>, cb: AnyCallback);
     fn remove_any_callback(&self, cb: &AnyCallback) -> usize;
-    fn clear_callbacks(&self);
     /// True if this future belongs to `lp` (an unbound one is bound to it now).
     fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool;
     /// The outcome was seen: do not report the exception as never retrieved.
@@ -87,10 +85,16 @@ pub(crate) trait AnyFuture {
     fn task_id(&self) -> Option<u64>;
 }
 
-impl<K: FutureKind> AnyFuture for K {
+impl<K: FutureKind> ClosableFuture for K {
     fn is_done(&self) -> bool {
         self.core().is_done()
     }
+    fn clear_callbacks(&self) {
+        self.core().clear_all_callbacks()
+    }
+}
+
+impl<K: FutureKind> AnyFuture for K {
     fn is_cancelled(&self) -> bool {
         self.core().is_cancelled()
     }
@@ -110,9 +114,6 @@ impl<K: FutureKind> AnyFuture for K {
     }
     fn remove_any_callback(&self, cb: &AnyCallback) -> usize {
         self.core().remove_any_callback(cb)
-    }
-    fn clear_callbacks(&self) {
-        self.core().clear_all_callbacks()
     }
     fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool {
         self.core().belongs_to(lp)

@@ -71,7 +71,6 @@ pub use run::Signature;
 
 use run::run_once;
 pub(crate) use run::RunConfig;
-pub(crate) use watchdog::Watch;
 
 /// Runs `body` (a function making the program's main coroutine) under a harness: see the
 /// [module docs](self). Defaults: seeds `0..64`, [`Policy::Portfolio`], no faults, 1,000,000
@@ -265,7 +264,7 @@ where
     ///     .max_time(3600).seeds(0..1).ignore_env().outcome().unwrap_err();
     /// assert!(f.to_string().contains("time limit"));
     /// ```
-    pub fn max_time(mut self, time: impl crate::IntoDelay) -> Self {
+    pub fn max_time(mut self, time: impl crate::events::IntoDelay) -> Self {
         self.run.max_time = time.into_nanos();
         self
     }

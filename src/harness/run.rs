@@ -4,12 +4,12 @@ use std::future::Future as StdFuture;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::config::{LoopConfig, PanicPolicy};
+use crate::events::EventLoop;
 use crate::exceptions::Error;
 use crate::faults::FaultConfig;
 use crate::panics;
 use crate::scheduler::{Schedule, Scheduler};
 use crate::trace::{Trace, TraceLevel};
-use crate::EventLoop;
 
 /// What a failure is, for telling whether two runs "fail the same way" (minimisation keeps a
 /// shorter schedule only then).
@@ -140,13 +140,13 @@ where
 {
     let watch = cfg.watchdog.map(|limit| {
         let name = scheduler.name();
-        let policy = if name.parse::<crate::Policy>().is_ok() {
+        let policy = if name.parse::<crate::harness::Policy>().is_ok() {
             name
         } else {
             cfg.policy.clone()
         };
         let test = cfg.test.clone();
-        super::Watch::start(
+        super::watchdog::start(
             limit,
             seed,
             Box::new(move || match &test {
@@ -224,8 +224,8 @@ fn panic_failure(payload: &(dyn std::any::Any + Send), what: &str) -> (Signature
 
 /// The first task error nobody retrieved, as a failure (asyncio only logs "Task exception
 /// was never retrieved"; a check fails unless told to allow it).
-fn unretrieved(reports: &[crate::ExceptionContext]) -> Option<(Signature, String)> {
-    let lost: Vec<&crate::ExceptionContext> = reports
+fn unretrieved(reports: &[crate::base_events::ExceptionContext]) -> Option<(Signature, String)> {
+    let lost: Vec<&crate::base_events::ExceptionContext> = reports
         .iter()
         .filter(|r| r.message() == "Task exception was never retrieved" && r.error().is_some())
         .collect();

@@ -2,17 +2,34 @@
 //! the choice point that lists them.
 //!
 //! A candidate carries data about its entry (kind, origin, task id, spawn site), never the
-//! entry. It still holds its task, to read the task's name only if a policy asks: copying
-//! every name into every candidate cost a policy that weighs each candidate (PCT) an
-//! allocation per named task per decision. A decision still reads the ready queue itself:
-//! seeing it through a trait cost PCT a dynamic call per candidate, measurably.
+//! entry. It still holds its task, seen as a [`CandidateTask`], to read the task's name only
+//! if a policy asks: copying every name into every candidate cost a policy that weighs each
+//! candidate (PCT) an allocation per named task per decision.
+//!
+//! The ready queue is below the policies' floor's reach, so a decision sees it as an
+//! [`EligibleQueue`], the interface defined here that the loop's queue implements. Its calls
+//! are coarse: the count is read once by the loop when it makes the decision, and listing the
+//! candidates is one dynamic call that fills them all (seeing each candidate through a dynamic
+//! call cost PCT measurably).
 
 use std::fmt;
 use std::panic::Location;
 use std::rc::Rc;
 
-use crate::ready::{Ready, ReadyQueue};
-use crate::tasks::TaskRun;
+/// What a policy may see of a candidate's task beyond its id: implemented by the loop's tasks.
+pub(crate) trait CandidateTask {
+    /// The task's name (`Task-N` unless named).
+    fn task_name(&self) -> String;
+}
+
+/// What a decision reads of the loop's ready queue: its eligible entries, oldest first (the
+/// loop's `ReadyQueue` implements it; a policy never sees it, only [`Candidates`]).
+pub(crate) trait EligibleQueue {
+    /// The `i`-th eligible entry, as a policy sees it.
+    fn candidate_at(&self, i: usize) -> Option<Candidate>;
+    /// Every eligible entry, oldest first, as a policy sees them.
+    fn candidates(&self) -> Vec<Candidate>;
+}
 
 /// What a ready entry is, as a policy sees it.
 ///
@@ -80,7 +97,7 @@ pub struct Candidate {
     /// causal rule. Entries registered outside any step share the origin of that stretch of
     /// time; each timer coming due has one of its own.
     pub origin: u64,
-    pub(crate) run: Option<Rc<dyn TaskRun>>,
+    pub(crate) run: Option<Rc<dyn CandidateTask>>,
 }
 
 impl Candidate {
@@ -115,7 +132,7 @@ impl Candidate {
     /// assert_eq!(*log.borrow(), ["urgent", "calm"]);
     /// ```
     pub fn task_name(&self) -> Option<String> {
-        self.run.as_ref().map(|t| t.header().name())
+        self.run.as_ref().map(|t| t.task_name())
     }
 }
 
@@ -167,12 +184,23 @@ pub struct Candidates<'a>(Source<'a>);
 #[derive(Clone, Copy)]
 enum Source<'a> {
     Slice(&'a [Candidate]),
-    Queue(&'a ReadyQueue),
+    /// The loop's queue, with its eligible count read when the decision was made.
+    Queue(&'a dyn EligibleQueue, usize),
 }
 
 impl<'a> Candidates<'a> {
-    pub(crate) fn of_queue(queue: &'a ReadyQueue) -> Candidates<'a> {
-        Candidates(Source::Queue(queue))
+    /// The `eligible` eligible entries of `queue` (the count is the loop's to give: reading it
+    /// here would be a dynamic call for every `len`).
+    pub(crate) fn of_queue(queue: &'a dyn EligibleQueue, eligible: usize) -> Candidates<'a> {
+        Candidates(Source::Queue(queue, eligible))
+    }
+
+    /// True when these are the loop's ready queue, which changes between two decisions only
+    /// as a queue does (what was chosen leaves, its origin's next entry moves up, new entries
+    /// append): what lets [`Pct`](super::Pct) keep its view instead of scanning. Candidates a
+    /// caller builds itself carry no such promise.
+    pub(crate) fn is_ready_queue(&self) -> bool {
+        matches!(self.0, Source::Queue(..))
     }
 
     /// How many there are (at least two at a decision the loop asks about).
@@ -185,7 +213,7 @@ impl<'a> Candidates<'a> {
     pub fn len(&self) -> usize {
         match self.0 {
             Source::Slice(s) => s.len(),
-            Source::Queue(q) => q.eligible(),
+            Source::Queue(_, n) => n,
         }
     }
 
@@ -210,7 +238,7 @@ impl<'a> Candidates<'a> {
     pub fn get(&self, i: usize) -> Option<Candidate> {
         match self.0 {
             Source::Slice(s) => s.get(i).cloned(),
-            Source::Queue(q) => q.eligible_at(i).map(Ready::candidate),
+            Source::Queue(q, _) => q.candidate_at(i),
         }
     }
 
@@ -222,14 +250,13 @@ impl<'a> Candidates<'a> {
     /// assert_eq!(Candidates::from(none).iter().count(), 0);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = Candidate> + 'a {
-        let (slice, queue) = match self.0 {
-            Source::Slice(s) => (Some(s.iter().cloned()), None),
-            Source::Queue(q) => (None, Some(q.eligible_iter().map(Ready::candidate))),
-        };
-        slice
-            .into_iter()
-            .flatten()
-            .chain(queue.into_iter().flatten())
+        // One vector's iterator whatever the source: a policy that collects the candidates
+        // (PCT) gets the listed vector itself back, neither copied nor allocated again.
+        match self.0 {
+            Source::Slice(s) => s.to_vec(),
+            Source::Queue(q, _) => q.candidates(),
+        }
+        .into_iter()
     }
 }
 

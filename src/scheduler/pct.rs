@@ -348,7 +348,13 @@ impl Pct {
         let v = &self.view;
         // With one candidate left after the last decision, the loop may have run entries
         // without asking (a lone eligible entry is popped directly): the view could be stale.
-        if !v.valid || point.index != v.next_index || v.live < 2 || n < v.live {
+        // Candidates a caller builds itself need not change as a queue does: scan them.
+        if !point.candidates.is_ready_queue()
+            || !v.valid
+            || point.index != v.next_index
+            || v.live < 2
+            || n < v.live
+        {
             return None;
         }
         let j = v.chosen_rank;
@@ -584,6 +590,47 @@ mod tests {
 
     use super::*;
     use crate::{create_task, gather, get_running_loop, sleep, Error, EventLoop, LoopConfig};
+
+    /// Candidates a caller builds itself may change in any way between two decisions (here:
+    /// shuffled, shrunk, grown, origins reused): the view must not apply, and every choice
+    /// and draw must be the reference's.
+    #[test]
+    fn candidates_that_are_not_the_ready_queue_are_scanned() {
+        use rand::SeedableRng;
+        for depth in 1..=3 {
+            let mut naive = NaivePct::new(depth);
+            let mut fast = Pct::new(depth);
+            naive.begin_run(7);
+            fast.begin_run(7);
+            let mut shape = ChaCha8Rng::seed_from_u64(u64::from(depth));
+            for index in 0..400u64 {
+                let n = shape.random_range(2..12);
+                let slice: Vec<Candidate> = (0..n)
+                    .map(|_| Candidate {
+                        kind: if shape.random_bool(0.5) {
+                            EntryKind::Step
+                        } else {
+                            EntryKind::Wakeup
+                        },
+                        task: Some(shape.random_range(1..6)),
+                        spawned_at: None,
+                        origin: shape.random_range(0..20),
+                        run: None,
+                    })
+                    .collect();
+                let point = ChoicePoint {
+                    index,
+                    candidates: crate::scheduler::Candidates::from(&slice[..]),
+                    time_ns: 0,
+                };
+                assert_eq!(
+                    fast.choose(&point),
+                    naive.choose(&point),
+                    "decision {index}"
+                );
+            }
+        }
+    }
 
     /// The implementation before the view (commit ed0b4f0), kept as the reference.
     struct NaivePct {

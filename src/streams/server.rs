@@ -583,7 +583,7 @@ impl crate::tasks::private::Sealed<Connection> for OpenConnection {}
 impl crate::tasks::Awaitable<Connection> for OpenConnection {
     fn ensure_on(
         self,
-        lp: Option<&crate::LoopHandle>,
+        lp: Option<&crate::events::LoopHandle>,
         site: &'static std::panic::Location<'static>,
     ) -> crate::tasks::private::Ensured<Connection> {
         self.into_future().ensure_on(lp, site)

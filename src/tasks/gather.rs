@@ -62,7 +62,9 @@ impl<R: 'static> GatheringFuture<R> {
                     Err(Error::Cancelled(c)) => c.message,
                     _ => None,
                 };
-                State::Finished(Err(Error::Cancelled(crate::CancelledError { message })))
+                State::Finished(Err(Error::Cancelled(crate::exceptions::CancelledError {
+                    message,
+                })))
             } else {
                 State::Finished(Ok((self.build)()))
             };

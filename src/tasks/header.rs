@@ -1,6 +1,6 @@
 //! What every task has, whatever its result type: its header (asyncio's `Task` attributes:
 //! `_fut_waiter`, `_must_cancel`, `_num_cancels_requested`, its name) and the erased view the
-//! loop holds, [`TaskRun`]. The protocol that uses them is in `task.rs`.
+//! loop holds, [`TaskRun`] (which a scheduler's candidate sees as a `CandidateTask`). The protocol that uses them is in `task.rs`.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::mem;
@@ -11,6 +11,7 @@ use std::task::Waker;
 use crate::base_events::{Entry, LoopInner};
 use crate::exceptions::{Error, WaitingTask};
 use crate::futures::AnyFuture;
+use crate::scheduler::CandidateTask;
 
 use super::sleep::SleepSlot;
 
@@ -280,7 +281,7 @@ impl TaskHeader {
 }
 
 /// A task with its result type erased: what the ready queue and the loop hold.
-pub(crate) trait TaskRun {
+pub(crate) trait TaskRun: CandidateTask {
     fn header(&self) -> &TaskHeader;
     /// asyncio's `__step` (and `__wakeup`, which only calls it).
     fn step(self: Rc<Self>, lp: &Rc<LoopInner>);

@@ -49,9 +49,7 @@ pub use wait::{
 /// assert_eq!(t.unwrap(), 0.0);
 /// ```
 pub fn get_running_loop() -> Result<LoopHandle, Error> {
-    events::running_loop()
-        .map(|inner| LoopHandle { inner })
-        .ok_or_else(|| Error::runtime("no running event loop"))
+    events::running_loop_or_error().map(|inner| LoopHandle { inner })
 }
 
 /// Wraps `coro` in a task on the running loop (asyncio's `create_task`); `Err(Runtime)` when

@@ -19,6 +19,7 @@ use crate::base_events::{ExceptionContext, LoopInner};
 use crate::exceptions::{CancelledError, Error};
 use crate::futures::{AnyFuture, DynFuture, FutureCore, FutureKind, State};
 use crate::panics;
+use crate::scheduler::CandidateTask;
 use crate::trace::Outcome;
 
 use super::header::{TaskHeader, TaskRun, Waiter};
@@ -73,6 +74,13 @@ where
     lp.record_spawn(id, || inner.header.custom_name(), site);
     inner.header.schedule_step(lp, &run);
     Task::from_inner(inner)
+}
+
+/// What a policy may ask of a candidate's task: its name, read only when asked.
+impl<T: 'static> CandidateTask for TaskInner<T> {
+    fn task_name(&self) -> String {
+        self.header.name()
+    }
 }
 
 impl<T: 'static> TaskRun for TaskInner<T> {

@@ -536,7 +536,7 @@ impl<T: Clone + 'static> IntoIterator for AsCompleted<T> {
             }
         }
         // `None` in the queue is asyncio's dummy value for a timeout.
-        let done: crate::Queue<Option<Future<T>>> = crate::Queue::new(0);
+        let done: crate::queues::Queue<Option<Future<T>>> = crate::queues::Queue::new(0);
         let todo = Rc::new(std::cell::RefCell::new(todo));
         let timeout_handle: Rc<std::cell::RefCell<Option<TimerHandle>>> = Rc::default();
         let on_completion = {

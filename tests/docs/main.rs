@@ -9,5 +9,6 @@ mod common;
 mod doc_examples;
 mod examples;
 mod guide;
+mod layering;
 mod snapshots;
 mod trace_pictures;
