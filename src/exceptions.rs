@@ -1,5 +1,9 @@
 //! The one error type, mirroring asyncio's `exceptions.py`.
 //!
+//! (Long on purpose: half of it is doc examples, and `Error`'s `Display`, `PartialEq` and
+//! `kind_name` must each list every variant, so the enum and the payloads it carries stay in
+//! one file.)
+//!
 //! asyncio raises `CancelledError`, `TimeoutError` and `InvalidStateError` from its futures and
 //! tasks, and lets coroutines raise anything else. In tulipsim a coroutine returns
 //! `Result<T, Error>`, and [`Error`] carries each of those plus the failures that only a

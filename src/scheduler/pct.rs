@@ -1,5 +1,8 @@
 //! `Pct`: probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi, Nagarakatte 2010).
 //!
+//! (The second half of the file is its test: the previous, scanning implementation kept as
+//! the reference that every choice and draw is checked against.)
+//!
 //! # How a decision stays O(log n)
 //!
 //! PCT's rule is a scan: every eligible entry, oldest first, is given its group's priority

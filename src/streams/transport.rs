@@ -1,6 +1,9 @@
 //! A connection end's transport: asyncio's `_SelectorSocketTransport` with
 //! `_FlowControlMixin`, over the simulated wire of [`network`](mod@super::network).
 //!
+//! (Long on purpose: CPython's transport and its flow-control mixin are one class whose
+//! states interlock; a third of the file is their doc examples.)
+//!
 //! # Write buffer and flow control
 //!
 //! `write()` hands bytes to the wire if it is idle (up to one segment, as CPython's `write`
