@@ -115,7 +115,10 @@ fn code_only(text: &str) -> String {
             // A char literal such as '"' or '{'.
             i += 3;
         } else if b[i] == b'\'' && b.get(i + 1) == Some(&b'\\') {
-            while i < b.len() && b[i] != b'\'' || i < b.len() && b[i - 1] == b'\\' {
+            // An escaped char literal ('\'', '\\', '\n', '\u{..}'): the quote, the backslash
+            // and the escaped character, then up to the closing quote.
+            i += 3;
+            while i < b.len() && b[i] != b'\'' {
                 i += 1;
             }
             i += 1;
@@ -342,6 +345,9 @@ fn the_path_reader_expands_groups() {
         without_unit_tests("use crate::a;\n#[cfg(test)]\nmod tests {\n    use crate::B;\n}\n"),
         "use crate::a;\n"
     );
+    // A quote inside an escaped char literal opens no string.
+    let code = code_only("let q = '\\\"'; use crate::a; let s = \"crate::x\";");
+    assert_eq!(crate_paths(&code, ""), ["a"]);
     assert!(code_only("a // crate::x\n\"crate::y\" b")
         .find("crate")
         .is_none());
