@@ -142,7 +142,7 @@ impl LoopInner {
             }
             ready.index(Some(chaos));
             if ready.eligible() == 1 {
-                return ready.pop_front();
+                return Some(ready.remove_eligible(0));
             }
         }
         // Borrowed, not taken out, while the policy decides (moving the queue cost more than
@@ -173,8 +173,11 @@ impl LoopInner {
             let mut ready = self.ready.borrow_mut();
             let chosen = ready.remove_eligible(choice);
             let mut deferred = self.deferred.borrow_mut();
-            for r in deferred.drain(..) {
-                ready.push_back(r);
+            // Usually empty (a policy rarely schedules while it decides): skip the drain.
+            if !deferred.is_empty() {
+                for r in deferred.drain(..) {
+                    ready.push_back(r);
+                }
             }
             chosen
         };
