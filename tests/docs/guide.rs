@@ -3,7 +3,7 @@
 //! failing run, and the test that snapshots that run's trace (which is also here, and runs).
 //!
 //! Each test compares the guide with what the code gives now and fails on any difference;
-//! `TULIPSIM_BLESS=1 cargo test --test docs guide::` rewrites the guide's marked blocks and the SVG
+//! `cargo build --examples && TULIPSIM_BLESS=1 cargo test --test docs guide::` rewrites the guide's marked blocks and the SVG
 //! instead. A marked block sits between `<!-- guide-NAME:start -->` and `<!-- guide-NAME:end -->`.
 //!
 //! The examples run as programs, as `cargo run --example` runs them (so the call sites in their
