@@ -10,8 +10,8 @@ use std::panic::Location;
 use std::rc::Rc;
 
 use crate::base_events::LoopInner;
+use crate::base_events::Runnable;
 use crate::scheduler::{FaultKind, FaultRng, AMOUNT_STREAM};
-use crate::tasks::TaskRun;
 
 /// Which faults a run injects, and how often.
 ///
@@ -455,13 +455,13 @@ impl LoopInner {
 
     /// The spurious-cancellation fault, asked before each step of a task.
     #[inline]
-    pub(crate) fn maybe_spurious_cancel(&self, task: &Rc<dyn TaskRun>) {
+    pub(crate) fn maybe_spurious_cancel(&self, task: &Rc<dyn Runnable>) {
         let p = self.config.faults.spurious_cancel;
         if p <= 0.0 || task.is_done() {
             return;
         }
         if self.fault(FaultKind::SpuriousCancel, p, || {
-            format!("{} cancelled before its step", task.header().name())
+            format!("{} cancelled before its step", task.task_name())
         }) {
             task.clone()
                 .cancel_task(Some("spurious cancellation (injected fault)".into()));

@@ -10,7 +10,7 @@ use crate::base_events::LoopInner;
 use crate::events::{EventLoop, LoopHandle};
 use crate::exceptions::Error;
 use crate::futures::{Callback, Future};
-use crate::tasks::{self, Awaitable, TaskRef};
+use crate::tasks::{self, Awaitable, TaskRef, TaskRun};
 
 impl LoopHandle {
     /// Wraps `coro` in a task, scheduled to start on the next iteration (asyncio's
@@ -134,7 +134,8 @@ impl LoopInner {
     pub(crate) fn all_tasks(&self) -> Vec<TaskRef> {
         self.pending_tasks()
             .into_iter()
-            .map(TaskRef::from_run)
+            .filter_map(|task| task.into_any().downcast::<Rc<dyn TaskRun>>().ok())
+            .map(|task| TaskRef::from_run(*task))
             .collect()
     }
 }

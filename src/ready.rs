@@ -16,9 +16,9 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::base_events::Entry;
+use crate::base_events::Runnable;
 use crate::ready_index::Bits;
 use crate::scheduler::{Candidate, EligibleQueue, EntryKind};
-use crate::tasks::TaskRun;
 
 /// A ready-queue entry with what the decision point needs.
 pub(crate) struct Ready {
@@ -33,8 +33,8 @@ impl Ready {
         let task = self.task();
         Candidate {
             kind: self.kind,
-            task: task.map(|t| t.header().id),
-            spawned_at: task.map(|t| t.header().spawned_at),
+            task: task.map(|t| t.task_id()),
+            spawned_at: task.map(|t| t.spawned_at()),
             origin: self.origin,
             run: task.map(|t| t.clone() as _),
         }
@@ -43,10 +43,10 @@ impl Ready {
     /// The id of the task the entry belongs to, if any.
     #[inline]
     pub(crate) fn task_id(&self) -> Option<u64> {
-        self.task().map(|t| t.header().id)
+        self.task().map(|t| t.task_id())
     }
 
-    pub(crate) fn task(&self) -> Option<&Rc<dyn TaskRun>> {
+    pub(crate) fn task(&self) -> Option<&Rc<dyn Runnable>> {
         match &self.entry {
             Entry::Step(t) | Entry::Wakeup(t) | Entry::SleepDone(t, _) => Some(t),
             Entry::Call(_) | Entry::Done(_) | Entry::Stop(_) => None,

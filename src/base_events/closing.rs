@@ -128,8 +128,6 @@ impl LoopInner {
                 fut.clear_callbacks();
             }
         }
-        let current = self.current.borrow_mut().take();
-        drop(current);
         self.dispatch_reports();
         Ok(())
     }

@@ -5,22 +5,21 @@ use std::rc::{Rc, Weak};
 
 use crate::events::HandleInner;
 use crate::scheduler::EntryKind;
-use crate::tasks::TaskRun;
 
-use super::LoopInner;
+use super::{LoopInner, Runnable};
 
 /// One entry of the ready queue: what asyncio would hold as a `Handle` in `_ready`.
 pub(crate) enum Entry {
     /// A task's `__step`: its first step, after a bare yield, or after a foreign wake.
-    Step(Rc<dyn TaskRun>),
+    Step(Rc<dyn Runnable>),
     /// A task's `__wakeup`: a future it awaited is done.
-    Wakeup(Rc<dyn TaskRun>),
+    Wakeup(Rc<dyn Runnable>),
     /// A `call_soon` callback, or a timer whose deadline came.
     Call(Rc<HandleInner>),
     /// A future's done-callback, bound to the future.
     Done(Box<dyn FnOnce()>),
     /// A task's sleep timer came due: completes the sleep's future (see `tasks::SleepSlot`).
-    SleepDone(Rc<dyn TaskRun>, u64),
+    SleepDone(Rc<dyn Runnable>, u64),
     /// `run_until_complete`'s done-callback: stops that loop. A variant of its own rather than
     /// a boxed closure in `Done`, so that a run allocates nothing for it.
     Stop(Weak<LoopInner>),

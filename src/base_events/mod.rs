@@ -21,11 +21,11 @@ use crate::events::{self, nanos_to_secs, Handle, HandleInner};
 use crate::exceptions::{DeadlockError, Error, LimitError, LimitKind, PanicError, RunnableTask};
 use crate::panics::{self, Caught};
 use crate::ready::{Ready, ReadyQueue};
-use crate::tasks::TaskRun;
 
 mod closing;
 mod entry;
 mod exception_context;
+mod runnable;
 mod task_slab;
 mod timers;
 mod wakers;
@@ -34,6 +34,7 @@ mod watch;
 pub(crate) use closing::{ClosableFuture, CloseHook};
 pub(crate) use entry::Entry;
 pub use exception_context::ExceptionContext;
+pub(crate) use runnable::Runnable;
 pub(crate) use watch::Watch;
 
 use closing::CallbackFutures;
@@ -64,8 +65,9 @@ pub(crate) struct LoopInner {
     timers: RefCell<BinaryHeap<Timer>>,
     now: Cell<i64>,
     timer_seq: Cell<u64>,
-    /// The task whose step is running (asyncio's `_current_tasks[loop]`).
-    pub(crate) current: RefCell<Option<Rc<dyn TaskRun>>>,
+    /// The id of the task whose step is running, for the trace and faults (the task itself
+    /// is kept by `tasks`, as asyncio's `_current_tasks`).
+    pub(crate) current_task: Cell<Option<u64>>,
     tasks: RefCell<TaskSlab>,
     next_task_id: Cell<u64>,
     pub(crate) running: Cell<bool>,
@@ -104,7 +106,7 @@ impl LoopInner {
             timers: RefCell::new(BinaryHeap::new()),
             now: Cell::new(0),
             timer_seq: Cell::new(0),
-            current: RefCell::new(None),
+            current_task: Cell::new(None),
             tasks: RefCell::new(TaskSlab::default()),
             next_task_id: Cell::new(1),
             running: Cell::new(false),
@@ -322,7 +324,7 @@ impl LoopInner {
         match entry {
             Entry::Step(task) | Entry::Wakeup(task) => {
                 if let Some(w) = &self.config.watch {
-                    w.enter(task.header().id, task.header().spawned_at);
+                    w.enter(task.task_id(), task.spawned_at());
                 }
                 self.maybe_spurious_cancel(&task);
                 task.step(self)
@@ -341,7 +343,7 @@ impl LoopInner {
                     lp.stopping.set(true);
                 }
             }
-            Entry::SleepDone(task, token) => task.header().sleep_fired(token, self, &task),
+            Entry::SleepDone(task, token) => task.sleep_fired(token, self),
         }
     }
 
@@ -397,11 +399,10 @@ impl LoopInner {
             let mut seen = std::collections::BTreeSet::new();
             for r in ready.iter() {
                 let Some(task) = r.task() else { continue };
-                let h = task.header();
-                if seen.insert(h.id) {
+                if seen.insert(task.task_id()) {
                     runnable.push(RunnableTask {
-                        name: h.name(),
-                        spawned_at: h.spawned_at,
+                        name: task.task_name(),
+                        spawned_at: task.spawned_at(),
                         waited_steps: now.saturating_sub(r.origin) / 2,
                     });
                 }

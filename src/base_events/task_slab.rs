@@ -3,9 +3,7 @@
 use std::mem;
 use std::rc::Rc;
 
-use crate::tasks::TaskRun;
-
-use super::LoopInner;
+use super::{LoopInner, Runnable};
 
 /// The pending tasks of a loop, by slot; a done task leaves its slot.
 #[derive(Default)]
@@ -17,13 +15,13 @@ pub(super) struct TaskSlab {
 }
 
 enum Slot {
-    Task(Rc<dyn TaskRun>),
+    Task(Rc<dyn Runnable>),
     /// The next free slot, older.
     Free(Option<usize>),
 }
 
 impl TaskSlab {
-    pub(super) fn insert(&mut self, task: Rc<dyn TaskRun>) -> usize {
+    pub(super) fn insert(&mut self, task: Rc<dyn Runnable>) -> usize {
         match self.free {
             Some(slot) => {
                 let old = mem::replace(&mut self.slots[slot], Slot::Task(task));
@@ -39,7 +37,7 @@ impl TaskSlab {
         }
     }
 
-    pub(super) fn remove(&mut self, slot: usize) -> Option<Rc<dyn TaskRun>> {
+    pub(super) fn remove(&mut self, slot: usize) -> Option<Rc<dyn Runnable>> {
         let s = self.slots.get_mut(slot)?;
         if matches!(s, Slot::Free(_)) {
             return None;
@@ -57,14 +55,14 @@ impl TaskSlab {
         self.slots.iter().all(|s| matches!(s, Slot::Free(_)))
     }
 
-    pub(super) fn tasks(&self) -> impl Iterator<Item = &Rc<dyn TaskRun>> {
+    pub(super) fn tasks(&self) -> impl Iterator<Item = &Rc<dyn Runnable>> {
         self.slots.iter().filter_map(|s| match s {
             Slot::Task(t) => Some(t),
             Slot::Free(_) => None,
         })
     }
 
-    pub(super) fn get(&self, slot: usize) -> Option<&Rc<dyn TaskRun>> {
+    pub(super) fn get(&self, slot: usize) -> Option<&Rc<dyn Runnable>> {
         match self.slots.get(slot)? {
             Slot::Task(t) => Some(t),
             Slot::Free(_) => None,
@@ -72,9 +70,9 @@ impl TaskSlab {
     }
 
     /// Every pending task in creation order (slot order depends on reuse, ids do not).
-    pub(super) fn sorted(&self) -> Vec<Rc<dyn TaskRun>> {
+    pub(super) fn sorted(&self) -> Vec<Rc<dyn Runnable>> {
         let mut v: Vec<_> = self.tasks().cloned().collect();
-        v.sort_by_key(|t| t.header().id);
+        v.sort_by_key(|t| t.task_id());
         v
     }
 }
@@ -89,15 +87,15 @@ impl LoopInner {
 
     /// The id of the task whose step is running, if any.
     pub(crate) fn current_task_id(&self) -> Option<u64> {
-        self.current.borrow().as_ref().map(|t| t.header().id)
+        self.current_task.get()
     }
 
     /// Whether a task's step is running.
     pub(crate) fn has_current_task(&self) -> bool {
-        self.current.borrow().is_some()
+        self.current_task.get().is_some()
     }
 
-    pub(crate) fn register_task(&self, task: Rc<dyn TaskRun>) -> usize {
+    pub(crate) fn register_task(&self, task: Rc<dyn Runnable>) -> usize {
         self.tasks.borrow_mut().insert(task)
     }
 
@@ -107,7 +105,7 @@ impl LoopInner {
     }
 
     /// The pending tasks, in creation order.
-    pub(crate) fn pending_tasks(&self) -> Vec<Rc<dyn TaskRun>> {
+    pub(crate) fn pending_tasks(&self) -> Vec<Rc<dyn Runnable>> {
         self.tasks.borrow().sorted()
     }
 }

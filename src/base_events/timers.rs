@@ -7,9 +7,8 @@ use std::rc::Rc;
 use crate::events::{Handle, HandleInner, TimerHandle};
 use crate::ready::Ready;
 use crate::scheduler::EntryKind;
-use crate::tasks::TaskRun;
 
-use super::{Entry, LoopInner};
+use super::{Entry, LoopInner, Runnable};
 
 pub(super) struct Timer {
     when: i64,
@@ -20,14 +19,14 @@ pub(super) struct Timer {
 pub(super) enum TimerAction {
     Call(Rc<HandleInner>),
     /// A task's sleep, by token; stale once the task's slot moved on.
-    Sleep(Rc<dyn TaskRun>, u64),
+    Sleep(Rc<dyn Runnable>, u64),
 }
 
 impl Timer {
     fn cancelled(&self) -> bool {
         match &self.action {
             TimerAction::Call(h) => h.cancelled.get(),
-            TimerAction::Sleep(task, token) => !task.header().sleep_pending(*token),
+            TimerAction::Sleep(task, token) => !task.sleep_pending(*token),
         }
     }
 
@@ -100,7 +99,7 @@ impl LoopInner {
         TimerHandle { handle }
     }
 
-    pub(crate) fn add_sleep_timer(&self, when: i64, task: Rc<dyn TaskRun>, token: u64) {
+    pub(crate) fn add_sleep_timer(&self, when: i64, task: Rc<dyn Runnable>, token: u64) {
         if !self.closed.get() {
             let when = self.jitter(when);
             self.push_timer(when, TimerAction::Sleep(task, token));

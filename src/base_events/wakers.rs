@@ -1,12 +1,11 @@
 //! Wakes from `std::task::Waker`s: foreign futures wake tasks through an inbox the loop drains
 //! between entries, and tasks poll with the loop's shared waker until one keeps it.
 
+use std::cell::OnceCell;
 use std::mem;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
-
-use crate::tasks::TaskHeader;
 
 use super::LoopInner;
 
@@ -74,31 +73,37 @@ impl Wake for TaskWaker {
 }
 
 impl LoopInner {
-    /// The waker to poll `task` with: its own if it has one, else the shared one (see
-    /// [`Inbox`]) naming `task`. Call [`after_poll`](Self::after_poll) once the poll is over.
+    /// The waker to poll task `id` (in table slot `slot`) with: its own (`own`) if it has
+    /// one, else the shared one (see [`Inbox`]) naming the task. Call
+    /// [`after_poll`](Self::after_poll) once the poll is over.
     #[inline]
-    pub(crate) fn waker_for<'a>(&'a self, task: &'a TaskHeader) -> &'a Waker {
-        if let Some(waker) = task.waker.get() {
+    pub(crate) fn waker_for<'a>(
+        &'a self,
+        own: &'a OnceCell<Waker>,
+        slot: u32,
+        id: u64,
+    ) -> &'a Waker {
+        if let Some(waker) = own.get() {
             return waker;
         }
         if self.shared_waker_kept.get() {
-            return self.own_waker(task);
+            return self.own_waker(own, slot, id);
         }
         self.inbox
             .slot
-            .store(task.slot.get() as usize, AtomicOrdering::Relaxed);
-        self.inbox.task_id.store(task.id, AtomicOrdering::Relaxed);
+            .store(slot as usize, AtomicOrdering::Relaxed);
+        self.inbox.task_id.store(id, AtomicOrdering::Relaxed);
         &self.shared_waker
     }
 
     /// A task polled with the shared waker keeps it if the poll kept a clone of it.
     #[inline]
-    pub(crate) fn after_poll(&self, task: &TaskHeader) {
+    pub(crate) fn after_poll(&self, own: &OnceCell<Waker>) {
         // Until a task keeps it, the inbox has two owners: the loop and `shared_waker`. More,
         // after a poll with the shared waker (the task still has none of its own), means the
         // poll kept a clone, which must go on waking this task.
-        if Arc::strong_count(&self.inbox) > 2 && task.waker.get().is_none() {
-            self.keep_shared_waker(task);
+        if Arc::strong_count(&self.inbox) > 2 && own.get().is_none() {
+            self.keep_shared_waker(own);
         } else {
             // A clone that woke from another thread and was dropped read this task's identity
             // before it let go; the next task's identity is written after.
@@ -107,19 +112,19 @@ impl LoopInner {
     }
 
     #[cold]
-    fn keep_shared_waker(&self, task: &TaskHeader) {
+    fn keep_shared_waker(&self, own: &OnceCell<Waker>) {
         self.shared_waker_kept.set(true);
-        let _ = task.waker.set(self.shared_waker.clone());
+        let _ = own.set(self.shared_waker.clone());
     }
 
     /// Another task kept the shared waker: this one gets a waker of its own.
     #[cold]
-    fn own_waker<'a>(&self, task: &'a TaskHeader) -> &'a Waker {
-        task.waker.get_or_init(|| {
+    fn own_waker<'a>(&self, own: &'a OnceCell<Waker>, slot: u32, id: u64) -> &'a Waker {
+        own.get_or_init(|| {
             Waker::from(Arc::new(TaskWaker {
                 inbox: self.inbox.clone(),
-                slot: task.slot.get() as usize,
-                task_id: task.id,
+                slot: slot as usize,
+                task_id: id,
             }))
         })
     }
@@ -147,7 +152,7 @@ impl LoopInner {
         for (slot, id) in woken {
             let task = self.tasks.borrow().get(slot).cloned();
             if let Some(task) = task {
-                if task.header().id == id {
+                if task.task_id() == id {
                     task.foreign_wake(self);
                 }
             }

@@ -1,6 +1,7 @@
 //! What every task has, whatever its result type: its header (asyncio's `Task` attributes:
-//! `_fut_waiter`, `_must_cancel`, `_num_cancels_requested`, its name) and the erased view the
-//! loop holds, [`TaskRun`] (which a scheduler's candidate sees as a `CandidateTask`). The protocol that uses them is in `task.rs`.
+//! `_fut_waiter`, `_must_cancel`, `_num_cancels_requested`, its name) and its erased view,
+//! [`TaskRun`] (which the loop sees as a `Runnable`). The protocol that uses them is in
+//! `task.rs`.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::mem;
@@ -8,10 +9,9 @@ use std::panic::Location;
 use std::rc::{Rc, Weak};
 use std::task::Waker;
 
-use crate::base_events::{Entry, LoopInner};
-use crate::exceptions::{Error, WaitingTask};
+use crate::base_events::{Entry, LoopInner, Runnable};
+use crate::exceptions::Error;
 use crate::futures::AnyFuture;
-use crate::scheduler::CandidateTask;
 
 use super::sleep::SleepSlot;
 
@@ -280,27 +280,10 @@ impl TaskHeader {
     }
 }
 
-/// A task with its result type erased: what the ready queue and the loop hold.
-pub(crate) trait TaskRun: CandidateTask {
+/// A task with its result type erased, as the task functions and futures hold it; the loop
+/// holds it as its supertrait [`Runnable`].
+pub(crate) trait TaskRun: Runnable {
     fn header(&self) -> &TaskHeader;
-    /// asyncio's `__step` (and `__wakeup`, which only calls it).
-    fn step(self: Rc<Self>, lp: &Rc<LoopInner>);
-    /// asyncio's `Task.cancel`.
-    fn cancel_task(self: Rc<Self>, msg: Option<Rc<str>>) -> bool;
-    fn is_done(&self) -> bool;
     fn is_cancelled(&self) -> bool;
-    /// A `std::task::Waker` of this task was woken: schedule a step unless one is coming.
-    fn foreign_wake(self: Rc<Self>, lp: &LoopInner);
-    /// The loop is closing with this task still pending: free its coroutine and callbacks.
-    fn destroy(self: Rc<Self>, lp: &LoopInner);
     fn to_any_future(self: Rc<Self>) -> Rc<dyn AnyFuture>;
-    fn waiting_task(&self) -> WaitingTask {
-        let h = self.header();
-        WaitingTask {
-            name: h.name(),
-            spawned_at: h.spawned_at,
-            suspended_at: h.suspended_at.get(),
-            awaiting: h.describe_wait().to_string(),
-        }
-    }
 }

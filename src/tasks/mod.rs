@@ -7,6 +7,7 @@
 //! `Err(Error::Cancelled)` from that `.await`. The coroutine may catch it and go on, return
 //! something else, or let it escape; only the last makes the task *cancelled*.
 
+mod current;
 mod gather;
 mod handles;
 mod header;
@@ -18,14 +19,14 @@ mod wait;
 use std::future::Future as StdFuture;
 use std::panic::Location;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use crate::base_events::LoopInner;
 use crate::events::{self, LoopHandle};
 use crate::exceptions::Error;
 use crate::futures::{Future, Wait};
 
+pub use current::current_task;
+pub(crate) use current::with_current;
 #[doc(hidden)]
 pub use gather::{ensure_for_gather, gather_tuple, gather_tuple_settled, GatherTuple};
 pub use gather::{gather, gather_return_exceptions};
@@ -93,37 +94,6 @@ where
 {
     let lp = events::running_loop().ok_or_else(|| Error::runtime("no running event loop"))?;
     Ok(new_task(&lp, Some(name.into()), coro, Location::caller()))
-}
-
-/// The task whose step is running now, or `None` outside a task (asyncio's
-/// `current_task()`).
-///
-/// ```
-/// use tulipsim::{current_task, EventLoop};
-/// assert!(current_task().is_none());
-/// let lp = EventLoop::new();
-/// let t = lp.create_task_named("me", async { Ok(current_task().unwrap().get_name()) });
-/// assert_eq!(lp.run_until_complete(t).unwrap(), "me");
-/// ```
-pub fn current_task() -> Option<TaskRef> {
-    current().map(|(_, t)| TaskRef::from_run(t))
-}
-
-/// The running loop and the task whose step is running, if any.
-pub(crate) fn current() -> Option<(Rc<LoopInner>, Rc<dyn TaskRun>)> {
-    with_current(|lp, task| (lp.clone(), task.clone()))
-}
-
-/// Runs `f` with the running loop and the task whose step is running, without cloning
-/// either; `None` outside a task. Only a step replaces the current task, and a step never runs
-/// inside another, so the borrow this holds cannot conflict.
-#[inline]
-pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<LoopInner>, &Rc<dyn TaskRun>) -> R) -> Option<R> {
-    events::with_running(|lp| {
-        let lp = lp?;
-        let current = lp.current.borrow();
-        Some(f(lp, current.as_ref()?))
-    })
 }
 
 /// Every task of the running loop that is not done, in creation order (asyncio's

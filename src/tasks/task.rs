@@ -7,6 +7,7 @@
 //! instead, and the tulipsim awaitable that resumes ([`land_throw`](TaskHeader::land_throw))
 //! returns it from its `.await`: the same place asyncio's `coro.throw(exc)` raises it.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::future::Future as StdFuture;
 use std::mem;
@@ -15,13 +16,14 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use crate::base_events::{ExceptionContext, LoopInner};
-use crate::exceptions::{CancelledError, Error};
+use crate::base_events::{ExceptionContext, LoopInner, Runnable};
+use crate::exceptions::{CancelledError, Error, WaitingTask};
 use crate::futures::{AnyFuture, DynFuture, FutureCore, FutureKind, State};
 use crate::panics;
 use crate::scheduler::CandidateTask;
 use crate::trace::Outcome;
 
+use super::current::{enter_task, leave_task};
 use super::header::{TaskHeader, TaskRun, Waiter};
 use super::sleep::SleepPhase;
 use super::Task;
@@ -88,6 +90,24 @@ impl<T: 'static> TaskRun for TaskInner<T> {
         &self.header
     }
 
+    fn is_cancelled(&self) -> bool {
+        self.core.is_cancelled()
+    }
+
+    fn to_any_future(self: Rc<Self>) -> Rc<dyn AnyFuture> {
+        self
+    }
+}
+
+impl<T: 'static> Runnable for TaskInner<T> {
+    fn task_id(&self) -> u64 {
+        self.header.id
+    }
+
+    fn spawned_at(&self) -> &'static Location<'static> {
+        self.header.spawned_at
+    }
+
     /// `__step`; `__wakeup` is the same entry (the future's outcome is read by the await that
     /// resumes, not passed in).
     fn step(self: Rc<Self>, lp: &Rc<LoopInner>) {
@@ -111,23 +131,22 @@ impl<T: 'static> TaskRun for TaskInner<T> {
             return;
         }
 
-        let run: Rc<dyn TaskRun> = self.clone();
-        let previous = lp.current.replace(Some(run.clone()));
+        enter_task(lp, self.clone(), h.id);
         h.running.set(true);
         let polled = {
             let mut slot = self.coro.borrow_mut();
             let Some(coro) = slot.as_mut() else {
                 drop(slot);
                 h.running.set(false);
-                drop(lp.current.replace(previous));
+                drop(leave_task(lp));
                 return;
             };
-            let mut cx = Context::from_waker(lp.waker_for(h));
+            let mut cx = Context::from_waker(lp.waker_for(&h.waker, h.slot.get(), h.id));
             panics::catch(|| coro.as_mut().poll(&mut cx))
         };
-        lp.after_poll(h);
+        lp.after_poll(&h.waker);
         h.running.set(false);
-        drop(lp.current.replace(previous));
+        let run = leave_task(lp).unwrap_or_else(|| self.clone());
 
         h.owe_untaken_throw();
 
@@ -180,10 +199,6 @@ impl<T: 'static> TaskRun for TaskInner<T> {
         self.core.is_done()
     }
 
-    fn is_cancelled(&self) -> bool {
-        self.core.is_cancelled()
-    }
-
     fn foreign_wake(self: Rc<Self>, lp: &LoopInner) {
         if self.core.is_done() || self.header.running.get() {
             return;
@@ -218,8 +233,28 @@ impl<T: 'static> TaskRun for TaskInner<T> {
         drop(throw);
     }
 
-    fn to_any_future(self: Rc<Self>) -> Rc<dyn AnyFuture> {
-        self
+    fn sleep_pending(&self, token: u64) -> bool {
+        self.header.sleep_pending(token)
+    }
+
+    fn sleep_fired(self: Rc<Self>, token: u64, lp: &LoopInner) {
+        let run: Rc<dyn TaskRun> = self;
+        run.header().sleep_fired(token, lp, &run);
+    }
+
+    fn waiting_task(&self) -> WaitingTask {
+        let h = &self.header;
+        WaitingTask {
+            name: h.name(),
+            spawned_at: h.spawned_at,
+            suspended_at: h.suspended_at.get(),
+            awaiting: h.describe_wait().to_string(),
+        }
+    }
+
+    fn into_any(self: Rc<Self>) -> Box<dyn Any> {
+        let run: Rc<dyn TaskRun> = self;
+        Box::new(run)
     }
 }
 
@@ -314,16 +349,22 @@ impl TaskHeader {
     /// throw.
     #[inline]
     fn throw_owed_cancellation(&self) {
-        if self.must_cancel.replace(false) {
-            let throw = match self.throw.take() {
-                Some(Error::Cancelled(c)) => Error::Cancelled(c),
-                // A pending throw that is not a cancellation gives way to it.
-                _ => Error::Cancelled(CancelledError {
-                    message: self.cancel_msg(),
-                }),
-            };
-            self.throw.set(Some(throw));
+        if self.must_cancel.get() {
+            self.throw_cancellation();
         }
+    }
+
+    #[cold]
+    fn throw_cancellation(&self) {
+        self.must_cancel.set(false);
+        let throw = match self.throw.take() {
+            Some(Error::Cancelled(c)) => Error::Cancelled(c),
+            // A pending throw that is not a cancellation gives way to it.
+            _ => Error::Cancelled(CancelledError {
+                message: self.cancel_msg(),
+            }),
+        };
+        self.throw.set(Some(throw));
     }
 
     /// After the poll: a cancellation no await took (the coroutine finished, or waits on a

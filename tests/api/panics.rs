@@ -178,3 +178,50 @@ fn a_panicking_done_callback_is_reported_by_name() {
         "Exception in callback api::panics::a_panicking_done_callback_is_reported_by_name::{{closure}}"
     );
 }
+
+// The running task is kept per thread (asyncio's `_current_tasks`): a step that panics, or a
+// loop stopped by one, must give the slot back, so that callbacks and the next loop on the
+// thread never see a task that is not stepping.
+#[test]
+fn after_a_panicking_step_no_task_is_current_on_the_thread() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use tulipsim::current_task;
+
+    let lp = EventLoop::new();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    lp.call_soon(move || s.borrow_mut().push(current_task().map(|t| t.get_name())));
+    let victim = lp.create_task_named("victim", async {
+        assert!(current_task().is_some_and(|t| t.get_name() == "victim"));
+        panic!("boom");
+        #[allow(unreachable_code)]
+        Ok(())
+    });
+    let err = lp.run_until_complete(victim).unwrap_err();
+    assert!(matches!(err, Error::Panic(_)), "{err:?}");
+    assert_eq!(*seen.borrow(), [None], "a callback ran as no task");
+    assert!(
+        current_task().is_none(),
+        "no step runs after the loop stopped"
+    );
+
+    let captured = EventLoop::with_config(LoopConfig::default().panic_policy(PanicPolicy::Capture));
+    let s = seen.clone();
+    let r = captured.run_until_complete(async move {
+        let child = create_task(async {
+            panic!("child");
+            #[allow(unreachable_code)]
+            Ok(())
+        })?;
+        let child_failed = matches!(child.await, Err(Error::Panic(_)));
+        let me = current_task().map(|t| t.get_name());
+        tulipsim::get_running_loop()?
+            .call_soon(move || s.borrow_mut().push(current_task().map(|t| t.get_name())));
+        sleep(0).await?;
+        Ok((child_failed, me))
+    });
+    assert_eq!(r, Ok((true, Some("Task-1".to_string()))));
+    assert_eq!(*seen.borrow(), [None, None]);
+    assert!(current_task().is_none());
+}

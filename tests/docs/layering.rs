@@ -44,21 +44,6 @@ const FLOORS: &[(&str, &[&str])] = &[
     ("harness", &["harness", "fuzz"]),
 ];
 
-/// The upward imports that remain, each `(file, path)`, and why: the loop still holds tasks as
-/// `Rc<dyn TaskRun>`, a trait defined with the task header in `tasks/header.rs` (issue #19's
-/// last open item: a loop-defined run header and trait, without adding a dynamic call or a
-/// downcast to the step path). The test fails if one of these disappears without being taken
-/// off this list, as well as on any new one, so the list stays exact.
-const KNOWN_UPWARD: &[(&str, &str)] = &[
-    ("src/base_events/entry.rs", "tasks::TaskRun"),
-    ("src/base_events/mod.rs", "tasks::TaskRun"),
-    ("src/base_events/task_slab.rs", "tasks::TaskRun"),
-    ("src/base_events/timers.rs", "tasks::TaskRun"),
-    ("src/base_events/wakers.rs", "tasks::TaskHeader"),
-    ("src/faults.rs", "tasks::TaskRun"),
-    ("src/ready.rs", "tasks::TaskRun"),
-];
-
 /// The module path of a file under `src/`: `tasks/mod.rs` is `tasks`, `tasks/gather.rs` is
 /// `tasks::gather`, `lib.rs` is the root (empty).
 fn module_of(rel: &Path) -> String {
@@ -239,7 +224,6 @@ fn no_module_imports_from_a_floor_above_its_own() {
         .collect();
     let mut unplaced = Vec::new();
     let mut upward: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut known_seen = Vec::new();
     for (file, module) in files.iter().zip(&modules) {
         if module.is_empty() {
             continue; // lib.rs: the crate's front door re-exports every floor
@@ -268,11 +252,6 @@ fn no_module_imports_from_a_floor_above_its_own() {
                 continue;
             };
             let (to, to_name) = floor_of(target).unwrap_or((usize::MAX, "unplaced"));
-            let rel = format!("src/{}", file.strip_prefix(&src).unwrap().display());
-            if to > floor && KNOWN_UPWARD.contains(&(rel.as_str(), path.as_str())) {
-                known_seen.push((rel, path));
-                continue;
-            }
             if to > floor && to != usize::MAX {
                 upward
                     .entry(format!(
@@ -301,16 +280,6 @@ fn no_module_imports_from_a_floor_above_its_own() {
         report.is_empty(),
         "imports that go up a floor:\n{}",
         report.join("\n")
-    );
-    known_seen.sort();
-    known_seen.dedup();
-    let gone: Vec<_> = KNOWN_UPWARD
-        .iter()
-        .filter(|(f, p)| !known_seen.iter().any(|(sf, sp)| sf == f && sp == p))
-        .collect();
-    assert!(
-        gone.is_empty(),
-        "no longer imported upwards: take these off KNOWN_UPWARD: {gone:?}"
     );
 }
 
