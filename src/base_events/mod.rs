@@ -82,6 +82,8 @@ pub(crate) struct LoopInner {
     /// Numbers the `run_until_complete` calls, so that each removes its own stop callback.
     runs: Cell<u64>,
     inbox: Arc<Inbox>,
+    /// The inbox's list as it was last drained, empty, kept to swap with it.
+    inbox_spare: RefCell<Vec<wakers::Woken>>,
     /// The inbox as a waker, which tasks poll with until one keeps it (see [`Inbox`]).
     shared_waker: Waker,
     shared_waker_kept: Cell<bool>,
@@ -119,6 +121,7 @@ impl LoopInner {
             has_fatal: Cell::new(false),
             runs: Cell::new(0),
             inbox: inbox.clone(),
+            inbox_spare: RefCell::new(Vec::new()),
             shared_waker: Waker::from(inbox),
             shared_waker_kept: Cell::new(false),
             callback_futures: RefCell::new(CallbackFutures::default()),

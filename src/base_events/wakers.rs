@@ -18,7 +18,7 @@ use super::LoopInner;
 /// waker, so a program without foreign futures allocates no waker at all.
 pub(crate) struct Inbox {
     pending: AtomicBool,
-    woken: Mutex<Vec<(usize, u64)>>,
+    woken: Mutex<Vec<Woken>>,
     slot: AtomicUsize,
     task_id: AtomicU64,
 }
@@ -55,6 +55,9 @@ impl Wake for Inbox {
         );
     }
 }
+
+/// A woken task: its slot in the loop's table and its id (a slot may be reused).
+pub(crate) type Woken = (usize, u64);
 
 pub(crate) struct TaskWaker {
     inbox: Arc<Inbox>,
@@ -142,14 +145,18 @@ impl LoopInner {
         if !self.inbox.pending.swap(false, AtomicOrdering::Acquire) {
             return;
         }
-        let woken = mem::take(
+        // Swapped with a spare the loop keeps, not taken: taking gave every wake a fresh
+        // vector (232 instructions of a 2,400-instruction oneshot round trip).
+        let mut woken = self.inbox_spare.take();
+        mem::swap(
+            &mut woken,
             &mut *self
                 .inbox
                 .woken
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
         );
-        for (slot, id) in woken {
+        for &(slot, id) in &woken {
             let task = self.tasks.borrow().get(slot).cloned();
             if let Some(task) = task {
                 if task.task_id() == id {
@@ -157,5 +164,7 @@ impl LoopInner {
                 }
             }
         }
+        woken.clear();
+        self.inbox_spare.replace(woken);
     }
 }
