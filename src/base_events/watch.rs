@@ -4,40 +4,85 @@
 
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// One run under watch. The loop tells it which task steps (cheaply: only a change of task
-/// takes the lock) and asks it, between steps, whether the run is out of time.
+/// The replay command of a run, made from its seed and its scheduler's name only when a
+/// report is due; one per check, shared by its runs.
+pub(crate) type Command = Arc<dyn Fn(u64, &str) -> String + Send + Sync>;
+
+/// One run under watch at a time: the harness re-arms the same watch for each run of a
+/// thread (a watch per run was an allocation, a registration and a closure per seed). The
+/// loop tells it which task steps (cheaply: only a change of task takes the lock) and asks it,
+/// between steps, whether the run is out of time.
 pub(crate) struct Watch {
-    pub(crate) started: Instant,
-    pub(crate) limit: Duration,
-    pub(crate) seed: u64,
-    /// The replay command of the run (its seed and policy), made when the report is due.
-    pub(crate) command: Box<dyn Fn() -> String + Send + Sync>,
+    run: Mutex<Armed>,
     pub(crate) expired: AtomicBool,
     pub(crate) finished: AtomicBool,
     last_task: AtomicU64,
     task: Mutex<Option<(u64, &'static Location<'static>)>>,
 }
 
+/// What a run's watch is armed with.
+pub(crate) struct Armed {
+    pub(crate) started: Instant,
+    pub(crate) limit: Duration,
+    pub(crate) seed: u64,
+    /// The run's scheduler, by name.
+    scheduler: String,
+    command: Command,
+}
+
+impl Armed {
+    /// The command that replays the run.
+    pub(crate) fn command(&self) -> String {
+        (self.command)(self.seed, &self.scheduler)
+    }
+}
+
 impl Watch {
     /// A watch for a run starting now (the harness registers it with its watchdog thread).
-    pub(crate) fn new(
-        limit: Duration,
-        seed: u64,
-        command: Box<dyn Fn() -> String + Send + Sync>,
-    ) -> Watch {
+    pub(crate) fn new(limit: Duration, seed: u64, scheduler: &str, command: Command) -> Watch {
         Watch {
-            started: Instant::now(),
-            limit,
-            seed,
-            command,
+            run: Mutex::new(Armed {
+                started: Instant::now(),
+                limit,
+                seed,
+                scheduler: scheduler.to_string(),
+                command,
+            }),
             expired: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             last_task: AtomicU64::new(0),
             task: Mutex::new(None),
         }
+    }
+
+    /// Arms a finished watch for a new run starting now.
+    pub(crate) fn rearm(&self, limit: Duration, seed: u64, scheduler: &str, command: &Command) {
+        debug_assert!(self.finished.load(Ordering::Relaxed));
+        {
+            let mut run = self.armed();
+            run.started = Instant::now();
+            run.limit = limit;
+            run.seed = seed;
+            if run.scheduler != scheduler {
+                run.scheduler = scheduler.to_string();
+            }
+            if !Arc::ptr_eq(&run.command, command) {
+                run.command = command.clone();
+            }
+        }
+        self.last_task.store(0, Ordering::Relaxed);
+        *self.task.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.expired.store(false, Ordering::Relaxed);
+        // Last: the watchdog thread reads the run only while it is not finished.
+        self.finished.store(false, Ordering::Release);
+    }
+
+    /// What the run is armed with (the watchdog thread reads it).
+    pub(crate) fn armed(&self) -> std::sync::MutexGuard<'_, Armed> {
+        self.run.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A task's step or wakeup starts.
@@ -56,12 +101,12 @@ impl Watch {
 
     /// The run is over (in time or not).
     pub(crate) fn finish(&self) {
-        self.finished.store(true, Ordering::Relaxed);
+        self.finished.store(true, Ordering::Release);
     }
 
     /// The limit, for messages.
     pub(crate) fn limit(&self) -> Duration {
-        self.limit
+        self.armed().limit
     }
 
     /// The running task, as a report names it.
@@ -75,9 +120,10 @@ impl Watch {
 
 impl std::fmt::Debug for Watch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let run = self.armed();
         f.debug_struct("Watch")
-            .field("seed", &self.seed)
-            .field("limit", &self.limit)
+            .field("seed", &run.seed)
+            .field("limit", &run.limit)
             .finish()
     }
 }

@@ -109,7 +109,7 @@ where
         cfg: RunConfig {
             max_time: i64::MAX,
             watchdog: None,
-            policy: "replay".into(),
+            replay: super::run::replay_command(None, "replay".into()),
             ..RunConfig::new(std::panic::Location::caller())
         },
     }

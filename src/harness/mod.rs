@@ -519,8 +519,10 @@ where
     /// environment has been read.
     fn run_config(&self) -> RunConfig {
         RunConfig {
-            test: Some(report::TestName::capture(self.run.site)),
-            policy: self.policy.name(),
+            replay: run::replay_command(
+                Some(report::TestName::capture(self.run.site)),
+                self.policy.name(),
+            ),
             ..self.run.clone()
         }
     }

@@ -2,7 +2,9 @@
 
 use std::future::Future as StdFuture;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
+use crate::base_events::Command;
 use crate::config::{LoopConfig, PanicPolicy};
 use crate::events::EventLoop;
 use crate::exceptions::Error;
@@ -86,9 +88,24 @@ pub(crate) struct RunConfig {
     pub(crate) allow_unretrieved: bool,
     /// The wall-clock watchdog's limit per run, if on.
     pub(crate) watchdog: Option<std::time::Duration>,
-    /// The test the check runs in and its policy's name: the watchdog's replay command.
-    pub(crate) test: Option<super::report::TestName>,
-    pub(crate) policy: String,
+    /// The watchdog's replay command, naming the test the check runs in and its policy.
+    pub(crate) replay: Command,
+}
+
+/// The command that replays a run of a check in `test` whose policy is named `policy`, given
+/// the run's seed and its scheduler's name (the scheduler's own, when it names a policy).
+pub(crate) fn replay_command(test: Option<super::report::TestName>, policy: String) -> Command {
+    Arc::new(move |seed, scheduler| {
+        let policy = if scheduler.parse::<crate::harness::Policy>().is_ok() {
+            scheduler
+        } else {
+            &policy
+        };
+        match &test {
+            Some(t) => t.command(seed, policy, None),
+            None => format!("TULIPSIM_SEED={seed} TULIPSIM_POLICY={policy} cargo test"),
+        }
+    })
 }
 
 /// The wall-clock watchdog's default limit per run: generous, since it only ends a run that
@@ -107,8 +124,7 @@ impl RunConfig {
             max_time: 365 * 24 * 3600 * 1_000_000_000,
             allow_unretrieved: false,
             watchdog: Some(DEFAULT_WATCHDOG),
-            test: None,
-            policy: String::new(),
+            replay: replay_command(None, String::new()),
         }
     }
 
@@ -138,23 +154,9 @@ where
     Fut: StdFuture<Output = Result<T, Error>> + 'static,
     T: 'static,
 {
-    let watch = cfg.watchdog.map(|limit| {
-        let name = scheduler.name();
-        let policy = if name.parse::<crate::harness::Policy>().is_ok() {
-            name
-        } else {
-            cfg.policy.clone()
-        };
-        let test = cfg.test.clone();
-        super::watchdog::start(
-            limit,
-            seed,
-            Box::new(move || match &test {
-                Some(t) => t.command(seed, &policy, None),
-                None => format!("TULIPSIM_SEED={seed} TULIPSIM_POLICY={policy} cargo test"),
-            }),
-        )
-    });
+    let watch = cfg
+        .watchdog
+        .map(|limit| super::watchdog::start(limit, seed, &scheduler.name(), &cfg.replay));
     let mut config = cfg.loop_config(seed, trace);
     config.watch = watch.clone();
     let lp = EventLoop::with_config(config);

@@ -8,37 +8,52 @@
 //! Wall-clock time decides only *whether* a run is ended, never what a run does: the schedule
 //! and the trace of a run that finishes in time do not depend on it.
 
+use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use crate::base_events::Watch;
+use crate::base_events::{Command, Watch};
 
-/// A watch for a run starting now, registered with the watchdog thread.
-pub(crate) fn start(
-    limit: Duration,
-    seed: u64,
-    command: Box<dyn Fn() -> String + Send + Sync>,
-) -> Arc<Watch> {
-    let w = Arc::new(Watch::new(limit, seed, command));
-    let registry = registry();
-    registry
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(Arc::downgrade(&w));
-    w
+thread_local! {
+    /// This thread's watch, re-armed for each of its runs once the last one let go of it.
+    static THREAD_WATCH: RefCell<Option<Arc<Watch>>> = const { RefCell::new(None) };
+}
+
+/// A watch for a run of `seed` under the scheduler named `scheduler` starting now, watched by
+/// the watchdog thread. A thread's runs share one watch, registered once: a run only re-arms
+/// it.
+pub(crate) fn start(limit: Duration, seed: u64, scheduler: &str, command: &Command) -> Arc<Watch> {
+    THREAD_WATCH.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if let Some(w) = slot.as_ref() {
+            if Arc::strong_count(w) == 1 && w.finished.load(Ordering::Acquire) {
+                w.rearm(limit, seed, scheduler, command);
+                return w.clone();
+            }
+        }
+        let w = Arc::new(Watch::new(limit, seed, scheduler, command.clone()));
+        registry()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::downgrade(&w));
+        // A watch still held (by a loop the program kept alive) stays with it.
+        *slot = Some(w.clone());
+        w
+    })
 }
 
 fn report(w: &Watch) -> String {
+    let run = w.armed();
     format!(
         "tulipsim: run of seed {} exceeded the wall-clock watchdog ({:?}) and never came back \
          to the loop: a task is in a synchronous loop that never reaches an `.await` (no step \
          or virtual-time limit can stop that).\n  running: {}\n  replay: {}\n  raise the \
          limit with Check::watchdog or TULIPSIM_WATCHDOG=<seconds> if the run is only slow",
-        w.seed,
-        w.limit,
+        run.seed,
+        run.limit,
         w.running_task(),
-        (w.command)()
+        run.command()
     )
 }
 
@@ -62,24 +77,27 @@ fn watch_forever(registry: &'static Registry) {
         std::thread::sleep(Duration::from_millis(50));
         let live: Vec<Arc<Watch>> = {
             let mut r = registry.lock().unwrap_or_else(|p| p.into_inner());
-            r.retain(|w| {
-                w.upgrade()
-                    .is_some_and(|w| !w.finished.load(Ordering::Relaxed))
-            });
+            // A thread's watch lives as long as the thread, between runs too.
+            r.retain(|w| w.strong_count() > 0);
             r.iter().filter_map(Weak::upgrade).collect()
         };
         for w in live {
-            let elapsed = w.started.elapsed();
-            if elapsed > w.limit && !w.expired.swap(true, Ordering::Relaxed) {
+            if w.finished.load(Ordering::Acquire) {
+                continue;
+            }
+            let (elapsed, limit) = {
+                let run = w.armed();
+                (run.started.elapsed(), run.limit)
+            };
+            if elapsed > limit && !w.expired.swap(true, Ordering::Relaxed) {
                 continue; // the loop ends the run at its next step, if it ever gets one
             }
             // A grace period to come back to the loop; a run that does not is stuck in one
             // step for good, and only ending the process stops it.
-            let grace = w
-                .limit
+            let grace = limit
                 .min(Duration::from_secs(5))
                 .max(Duration::from_millis(200));
-            if elapsed > w.limit + grace && !w.finished.load(Ordering::Relaxed) {
+            if elapsed > limit + grace && !w.finished.load(Ordering::Acquire) {
                 eprintln!(
                     "{}\n  ending the process: a thread stuck in a step cannot be stopped",
                     report(&w)
