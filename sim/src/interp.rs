@@ -477,24 +477,24 @@ pub struct Run {
 /// The step limit of a run: far above what any generated scenario takes.
 pub const MAX_STEPS: u64 = 1_000_000;
 
-/// Runs `scenario` on tulipsim; gives its canonical trace.
+/// Runs `scenario` on `lp` recycled ([`EventLoop::recycle`]) or, given `None`, on a new
+/// loop; gives its canonical trace, and the loop back, closed, for the next run ([`run`]).
 ///
 /// ```
-/// use tulipsim_sim::interp::{run, RunOptions};
-/// use tulipsim_sim::scenario::Scenario;
-/// let s = Scenario::from_json(r#"{"tasks": [[{"sleep": 1.5}, {"return": 3}]]}"#).unwrap();
-/// let r = run(&s, RunOptions::default());
-/// assert_eq!(r.lines[0], "1.500 T0 sleep 1.5 -> None");
-/// assert_eq!(r.lines[2], "1.500 main -> 3");
+/// use tulipsim_sim::interp::{run_on, RunOptions};
+/// let s = tulipsim_sim::scenario::Scenario::from_json(r#"{"tasks": [[{"sleep": 1.5}]]}"#).unwrap();
+/// let (first, lp) = run_on(None, &s, RunOptions::default());
+/// let (second, lp) = run_on(Some(lp), &s, RunOptions::default());
+/// assert_eq!((first.lines, lp.generation()), (second.lines, 1));
 /// ```
-pub fn run(scenario: &Scenario, opts: RunOptions) -> Run {
+pub fn run_on(lp: Option<EventLoop>, scenario: &Scenario, opts: RunOptions) -> (Run, EventLoop) {
     let config = LoopConfig::default()
         .seed(opts.seed)
         .trace(opts.trace)
         .faults(opts.faults.clone())
         .max_steps(MAX_STEPS)
         .panic_policy(PanicPolicy::StopLoop);
-    let lp = EventLoop::with_config(config);
+    let lp = new_or_recycled(lp, config);
     if let Some(s) = opts.scheduler {
         lp.set_boxed_scheduler(s);
     }
@@ -548,8 +548,7 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Run {
     ctx.tasks.borrow_mut().clear();
     let _ = lp.close();
     let _ = lp.take_reports();
-    drop(lp);
-    Run {
+    let run = Run {
         lines,
         ending,
         violations,
@@ -558,5 +557,30 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Run {
         divergence: scheduler.and_then(|s| s.divergence()),
         trace,
         leaked: Rc::strong_count(&ctx) - 1,
+    };
+    drop(ctx);
+    (run, lp)
+}
+
+/// Runs `scenario` on tulipsim; gives its canonical trace.
+///
+/// ```
+/// use tulipsim_sim::interp::{run, RunOptions};
+/// use tulipsim_sim::scenario::Scenario;
+/// let s = Scenario::from_json(r#"{"tasks": [[{"sleep": 1.5}, {"return": 3}]]}"#).unwrap();
+/// let r = run(&s, RunOptions::default());
+/// assert_eq!(r.lines[0], "1.500 T0 sleep 1.5 -> None");
+/// assert_eq!(r.lines[2], "1.500 main -> 3");
+/// ```
+pub fn run(scenario: &Scenario, opts: RunOptions) -> Run {
+    run_on(None, scenario, opts).0
+}
+
+// Kept out of `run_on`: the trace names the lines where it makes futures and tasks, which the
+// recorded schedule hashes (`tests/schedule_hashes.rs`) include.
+fn new_or_recycled(spare: Option<EventLoop>, config: LoopConfig) -> EventLoop {
+    match spare {
+        Some(spare) => spare.recycle(config),
+        None => EventLoop::with_config(config),
     }
 }

@@ -14,7 +14,7 @@ use tulipsim::scheduler::Bytes;
 use tulipsim::streams::{open_connection, start_server};
 use tulipsim::{EventLoop, FaultConfig, LoopConfig, Policy, TraceLevel};
 use tulipsim_sim::explore::random_scenario;
-use tulipsim_sim::interp::{run, RunOptions};
+use tulipsim_sim::interp::{run, run_on, RunOptions};
 
 /// A trace's text without the source locations of spawns: moving code inside the library
 /// (where `start_server` spawns its handlers) must not count as a change of behaviour.
@@ -155,38 +155,51 @@ async fn transfer() -> Result<(Vec<u8>, String), tulipsim::Error> {
     Ok((received, summary))
 }
 
-/// One line per policy: the digest of the network program's runs over seeds, with every
-/// network fault on.
-fn network_lines(out: &mut String) {
-    let faults = FaultConfig::default()
+fn network_faults() -> FaultConfig {
+    FaultConfig::default()
         .net_delay(0.3, 0.5)
         .net_reset(0.05)
         .net_partition(0.05, 2.0)
         .net_half_close(0.05)
         .net_unresponsive(0.05, 3.0)
-        .timer_jitter(0.1, 0.5);
+        .timer_jitter(0.1, 0.5)
+}
+
+fn network_config(seed: u64) -> LoopConfig {
+    LoopConfig::default()
+        .seed(seed)
+        .trace(TraceLevel::Full)
+        .faults(network_faults())
+        .max_steps(1_000_000)
+}
+
+/// Everything a run of the network program shows, `lp` closed after it.
+fn network_run(lp: &EventLoop, policy: &Policy) -> String {
+    lp.set_boxed_scheduler(policy.scheduler());
+    let result = lp.run_until_complete(transfer());
+    let shown = format!(
+        "{:?} {} {} {}\n{}",
+        result.map(|(bytes, s)| (bytes.len(), fnv(&format!("{bytes:?}")), s)),
+        lp.schedule(),
+        lp.fired_faults(),
+        lp.decisions(),
+        without_sites(&lp.trace())
+    );
+    let _ = lp.close();
+    let reports: Vec<String> = lp.take_reports().iter().map(|r| r.to_string()).collect();
+    format!("{shown}\nreports: {reports:?}")
+}
+
+/// One line per policy: the digest of the network program's runs over seeds, with every
+/// network fault on.
+fn network_lines(out: &mut String) {
     for policy in policies() {
         let mut all = String::new();
         for seed in 0..12 {
-            let lp = EventLoop::with_config(
-                LoopConfig::default()
-                    .seed(seed)
-                    .trace(TraceLevel::Full)
-                    .faults(faults.clone())
-                    .max_steps(1_000_000),
-            );
-            lp.set_boxed_scheduler(policy.scheduler());
-            let result = lp.run_until_complete(transfer());
-            writeln!(
-                all,
-                "{seed} {:?} {} {} {}\n{}",
-                result.map(|(bytes, s)| (bytes.len(), fnv(&format!("{bytes:?}")), s)),
-                lp.schedule(),
-                lp.fired_faults(),
-                lp.decisions(),
-                without_sites(&lp.trace())
-            )
-            .unwrap();
+            let lp = EventLoop::with_config(network_config(seed));
+            let shown = network_run(&lp, &policy);
+            let shown = shown.rsplit_once("\nreports: ").map_or(&*shown, |(s, _)| s);
+            writeln!(all, "{seed} {shown}").unwrap();
         }
         writeln!(out, "network {:10}: {:016x}", policy.name(), fnv(&all)).unwrap();
     }
@@ -217,4 +230,60 @@ fn every_recorded_schedule_hash_is_unchanged() {
         recorded.lines().count(),
         changed.join("\n")
     );
+}
+
+/// `EventLoop::recycle` (what `check()` does between the seeds of a thread) must not change a
+/// run: every scenario, policy, fault setting and seed above, and the network program, run on
+/// one loop recycled from run to run, give the trace (with spawn sites), schedule, decisions,
+/// invariant lines and reports a new loop gives.
+#[test]
+fn a_recycled_loop_runs_every_program_as_a_new_loop_does() {
+    let mut spare: Option<EventLoop> = None;
+    let (mut runs, mut recycled) = (0, 0);
+    for k in 0..40 {
+        let scenario = random_scenario(k);
+        for policy in policies() {
+            for seed in 0..4 {
+                let opts = || RunOptions {
+                    seed,
+                    scheduler: Some(policy.scheduler()),
+                    faults: scenario_faults(seed),
+                    trace: TraceLevel::Full,
+                };
+                let new = run(&scenario, opts());
+                let (again, lp) = run_on(spare.take(), &scenario, opts());
+                runs += 1;
+                recycled += u64::from(lp.generation() > 0);
+                let what = format!("scenario {k}, {}, seed {seed}", policy.name());
+                assert_eq!(new.lines, again.lines, "{what}");
+                assert_eq!(new.ending, again.ending, "{what}");
+                assert_eq!(new.violations, again.violations, "{what}");
+                assert_eq!(new.schedule, again.schedule, "{what}");
+                assert_eq!(new.decisions, again.decisions, "{what}");
+                assert_eq!(new.trace.to_string(), again.trace.to_string(), "{what}");
+                spare = Some(lp);
+            }
+        }
+    }
+    for policy in policies() {
+        for seed in 0..12 {
+            let config = network_config(seed);
+            let new = network_run(&EventLoop::with_config(config.clone()), &policy);
+            let lp = match spare.take() {
+                Some(lp) => lp.recycle(config),
+                None => EventLoop::with_config(config),
+            };
+            runs += 1;
+            recycled += u64::from(lp.generation() > 0);
+            assert_eq!(
+                new,
+                network_run(&lp, &policy),
+                "network, {}, seed {seed}",
+                policy.name()
+            );
+            spare = Some(lp);
+        }
+    }
+    // Every run but the first reused the loop: the comparison tested recycling, not new loops.
+    assert_eq!(recycled, runs - 1);
 }

@@ -45,6 +45,12 @@ impl CallbackFutures {
         self.rest.retain(keep);
     }
 
+    /// Empties the list, keeping its storage (a recycled loop).
+    pub(super) fn clear(&mut self) {
+        self.first = None;
+        self.rest.clear();
+    }
+
     fn into_iter(self) -> impl Iterator<Item = Weak<dyn ClosableFuture>> {
         self.first.into_iter().chain(self.rest)
     }

@@ -25,6 +25,7 @@ use crate::ready::{Ready, ReadyQueue};
 mod closing;
 mod entry;
 mod exception_context;
+mod recycle;
 mod runnable;
 mod task_slab;
 mod timers;
@@ -96,6 +97,8 @@ pub(crate) struct LoopInner {
     /// What registered to be shut when the loop closes (the simulated network of `streams`),
     /// in registration order; `close()` takes them.
     close_hooks: RefCell<Vec<Rc<dyn CloseHook>>>,
+    /// How many runs this loop's storage served before the current one (see `recycle.rs`).
+    pub(crate) generation: u64,
 }
 
 impl LoopInner {
@@ -129,6 +132,7 @@ impl LoopInner {
             decide: Decide::new(&config),
             config,
             close_hooks: RefCell::new(Vec::new()),
+            generation: 0,
         })
     }
 

@@ -21,6 +21,12 @@ enum Slot {
 }
 
 impl TaskSlab {
+    /// Empties the table, keeping its storage (a recycled loop).
+    pub(super) fn clear(&mut self) {
+        self.slots.clear();
+        self.free = None;
+    }
+
     pub(super) fn insert(&mut self, task: Rc<dyn Runnable>) -> usize {
         match self.free {
             Some(slot) => {

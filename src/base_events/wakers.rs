@@ -17,10 +17,10 @@ use super::LoopInner;
 /// tasks polled later get a [`TaskWaker`] of their own. tulipsim's awaitables never touch the
 /// waker, so a program without foreign futures allocates no waker at all.
 pub(crate) struct Inbox {
-    pending: AtomicBool,
-    woken: Mutex<Vec<Woken>>,
-    slot: AtomicUsize,
-    task_id: AtomicU64,
+    pub(super) pending: AtomicBool,
+    pub(super) woken: Mutex<Vec<Woken>>,
+    pub(super) slot: AtomicUsize,
+    pub(super) task_id: AtomicU64,
 }
 
 impl Inbox {

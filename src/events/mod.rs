@@ -16,6 +16,6 @@ pub(crate) use handle::{CallbackName, HandleInner};
 pub use handle::{Handle, TimerHandle};
 pub use loop_handle::LoopHandle;
 pub(crate) use running::{
-    current_or_thread_loop, enter_running, leave_running, running_loop, running_loop_or_error,
-    set_thread_loop, with_running,
+    current_or_thread_loop, enter_running, forget_thread_loop, leave_running, running_loop,
+    running_loop_or_error, set_thread_loop, with_running,
 };

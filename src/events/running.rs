@@ -53,6 +53,16 @@ pub(crate) fn set_thread_loop(lp: &Rc<LoopInner>) {
     THREAD_LOOP.with(|t| *t.borrow_mut() = Rc::downgrade(lp));
 }
 
+/// `lp` is no longer the thread's loop, if it was (it is being recycled: no `Weak` may be left).
+pub(crate) fn forget_thread_loop(lp: &Rc<LoopInner>) {
+    THREAD_LOOP.with(|t| {
+        let mut t = t.borrow_mut();
+        if std::ptr::eq(t.as_ptr(), Rc::as_ptr(lp)) {
+            *t = Weak::new();
+        }
+    });
+}
+
 /// The running loop, else the newest loop of this thread that is still open.
 pub(crate) fn current_or_thread_loop() -> Weak<LoopInner> {
     if let Some(lp) = running_loop() {

@@ -1,5 +1,6 @@
 //! One run of a program under one scheduler, and what counts as its failure.
 
+use std::cell::RefCell;
 use std::future::Future as StdFuture;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -141,6 +142,12 @@ impl RunConfig {
     }
 }
 
+thread_local! {
+    /// The loop of this thread's last run, closed: the next run recycles it
+    /// (`EventLoop::recycle`), unless the program kept something of it alive.
+    static SPARE: RefCell<Option<EventLoop>> = const { RefCell::new(None) };
+}
+
 /// Runs `body` once with `seed` under `scheduler`; gives the scheduler back for learning.
 pub(crate) fn run_once<F, Fut, T>(
     body: &F,
@@ -154,12 +161,17 @@ where
     Fut: StdFuture<Output = Result<T, Error>> + 'static,
     T: 'static,
 {
-    let watch = cfg
-        .watchdog
-        .map(|limit| super::watchdog::start(limit, seed, &scheduler.name(), &cfg.replay));
+    let spare = SPARE.with(|spare| spare.borrow_mut().take());
+    // The spare, closed, still holds its run's watch in its configuration: that watch is free.
+    let watch = cfg.watchdog.map(|limit| {
+        super::watchdog::start(limit, seed, &scheduler.name(), &cfg.replay, spare.is_some())
+    });
     let mut config = cfg.loop_config(seed, trace);
     config.watch = watch.clone();
-    let lp = EventLoop::with_config(config);
+    let lp = match spare {
+        Some(spare) => spare.recycle(config),
+        None => EventLoop::with_config(config),
+    };
     lp.set_boxed_scheduler(scheduler);
     let outcome = panics::quietly(|| {
         catch_unwind(AssertUnwindSafe(|| {
@@ -183,7 +195,7 @@ where
             let _ = lp.close();
             let reports = lp.take_reports();
             let trace = lp.take_trace();
-            drop(lp);
+            SPARE.with(|spare| *spare.borrow_mut() = Some(lp));
             (reports, trace)
         }))
     });

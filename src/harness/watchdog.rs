@@ -22,12 +22,20 @@ thread_local! {
 
 /// A watch for a run of `seed` under the scheduler named `scheduler` starting now, watched by
 /// the watchdog thread. A thread's runs share one watch, registered once: a run only re-arms
-/// it.
-pub(crate) fn start(limit: Duration, seed: u64, scheduler: &str, command: &Command) -> Arc<Watch> {
+/// it. `closed_holder`: a closed loop of this thread's last run (about to be recycled) may
+/// still hold it.
+pub(crate) fn start(
+    limit: Duration,
+    seed: u64,
+    scheduler: &str,
+    command: &Command,
+    closed_holder: bool,
+) -> Arc<Watch> {
     THREAD_WATCH.with(|slot| {
         let mut slot = slot.borrow_mut();
         if let Some(w) = slot.as_ref() {
-            if Arc::strong_count(w) == 1 && w.finished.load(Ordering::Acquire) {
+            let free = Arc::strong_count(w) <= 1 + usize::from(closed_holder);
+            if free && w.finished.load(Ordering::Acquire) {
                 w.rearm(limit, seed, scheduler, command);
                 return w.clone();
             }
