@@ -4,8 +4,9 @@
 //! - tulipsim through the harness as users run it: `check(body).policy(Random).seeds(0..n)
 //!   .survey()` (every seed runs, failing or not), on 1 and on 2 worker threads
 //!   (`Check::threads`; the default is one per core);
-//! - tulipsim's raw loop: a fresh `EventLoop` per seed with the `Random` scheduler, on one
-//!   thread, then on two threads each sweeping half the seeds with loops of its own;
+//! - tulipsim's raw loop: one `EventLoop` per thread recycled from seed to seed
+//!   (`EventLoop::recycle`) with the `Random` scheduler, on one thread, then on two threads
+//!   each sweeping half the seeds with a loop of its own;
 //! - shuttle's best case: one `Runner` iterating its `RandomScheduler` (restarted with the next
 //!   seed after a failing iteration, since a shuttle `Runner` stops at its first failure), on
 //!   one thread, then two threads each with a `Runner` of its own.
@@ -14,7 +15,8 @@
 //! cargo run --release -p tulipsim-bench --bin sweeps [-- SEEDS [REPS]]   (20,000 seeds, 3 reps)
 //! ```
 //!
-//! `sweeps --profile PROGRAM raw|check|shuttle N` runs one N-seed sweep on one thread, for
+//! `sweeps --profile PROGRAM raw|fresh|check|shuttle N` runs one N-seed sweep on one thread
+//! (`fresh`: the raw loop with a new loop per seed), for
 //! `valgrind --tool=callgrind` (instructions per schedule; `bench/callgrind-sweeps.sh`);
 //! `raw2|check2` on two threads, for `/usr/bin/time` (CPU seconds per seed against one
 //! thread's: contention inside tulipsim, separated from the machine's load).
@@ -100,16 +102,23 @@ fn harness(body: fn() -> Main, seeds: Range<u64>, threads: usize) -> (f64, u64) 
     )
 }
 
-/// Seeds `seeds` on fresh loops, one after the other on this thread; gives the failures.
-fn raw_range(body: fn() -> Main, seeds: Range<u64>) -> u64 {
+/// Seeds `seeds` one after the other on this thread, on one loop recycled from seed to seed
+/// (`EventLoop::recycle`), or on a new loop each (`fresh`); gives the failures.
+fn raw_range(body: fn() -> Main, seeds: Range<u64>, fresh: bool) -> u64 {
     let mut failed = 0;
+    let mut spare: Option<EventLoop> = None;
     for seed in seeds {
-        let lp = EventLoop::with_config(LoopConfig::default().seed(seed));
+        let config = LoopConfig::default().seed(seed);
+        let lp = match spare.take() {
+            Some(lp) if !fresh => lp.recycle(config),
+            _ => EventLoop::with_config(config),
+        };
         lp.set_scheduler(Random::new());
         let ok = catch_unwind(AssertUnwindSafe(|| lp.run_until_complete(body())))
             .is_ok_and(|r| r.is_ok());
         let _ = catch_unwind(AssertUnwindSafe(|| lp.close()));
         failed += u64::from(!ok);
+        spare = Some(lp);
     }
     failed
 }
@@ -119,7 +128,9 @@ fn raw(body: fn() -> Main, n: u64, threads: u64) -> (f64, u64) {
     let started = Instant::now();
     let failed = std::thread::scope(|s| {
         let parts: Vec<_> = (0..threads)
-            .map(|t| s.spawn(move || raw_range(body, t * n / threads..(t + 1) * n / threads)))
+            .map(|t| {
+                s.spawn(move || raw_range(body, t * n / threads..(t + 1) * n / threads, false))
+            })
             .collect();
         parts.into_iter().map(|h| h.join().unwrap()).sum()
     });
@@ -181,7 +192,8 @@ fn profile(mut args: impl Iterator<Item = String>) {
         .find(|p| p.name.split(' ').next() == Some(name.as_str()))
         .expect("a program of the table");
     match side.as_str() {
-        "raw" => drop(raw_range(p.body, 0..n)),
+        "raw" => drop(raw_range(p.body, 0..n, false)),
+        "fresh" => drop(raw_range(p.body, 0..n, true)),
         // Two threads, each its own half: under `/usr/bin/time`, CPU seconds per seed against
         // `raw`'s show whether threads contend inside tulipsim, whatever the machine's load.
         "raw2" => drop(raw(p.body, n, 2)),
@@ -192,7 +204,7 @@ fn profile(mut args: impl Iterator<Item = String>) {
             0,
             n,
         )),
-        other => panic!("no side {other:?}: raw|raw2|check|check2|shuttle"),
+        other => panic!("no side {other:?}: raw|fresh|raw2|check|check2|shuttle"),
     }
 }
 
