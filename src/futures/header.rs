@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::base_events::{ClosableFuture, Entry, LoopInner};
 use crate::events;
 use crate::exceptions::{CancelledError, Error};
+use crate::tasks::TaskRun;
 
 use super::callbacks::{AnyCallback, Callback, CallbackList, DoneCallback};
 use super::{AnyFuture, DynFuture, Future, FutureKind};
@@ -29,7 +30,11 @@ pub(crate) enum State<T> {
 /// The state every future has, plain or task.
 pub(crate) struct FutureCore<T> {
     state: RefCell<State<T>>,
-    callbacks: RefCell<CallbackList<T>>,
+    /// A `Cell`, not a `RefCell` (8 bytes less, and no borrow flag to keep on the await
+    /// path): the list is taken out to be read or changed, and put back. Nothing that runs
+    /// while it is out can reach this future (predicates and pushes only), so none sees the
+    /// empty stand-in.
+    callbacks: Cell<CallbackList<T>>,
     /// A `Cell`, not a `RefCell`: read by taking it out and putting it back (8 bytes less).
     lp: Cell<Weak<LoopInner>>,
     /// asyncio's `__log_traceback`: an exception was set and nobody has looked at it yet.
@@ -45,7 +50,7 @@ impl<T: 'static> FutureCore<T> {
     pub(crate) fn new(lp: Weak<LoopInner>, created_at: &'static Location<'static>) -> Self {
         FutureCore {
             state: RefCell::new(State::Pending),
-            callbacks: RefCell::new(CallbackList::default()),
+            callbacks: Cell::new(CallbackList::Empty),
             lp: Cell::new(lp),
             log_traceback: Cell::new(false),
             registered_for_close: Cell::new(false),
@@ -113,16 +118,38 @@ impl<T: 'static> FutureCore<T> {
                 .set(matches!(new, State::Finished(Err(_))));
             *state = new;
         }
-        Self::schedule_callbacks(this)
+        Self::schedule_callbacks(this, core)
     }
 
-    fn schedule_callbacks(this: &Rc<DynFuture<T>>) -> Result<(), Error> {
-        let core = this.core();
-        let callbacks = mem::take(&mut *core.callbacks.borrow_mut());
+    fn schedule_callbacks(this: &Rc<DynFuture<T>>, core: &Self) -> Result<(), Error> {
+        match core.callbacks.take() {
+            CallbackList::Empty => Ok(()),
+            // The usual case, one task awaiting the future: wake it without iterating a list.
+            CallbackList::One(Callback::Wakeup(task)) => {
+                let Some(lp) = core.open_loop() else {
+                    drop(task);
+                    return Err(Error::runtime("Event loop is closed"));
+                };
+                if !task.header().scheduled.replace(true) {
+                    // The callback's reference moves into the entry (`TaskHeader::wake` clones).
+                    lp.schedule(Entry::Wakeup(task));
+                }
+                Ok(())
+            }
+            callbacks => Self::schedule_list(this, core, callbacks),
+        }
+    }
+
+    #[inline(never)]
+    fn schedule_list(
+        this: &Rc<DynFuture<T>>,
+        core: &Self,
+        callbacks: CallbackList<T>,
+    ) -> Result<(), Error> {
         if callbacks.is_empty() {
             return Ok(());
         }
-        let Some(lp) = core.loop_inner().filter(|lp| !lp.is_closed()) else {
+        let Some(lp) = core.open_loop() else {
             drop(callbacks);
             return Err(Error::runtime("Event loop is closed"));
         };
@@ -130,6 +157,10 @@ impl<T: 'static> FutureCore<T> {
             Self::schedule_one(&lp, this, cb);
         }
         Ok(())
+    }
+
+    fn open_loop(&self) -> Option<Rc<LoopInner>> {
+        self.loop_inner().filter(|lp| !lp.is_closed())
     }
 
     fn schedule_one(lp: &LoopInner, this: &Rc<DynFuture<T>>, cb: Callback<T>) {
@@ -172,28 +203,74 @@ impl<T: 'static> FutureCore<T> {
                 lp.register_callback_future(Rc::downgrade(&any));
             }
         }
-        core.callbacks.borrow_mut().push(cb);
+        core.push_callback(cb);
+    }
+
+    fn push_callback(&self, cb: Callback<T>) {
+        // Most futures get one callback, into an empty list: try that first, so the common
+        // case neither moves the list twice nor drops the placeholder a `take` leaves.
+        match self.callbacks.replace(CallbackList::One(cb)) {
+            CallbackList::Empty => {}
+            mut earlier => {
+                // Registration order: the new callback goes behind the earlier ones.
+                if let CallbackList::One(cb) = self.callbacks.take() {
+                    earlier.push(cb);
+                }
+                self.callbacks.set(earlier);
+            }
+        }
+    }
+
+    /// Runs `f` on the callback list (taken out of its cell meanwhile; `f` must not reach
+    /// this future).
+    fn edit_callbacks<R>(&self, f: impl FnOnce(&mut CallbackList<T>) -> R) -> R {
+        let mut list = self.callbacks.take();
+        let r = f(&mut list);
+        self.callbacks.set(list);
+        r
+    }
+
+    /// The first suspension of an await by `task` ([`WaitCore`](super::WaitCore)'s checks
+    /// and registration, in asyncio's order, through one dynamic call): done already, bound
+    /// to another loop, the task itself, or else `task`'s wakeup is now a callback.
+    #[inline]
+    pub(crate) fn register_await(
+        &self,
+        own_task: Option<u64>,
+        lp: &Rc<LoopInner>,
+        task: &Rc<dyn TaskRun>,
+    ) -> Registration {
+        if self.is_done() {
+            return Registration::Done;
+        }
+        if !self.belongs_to(lp) {
+            return Registration::OtherLoop;
+        }
+        if own_task.is_some() && own_task == Some(task.header().id) {
+            return Registration::Itself;
+        }
+        // A wakeup neither registers the future for `close()` nor finds it done (checked
+        // above): `add_callback` would only push it.
+        self.push_callback(Callback::Wakeup(task.clone()));
+        Registration::Registered
     }
 
     /// Removes the stop callback of run `run` of `lp` (see [`Callback::Stop`]).
     pub(crate) fn remove_stop_callback(&self, lp: &Rc<LoopInner>, run: u64) {
-        let mut callbacks = self.callbacks.borrow_mut();
-        if callbacks.is_empty() {
-            // The usual end of a run: the main future completed and its callbacks were taken.
-            return;
-        }
-        let removed = callbacks.extract(
-            |c| matches!(c, Callback::Stop(l, r) if *r == run && std::ptr::eq(l.as_ptr(), Rc::as_ptr(lp))),
-        );
-        drop(callbacks);
+        // The usual end of a run finds the list empty: the main future completed and its
+        // callbacks were taken.
+        let removed = self.edit_callbacks(|callbacks| {
+            callbacks.extract(
+                |c| matches!(c, Callback::Stop(l, r) if *r == run && std::ptr::eq(l.as_ptr(), Rc::as_ptr(lp))),
+            )
+        });
         drop(removed);
     }
 
     pub(crate) fn remove_callback(&self, cb: &DoneCallback<T>) -> usize {
-        let removed = self
-            .callbacks
-            .borrow_mut()
-            .extract(|c| matches!(c, Callback::Done(d) if Rc::ptr_eq(&d.0, &cb.0)));
+        let removed = self.edit_callbacks(|callbacks| {
+            callbacks.extract(|c| matches!(c, Callback::Done(d) if Rc::ptr_eq(&d.0, &cb.0)))
+        });
         // Freed outside the borrow: a closure's captures may run code that touches this future.
         removed.len()
     }
@@ -247,23 +324,21 @@ impl<T: 'static> FutureCore<T> {
     }
 
     pub(crate) fn remove_any_callback(&self, cb: &AnyCallback) -> usize {
-        let removed = self
-            .callbacks
-            .borrow_mut()
-            .extract(|c| matches!(c, Callback::Any(f) if Rc::ptr_eq(f, cb)));
+        let removed = self.edit_callbacks(|callbacks| {
+            callbacks.extract(|c| matches!(c, Callback::Any(f) if Rc::ptr_eq(f, cb)))
+        });
         removed.len()
     }
 
     pub(crate) fn remove_wakeup_of(&self, task_id: u64) {
-        let removed = self
-            .callbacks
-            .borrow_mut()
-            .extract(|c| matches!(c, Callback::Wakeup(t) if t.header().id == task_id));
+        let removed = self.edit_callbacks(|callbacks| {
+            callbacks.extract(|c| matches!(c, Callback::Wakeup(t) if t.header().id == task_id))
+        });
         drop(removed);
     }
 
     pub(crate) fn clear_all_callbacks(&self) {
-        let cbs = mem::take(&mut *self.callbacks.borrow_mut());
+        let cbs = self.callbacks.take();
         drop(cbs);
     }
 
@@ -287,6 +362,14 @@ impl<T: 'static> FutureCore<T> {
     }
 }
 
+/// What [`FutureCore::register_await`] did.
+pub(crate) enum Registration {
+    Done,
+    OtherLoop,
+    Itself,
+    Registered,
+}
+
 fn describe_state<T>(s: &State<T>) -> &'static str {
     match s {
         State::Pending => "PENDING",
@@ -302,20 +385,30 @@ fn cancelled(msg: &Option<Rc<str>>) -> Error {
 }
 
 impl<T> Drop for FutureCore<T> {
+    #[inline]
     fn drop(&mut self) {
+        // Plain futures report here; a task reports first in its own Drop and clears this.
         if self.log_traceback.get() {
-            // Plain futures report here; a task reports first in its own Drop and clears this.
-            if let State::Finished(Err(e)) = &*self.state.borrow() {
-                let weak = self.lp.take();
-                if let Some(lp) = weak.upgrade() {
-                    lp.report(crate::base_events::ExceptionContext {
-                        message: "Future exception was never retrieved".to_string(),
-                        error: Some(e.clone()),
-                        task: None,
-                        future: self.label.take().map(|l| l.to_string()),
-                        site: Some(self.created_at),
-                    });
-                }
+            self.report_never_retrieved();
+        }
+    }
+}
+
+impl<T> FutureCore<T> {
+    /// Out of line: every future's drop checks the flag, few get here.
+    #[cold]
+    #[inline(never)]
+    fn report_never_retrieved(&self) {
+        if let State::Finished(Err(e)) = &*self.state.borrow() {
+            let weak = self.lp.take();
+            if let Some(lp) = weak.upgrade() {
+                lp.report(crate::base_events::ExceptionContext {
+                    message: "Future exception was never retrieved".to_string(),
+                    error: Some(e.clone()),
+                    task: None,
+                    future: self.label.take().map(|l| l.to_string()),
+                    site: Some(self.created_at),
+                });
             }
         }
     }

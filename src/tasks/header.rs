@@ -224,7 +224,13 @@ impl TaskHeader {
 
     pub(crate) fn add_waiter(&self, fut: Rc<dyn AnyFuture>, site: &'static Location<'static>) {
         self.suspended_at.set(Some(site));
-        self.waiters.borrow_mut().push(Waiter::Future(fut));
+        let mut waiters = self.waiters.borrow_mut();
+        // Every await but a `join!`'s second finds the list empty: no `push` round trip.
+        if let Waiters::Empty = *waiters {
+            *waiters = Waiters::One(Waiter::Future(fut));
+        } else {
+            waiters.push(Waiter::Future(fut));
+        }
     }
 
     pub(crate) fn remove_waiter(&self, fut: &Rc<dyn AnyFuture>) {
@@ -245,6 +251,27 @@ impl TaskHeader {
         if matches!(*self.waiters.borrow(), Waiters::Empty) {
             return;
         }
+        self.clear_some_waiters();
+    }
+
+    fn clear_some_waiters(&self) {
+        let mut waiters = self.waiters.borrow_mut();
+        // A step after an await: the one waiter leaves without the list's general handling.
+        let old = match mem::take(&mut *waiters) {
+            Waiters::One(w) => w,
+            Waiters::Empty => return,
+            many => {
+                *waiters = many;
+                drop(waiters);
+                return self.clear_many_waiters();
+            }
+        };
+        drop(waiters);
+        drop(old);
+    }
+
+    #[inline(never)]
+    fn clear_many_waiters(&self) {
         let mut old = mem::take(&mut *self.waiters.borrow_mut());
         old.clear();
         let mut w = self.waiters.borrow_mut();
