@@ -76,11 +76,12 @@ impl<T: 'static> FutureCore<T> {
     /// True if this future belongs to `lp`; an unbound future (created with no loop around)
     /// is bound to `lp` now.
     pub(crate) fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool {
-        if self.is_unbound() {
+        // One take and one set: every await's first poll asks.
+        let mine = self.lp.take();
+        if Weak::ptr_eq(&mine, &Weak::new()) {
             self.lp.set(Rc::downgrade(lp));
             return true;
         }
-        let mine = self.lp.take();
         let same = std::ptr::eq(mine.as_ptr(), Rc::as_ptr(lp));
         self.lp.set(mine);
         same
