@@ -110,16 +110,21 @@ impl<T: 'static> FutureCore<T> {
         {
             let mut state = core.state.borrow_mut();
             if !matches!(*state, State::Pending) {
-                return Err(Error::invalid_state(format!(
-                    "{}: the future is already done",
-                    describe_state(&state)
-                )));
+                drop(state);
+                return Err(core.already_done());
             }
             core.log_traceback
                 .set(matches!(new, State::Finished(Err(_))));
             *state = new;
         }
         Self::schedule_callbacks(this, core)
+    }
+
+    /// Out of line: the formatting would cost every `complete` a longer prologue.
+    #[cold]
+    #[inline(never)]
+    fn already_done(&self) -> Error {
+        Error::invalid_state(format!("{}: the future is already done", self.state_name()))
     }
 
     fn schedule_callbacks(this: &Rc<DynFuture<T>>, core: &Self) -> Result<(), Error> {
@@ -210,16 +215,23 @@ impl<T: 'static> FutureCore<T> {
     fn push_callback(&self, cb: Callback<T>) {
         // Most futures get one callback, into an empty list: try that first, so the common
         // case neither moves the list twice nor drops the placeholder a `take` leaves.
-        match self.callbacks.replace(CallbackList::One(cb)) {
-            CallbackList::Empty => {}
-            mut earlier => {
-                // Registration order: the new callback goes behind the earlier ones.
-                if let CallbackList::One(cb) = self.callbacks.take() {
-                    earlier.push(cb);
-                }
-                self.callbacks.set(earlier);
-            }
+        let earlier = self.callbacks.replace(CallbackList::One(cb));
+        if let CallbackList::Empty = earlier {
+            // `Empty` owns nothing; forgetting it spares the call to the list's drop glue,
+            // which the compiler keeps out of line.
+            mem::forget(earlier);
+            return;
         }
+        self.callback_behind(earlier);
+    }
+
+    /// The callback just set goes behind the `earlier` ones, in registration order.
+    #[inline(never)]
+    fn callback_behind(&self, mut earlier: CallbackList<T>) {
+        if let CallbackList::One(cb) = self.callbacks.take() {
+            earlier.push(cb);
+        }
+        self.callbacks.set(earlier);
     }
 
     /// Runs `f` on the callback list (taken out of its cell meanwhile; `f` must not reach

@@ -76,21 +76,37 @@ impl WaitCore {
 
     /// `Ready(Ok(()))` once the future is done (read its outcome then); `Ready(Err(e))` when
     /// the task's step throws `e` here, or when there is no task to suspend.
+    #[inline]
     pub(crate) fn poll_done(&mut self) -> Poll<Result<(), Error>> {
-        if let Some(task) = &self.registered {
-            // Resuming: the task that registered is the one that suspended here.
-            let header = task.header();
-            if let Some(exc) = take_throw(header, &self.fut) {
-                return Poll::Ready(Err(self.thrown(exc)));
-            }
-            if self.fut.is_done() {
-                self.registered = None;
-                return Poll::Ready(Ok(()));
-            }
-            // Woken for another reason (several awaits at once): still waiting.
-            header.add_waiter(self.fut.clone(), self.site);
-            return Poll::Pending;
+        // Two functions, each with only what its case needs: the resume, every await's
+        // second poll, stays small.
+        match self.registered {
+            Some(_) => self.poll_resumed(),
+            None => self.poll_first(),
         }
+    }
+
+    /// A poll after the wakeup was registered: take a throw, or see whether the future is done.
+    fn poll_resumed(&mut self) -> Poll<Result<(), Error>> {
+        let Some(task) = &self.registered else {
+            return self.poll_first();
+        };
+        // Resuming: the task that registered is the one that suspended here.
+        let header = task.header();
+        if let Some(exc) = take_throw(header, &self.fut) {
+            return Poll::Ready(Err(self.thrown(exc)));
+        }
+        if self.fut.is_done() {
+            self.registered = None;
+            return Poll::Ready(Ok(()));
+        }
+        // Woken for another reason (several awaits at once): still waiting.
+        header.add_waiter(self.fut.clone(), self.site);
+        Poll::Pending
+    }
+
+    #[inline(never)]
+    fn poll_first(&mut self) -> Poll<Result<(), Error>> {
         tasks::with_current(|lp, task| self.poll_in_task(lp, task)).unwrap_or_else(|| {
             Poll::Ready(Err(Error::runtime(
                 "a tulipsim future was awaited outside a running tulipsim task",
@@ -158,6 +174,10 @@ impl WaitCore {
 /// The exception the task's step throws at this await, if any (see `TaskHeader::land_throw`).
 #[inline]
 fn take_throw(header: &TaskHeader, fut: &Rc<dyn AnyFuture>) -> Option<Error> {
+    // Almost every resume has nothing thrown: look before calling the general landing, which
+    // takes it again.
+    let exc = header.take_throw()?;
+    header.throw.set(Some(exc));
     header.land_throw(|| {
         if !fut.is_done() {
             return None;
