@@ -133,8 +133,7 @@ impl<T: 'static> FutureCore<T> {
             // The usual case, one task awaiting the future: wake it without iterating a list.
             CallbackList::One(Callback::Wakeup(task)) => {
                 let Some(lp) = core.open_loop() else {
-                    drop(task);
-                    return Err(Error::runtime("Event loop is closed"));
+                    return Err(closed_loop(task));
                 };
                 if !task.header().scheduled.replace(true) {
                     // The callback's reference moves into the entry (`TaskHeader::wake` clones).
@@ -156,8 +155,7 @@ impl<T: 'static> FutureCore<T> {
             return Ok(());
         }
         let Some(lp) = core.open_loop() else {
-            drop(callbacks);
-            return Err(Error::runtime("Event loop is closed"));
+            return Err(closed_loop(callbacks));
         };
         for cb in callbacks.into_iter() {
             Self::schedule_one(&lp, this, cb);
@@ -373,6 +371,15 @@ impl<T: 'static> FutureCore<T> {
     pub(crate) fn set_label(&self, label: Rc<str>) {
         self.label.set(Some(Box::new(label)));
     }
+}
+
+/// The error of completing a future whose loop is closed, after freeing the callbacks that
+/// cannot run. Out of line: its allocation would cost every `complete` a longer prologue.
+#[cold]
+#[inline(never)]
+fn closed_loop<C>(callbacks: C) -> Error {
+    drop(callbacks);
+    Error::runtime("Event loop is closed")
 }
 
 /// What [`FutureCore::register_await`] did.

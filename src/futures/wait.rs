@@ -87,6 +87,7 @@ impl WaitCore {
     }
 
     /// A poll after the wakeup was registered: take a throw, or see whether the future is done.
+    #[inline]
     fn poll_resumed(&mut self) -> Poll<Result<(), Error>> {
         let Some(task) = &self.registered else {
             return self.poll_first();
@@ -172,7 +173,7 @@ impl WaitCore {
 }
 
 /// The exception the task's step throws at this await, if any (see `TaskHeader::land_throw`).
-#[inline]
+#[inline(always)]
 fn take_throw(header: &TaskHeader, fut: &Rc<dyn AnyFuture>) -> Option<Error> {
     // Almost every resume has nothing thrown: look before calling the general landing, which
     // takes it again.
