@@ -105,6 +105,7 @@ impl<T: 'static> FutureCore<T> {
 
     /// Moves the future to a done state and schedules its callbacks (asyncio's `set_result`,
     /// `set_exception` and `cancel` share this). `this` is the handle callbacks receive.
+    #[inline]
     pub(crate) fn complete(this: &Rc<DynFuture<T>>, new: State<T>) -> Result<(), Error> {
         let core = this.core();
         {
