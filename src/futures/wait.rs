@@ -125,6 +125,7 @@ impl WaitCore {
 
     /// The first poll, or one after a misuse error was scheduled to be thrown: register, or
     /// finish at once if the future is already done.
+    #[inline]
     fn poll_in_task(
         &mut self,
         lp: &Rc<LoopInner>,

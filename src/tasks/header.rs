@@ -261,6 +261,7 @@ impl TaskHeader {
         self.clear_some_waiters();
     }
 
+    #[inline]
     fn clear_some_waiters(&self) {
         let old = mem::take(&mut *self.waiters.borrow_mut());
         match old {
