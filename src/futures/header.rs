@@ -283,7 +283,8 @@ impl<T: 'static> FutureCore<T> {
         let removed = self.edit_callbacks(|callbacks| {
             callbacks.extract(|c| matches!(c, Callback::Done(d) if Rc::ptr_eq(&d.0, &cb.0)))
         });
-        // Freed outside the borrow: a closure's captures may run code that touches this future.
+        // Freed once the list is back in place: a closure's captures may run code that touches
+        // this future.
         removed.len()
     }
 

@@ -68,6 +68,10 @@ pub(crate) enum Waiter {
 /// variants then have a plain tag, which every await and every step read, where a `Vec`'s
 /// capacity niche took a dozen instructions to decode.
 #[derive(Default)]
+#[expect(
+    clippy::box_collection,
+    reason = "the box is what gives the enum a plain tag"
+)]
 pub(crate) enum Waiters {
     #[default]
     Empty,
@@ -275,6 +279,10 @@ impl TaskHeader {
     /// Out of line: only `join!`-style awaits make a list, and its loop would cost every
     /// step's call here a longer prologue.
     #[inline(never)]
+    #[expect(
+        clippy::box_collection,
+        reason = "the list as `Waiters::Many` holds it"
+    )]
     fn clear_list(&self, mut list: Box<Vec<Waiter>>) {
         list.clear();
         // Keep the storage for the next `join!`, unless the clearing (user `Drop` code) made
