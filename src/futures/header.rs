@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::base_events::{ClosableFuture, Entry, LoopInner};
 use crate::events;
 use crate::exceptions::{CancelledError, Error};
+use crate::tasks::TaskRun;
 
 use super::callbacks::{AnyCallback, Callback, CallbackList, DoneCallback};
 use super::{AnyFuture, DynFuture, Future, FutureKind};
@@ -29,7 +30,11 @@ pub(crate) enum State<T> {
 /// The state every future has, plain or task.
 pub(crate) struct FutureCore<T> {
     state: RefCell<State<T>>,
-    callbacks: RefCell<CallbackList<T>>,
+    /// A `Cell`, not a `RefCell` (8 bytes less, and no borrow flag to keep on the await
+    /// path): the list is taken out to be read or changed, and put back. Nothing that runs
+    /// while it is out can reach this future (predicates and pushes only), so none sees the
+    /// empty stand-in.
+    callbacks: Cell<CallbackList<T>>,
     /// A `Cell`, not a `RefCell`: read by taking it out and putting it back (8 bytes less).
     lp: Cell<Weak<LoopInner>>,
     /// asyncio's `__log_traceback`: an exception was set and nobody has looked at it yet.
@@ -45,7 +50,7 @@ impl<T: 'static> FutureCore<T> {
     pub(crate) fn new(lp: Weak<LoopInner>, created_at: &'static Location<'static>) -> Self {
         FutureCore {
             state: RefCell::new(State::Pending),
-            callbacks: RefCell::new(CallbackList::default()),
+            callbacks: Cell::new(CallbackList::Empty),
             lp: Cell::new(lp),
             log_traceback: Cell::new(false),
             registered_for_close: Cell::new(false),
@@ -71,11 +76,12 @@ impl<T: 'static> FutureCore<T> {
     /// True if this future belongs to `lp`; an unbound future (created with no loop around)
     /// is bound to `lp` now.
     pub(crate) fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool {
-        if self.is_unbound() {
+        // One take and one set: every await's first poll asks.
+        let mine = self.lp.take();
+        if Weak::ptr_eq(&mine, &Weak::new()) {
             self.lp.set(Rc::downgrade(lp));
             return true;
         }
-        let mine = self.lp.take();
         let same = std::ptr::eq(mine.as_ptr(), Rc::as_ptr(lp));
         self.lp.set(mine);
         same
@@ -99,37 +105,67 @@ impl<T: 'static> FutureCore<T> {
 
     /// Moves the future to a done state and schedules its callbacks (asyncio's `set_result`,
     /// `set_exception` and `cancel` share this). `this` is the handle callbacks receive.
+    #[inline]
     pub(crate) fn complete(this: &Rc<DynFuture<T>>, new: State<T>) -> Result<(), Error> {
         let core = this.core();
         {
             let mut state = core.state.borrow_mut();
             if !matches!(*state, State::Pending) {
-                return Err(Error::invalid_state(format!(
-                    "{}: the future is already done",
-                    describe_state(&state)
-                )));
+                drop(state);
+                return Err(core.already_done());
             }
             core.log_traceback
                 .set(matches!(new, State::Finished(Err(_))));
             *state = new;
         }
-        Self::schedule_callbacks(this)
+        Self::schedule_callbacks(this, core)
     }
 
-    fn schedule_callbacks(this: &Rc<DynFuture<T>>) -> Result<(), Error> {
-        let core = this.core();
-        let callbacks = mem::take(&mut *core.callbacks.borrow_mut());
+    /// Out of line: the formatting would cost every `complete` a longer prologue.
+    #[cold]
+    #[inline(never)]
+    fn already_done(&self) -> Error {
+        Error::invalid_state(format!("{}: the future is already done", self.state_name()))
+    }
+
+    fn schedule_callbacks(this: &Rc<DynFuture<T>>, core: &Self) -> Result<(), Error> {
+        match core.callbacks.take() {
+            CallbackList::Empty => Ok(()),
+            // The usual case, one task awaiting the future: wake it without iterating a list.
+            CallbackList::One(Callback::Wakeup(task)) => {
+                let Some(lp) = core.open_loop() else {
+                    return Err(closed_loop(task));
+                };
+                if !task.header().scheduled.replace(true) {
+                    // The callback's reference moves into the entry (`TaskHeader::wake` clones).
+                    lp.schedule(Entry::Wakeup(task));
+                }
+                Ok(())
+            }
+            callbacks => Self::schedule_list(this, core, callbacks),
+        }
+    }
+
+    #[inline(never)]
+    fn schedule_list(
+        this: &Rc<DynFuture<T>>,
+        core: &Self,
+        callbacks: CallbackList<T>,
+    ) -> Result<(), Error> {
         if callbacks.is_empty() {
             return Ok(());
         }
-        let Some(lp) = core.loop_inner().filter(|lp| !lp.is_closed()) else {
-            drop(callbacks);
-            return Err(Error::runtime("Event loop is closed"));
+        let Some(lp) = core.open_loop() else {
+            return Err(closed_loop(callbacks));
         };
         for cb in callbacks.into_iter() {
             Self::schedule_one(&lp, this, cb);
         }
         Ok(())
+    }
+
+    fn open_loop(&self) -> Option<Rc<LoopInner>> {
+        self.loop_inner().filter(|lp| !lp.is_closed())
     }
 
     fn schedule_one(lp: &LoopInner, this: &Rc<DynFuture<T>>, cb: Callback<T>) {
@@ -172,29 +208,83 @@ impl<T: 'static> FutureCore<T> {
                 lp.register_callback_future(Rc::downgrade(&any));
             }
         }
-        core.callbacks.borrow_mut().push(cb);
+        core.push_callback(cb);
+    }
+
+    fn push_callback(&self, cb: Callback<T>) {
+        // Most futures get one callback, into an empty list: try that first, so the common
+        // case neither moves the list twice nor drops the placeholder a `take` leaves.
+        let earlier = self.callbacks.replace(CallbackList::One(cb));
+        if let CallbackList::Empty = earlier {
+            // `Empty` owns nothing; forgetting it spares the call to the list's drop glue,
+            // which the compiler keeps out of line.
+            mem::forget(earlier);
+            return;
+        }
+        self.callback_behind(earlier);
+    }
+
+    /// The callback just set goes behind the `earlier` ones, in registration order.
+    #[inline(never)]
+    fn callback_behind(&self, mut earlier: CallbackList<T>) {
+        if let CallbackList::One(cb) = self.callbacks.take() {
+            earlier.push(cb);
+        }
+        self.callbacks.set(earlier);
+    }
+
+    /// Runs `f` on the callback list (taken out of its cell meanwhile; `f` must not reach
+    /// this future).
+    fn edit_callbacks<R>(&self, f: impl FnOnce(&mut CallbackList<T>) -> R) -> R {
+        let mut list = self.callbacks.take();
+        let r = f(&mut list);
+        self.callbacks.set(list);
+        r
+    }
+
+    /// The first suspension of an await by `task` ([`WaitCore`](super::WaitCore)'s checks
+    /// and registration, in asyncio's order, through one dynamic call): done already, bound
+    /// to another loop, the task itself, or else `task`'s wakeup is now a callback.
+    #[inline]
+    pub(crate) fn register_await(
+        &self,
+        own_task: Option<u64>,
+        lp: &Rc<LoopInner>,
+        task: &Rc<dyn TaskRun>,
+    ) -> Registration {
+        if self.is_done() {
+            return Registration::Done;
+        }
+        if !self.belongs_to(lp) {
+            return Registration::OtherLoop;
+        }
+        if own_task.is_some() && own_task == Some(task.header().id) {
+            return Registration::Itself;
+        }
+        // A wakeup neither registers the future for `close()` nor finds it done (checked
+        // above): `add_callback` would only push it.
+        self.push_callback(Callback::Wakeup(task.clone()));
+        Registration::Registered
     }
 
     /// Removes the stop callback of run `run` of `lp` (see [`Callback::Stop`]).
     pub(crate) fn remove_stop_callback(&self, lp: &Rc<LoopInner>, run: u64) {
-        let mut callbacks = self.callbacks.borrow_mut();
-        if callbacks.is_empty() {
-            // The usual end of a run: the main future completed and its callbacks were taken.
-            return;
-        }
-        let removed = callbacks.extract(
-            |c| matches!(c, Callback::Stop(l, r) if *r == run && std::ptr::eq(l.as_ptr(), Rc::as_ptr(lp))),
-        );
-        drop(callbacks);
+        // The usual end of a run finds the list empty: the main future completed and its
+        // callbacks were taken.
+        let removed = self.edit_callbacks(|callbacks| {
+            callbacks.extract(
+                |c| matches!(c, Callback::Stop(l, r) if *r == run && std::ptr::eq(l.as_ptr(), Rc::as_ptr(lp))),
+            )
+        });
         drop(removed);
     }
 
     pub(crate) fn remove_callback(&self, cb: &DoneCallback<T>) -> usize {
-        let removed = self
-            .callbacks
-            .borrow_mut()
-            .extract(|c| matches!(c, Callback::Done(d) if Rc::ptr_eq(&d.0, &cb.0)));
-        // Freed outside the borrow: a closure's captures may run code that touches this future.
+        let removed = self.edit_callbacks(|callbacks| {
+            callbacks.extract(|c| matches!(c, Callback::Done(d) if Rc::ptr_eq(&d.0, &cb.0)))
+        });
+        // Freed once the list is back in place: a closure's captures may run code that touches
+        // this future.
         removed.len()
     }
 
@@ -247,23 +337,21 @@ impl<T: 'static> FutureCore<T> {
     }
 
     pub(crate) fn remove_any_callback(&self, cb: &AnyCallback) -> usize {
-        let removed = self
-            .callbacks
-            .borrow_mut()
-            .extract(|c| matches!(c, Callback::Any(f) if Rc::ptr_eq(f, cb)));
+        let removed = self.edit_callbacks(|callbacks| {
+            callbacks.extract(|c| matches!(c, Callback::Any(f) if Rc::ptr_eq(f, cb)))
+        });
         removed.len()
     }
 
     pub(crate) fn remove_wakeup_of(&self, task_id: u64) {
-        let removed = self
-            .callbacks
-            .borrow_mut()
-            .extract(|c| matches!(c, Callback::Wakeup(t) if t.header().id == task_id));
+        let removed = self.edit_callbacks(|callbacks| {
+            callbacks.extract(|c| matches!(c, Callback::Wakeup(t) if t.header().id == task_id))
+        });
         drop(removed);
     }
 
     pub(crate) fn clear_all_callbacks(&self) {
-        let cbs = mem::take(&mut *self.callbacks.borrow_mut());
+        let cbs = self.callbacks.take();
         drop(cbs);
     }
 
@@ -287,6 +375,23 @@ impl<T: 'static> FutureCore<T> {
     }
 }
 
+/// The error of completing a future whose loop is closed, after freeing the callbacks that
+/// cannot run. Out of line: its allocation would cost every `complete` a longer prologue.
+#[cold]
+#[inline(never)]
+fn closed_loop<C>(callbacks: C) -> Error {
+    drop(callbacks);
+    Error::runtime("Event loop is closed")
+}
+
+/// What [`FutureCore::register_await`] did.
+pub(crate) enum Registration {
+    Done,
+    OtherLoop,
+    Itself,
+    Registered,
+}
+
 fn describe_state<T>(s: &State<T>) -> &'static str {
     match s {
         State::Pending => "PENDING",
@@ -302,20 +407,30 @@ fn cancelled(msg: &Option<Rc<str>>) -> Error {
 }
 
 impl<T> Drop for FutureCore<T> {
+    #[inline]
     fn drop(&mut self) {
+        // Plain futures report here; a task reports first in its own Drop and clears this.
         if self.log_traceback.get() {
-            // Plain futures report here; a task reports first in its own Drop and clears this.
-            if let State::Finished(Err(e)) = &*self.state.borrow() {
-                let weak = self.lp.take();
-                if let Some(lp) = weak.upgrade() {
-                    lp.report(crate::base_events::ExceptionContext {
-                        message: "Future exception was never retrieved".to_string(),
-                        error: Some(e.clone()),
-                        task: None,
-                        future: self.label.take().map(|l| l.to_string()),
-                        site: Some(self.created_at),
-                    });
-                }
+            self.report_never_retrieved();
+        }
+    }
+}
+
+impl<T> FutureCore<T> {
+    /// Out of line: every future's drop checks the flag, few get here.
+    #[cold]
+    #[inline(never)]
+    fn report_never_retrieved(&self) {
+        if let State::Finished(Err(e)) = &*self.state.borrow() {
+            let weak = self.lp.take();
+            if let Some(lp) = weak.upgrade() {
+                lp.report(crate::base_events::ExceptionContext {
+                    message: "Future exception was never retrieved".to_string(),
+                    error: Some(e.clone()),
+                    task: None,
+                    future: self.label.take().map(|l| l.to_string()),
+                    site: Some(self.created_at),
+                });
             }
         }
     }

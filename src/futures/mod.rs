@@ -23,7 +23,7 @@ use crate::tasks::{TaskHeader, TaskRun};
 pub use callbacks::DoneCallback;
 pub(crate) use callbacks::{AnyCallback, Callback};
 pub use future::Future;
-pub(crate) use header::{short_type_name, FutureCore, State};
+pub(crate) use header::{short_type_name, FutureCore, Registration, State};
 pub use wait::Wait;
 pub(crate) use wait::WaitCore;
 
@@ -67,8 +67,9 @@ pub(crate) trait AnyFuture: ClosableFuture {
     fn is_cancelled(&self) -> bool;
     /// The kind's [`FutureKind::cancel`].
     fn cancel_any(self: Rc<Self>, msg: Option<Rc<str>>) -> bool;
-    /// Registers a task's `__wakeup` as a done-callback.
-    fn add_wakeup(self: Rc<Self>, task: Rc<dyn TaskRun>);
+    /// An await's first suspension: registers `task`'s `__wakeup` as a done-callback unless
+    /// the future is done, bound to another loop than `lp`, or `task` itself.
+    fn register_await(&self, lp: &Rc<LoopInner>, task: &Rc<dyn TaskRun>) -> Registration;
     fn remove_wakeup(&self, task_id: u64);
     fn add_any_callback(self: Rc<Self>, cb: AnyCallback);
     fn remove_any_callback(&self, cb: &AnyCallback) -> usize;
@@ -81,8 +82,6 @@ pub(crate) trait AnyFuture: ClosableFuture {
     fn loop_inner(&self) -> Option<Rc<LoopInner>>;
     fn describe(&self) -> String;
     fn describe_shared(&self) -> Arc<str>;
-    /// The task id, if this future is a task.
-    fn task_id(&self) -> Option<u64>;
 }
 
 impl<K: FutureKind> ClosableFuture for K {
@@ -101,9 +100,10 @@ impl<K: FutureKind> AnyFuture for K {
     fn cancel_any(self: Rc<Self>, msg: Option<Rc<str>>) -> bool {
         FutureKind::cancel(self, msg)
     }
-    fn add_wakeup(self: Rc<Self>, task: Rc<dyn TaskRun>) {
-        let this: Rc<DynFuture<K::Output>> = self;
-        FutureCore::add_callback(&this, Callback::Wakeup(task));
+    #[inline]
+    fn register_await(&self, lp: &Rc<LoopInner>, task: &Rc<dyn TaskRun>) -> Registration {
+        self.core()
+            .register_await(self.task_header().map(|h| h.id), lp, task)
     }
     fn remove_wakeup(&self, task_id: u64) {
         self.core().remove_wakeup_of(task_id)
@@ -132,9 +132,6 @@ impl<K: FutureKind> AnyFuture for K {
     }
     fn describe_shared(&self) -> Arc<str> {
         FutureKind::describe_shared(self)
-    }
-    fn task_id(&self) -> Option<u64> {
-        self.task_header().map(|h| h.id)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::base_events::LoopInner;
 use crate::exceptions::Error;
 use crate::tasks::{self, TaskHeader, TaskRun};
 
-use super::{AnyFuture, Future};
+use super::{AnyFuture, Future, Registration};
 
 /// The awaitable of a [`Future`] or [`Task`](crate::Task) (what `.await` on one polls).
 ///
@@ -76,11 +76,38 @@ impl WaitCore {
 
     /// `Ready(Ok(()))` once the future is done (read its outcome then); `Ready(Err(e))` when
     /// the task's step throws `e` here, or when there is no task to suspend.
+    #[inline]
     pub(crate) fn poll_done(&mut self) -> Poll<Result<(), Error>> {
-        if let Some(task) = self.registered.clone() {
-            // Resuming: the task that registered is the one that suspended here.
-            return self.poll_registered(&task);
+        // Two functions, each with only what its case needs: the resume, every await's
+        // second poll, stays small.
+        match self.registered {
+            Some(_) => self.poll_resumed(),
+            None => self.poll_first(),
         }
+    }
+
+    /// A poll after the wakeup was registered: take a throw, or see whether the future is done.
+    #[inline]
+    fn poll_resumed(&mut self) -> Poll<Result<(), Error>> {
+        let Some(task) = &self.registered else {
+            return self.poll_first();
+        };
+        // Resuming: the task that registered is the one that suspended here.
+        let header = task.header();
+        if let Some(exc) = take_throw(header, &self.fut) {
+            return Poll::Ready(Err(self.thrown(exc)));
+        }
+        if self.fut.is_done() {
+            self.registered = None;
+            return Poll::Ready(Ok(()));
+        }
+        // Woken for another reason (several awaits at once): still waiting.
+        header.add_waiter(self.fut.clone(), self.site);
+        Poll::Pending
+    }
+
+    #[inline(never)]
+    fn poll_first(&mut self) -> Poll<Result<(), Error>> {
         tasks::with_current(|lp, task| self.poll_in_task(lp, task)).unwrap_or_else(|| {
             Poll::Ready(Err(Error::runtime(
                 "a tulipsim future was awaited outside a running tulipsim task",
@@ -88,39 +115,17 @@ impl WaitCore {
         })
     }
 
-    /// A poll after the wakeup was registered: take a throw, or see whether the future is done.
-    fn poll_registered(&mut self, task: &Rc<dyn TaskRun>) -> Poll<Result<(), Error>> {
-        if let Some(exc) = self.take_throw(task.header()) {
-            return Poll::Ready(Err(exc));
-        }
-        if self.fut.is_done() {
-            self.registered = None;
-            return Poll::Ready(Ok(()));
-        }
-        // Woken for another reason (several awaits at once): still waiting.
-        task.header().add_waiter(self.fut.clone(), self.site);
-        Poll::Pending
-    }
-
-    fn take_throw(&mut self, header: &TaskHeader) -> Option<Error> {
-        let fut = &self.fut;
-        let exc = header.land_throw(|| {
-            if !fut.is_done() {
-                return None;
-            }
-            match fut.exception_any() {
-                Ok(Some(e @ Error::Cancelled(_))) | Err(e @ Error::Cancelled(_)) => Some(e),
-                _ => None,
-            }
-        })?;
-        // `__wakeup` called `result()` before the throw: the outcome was seen.
+    /// A throw landed here: `__wakeup` called `result()` before the throw, so the outcome was
+    /// seen; the await is over.
+    fn thrown(&mut self, exc: Error) -> Error {
         self.fut.mark_retrieved();
         self.unregister();
-        Some(exc)
+        exc
     }
 
     /// The first poll, or one after a misuse error was scheduled to be thrown: register, or
     /// finish at once if the future is already done.
+    #[inline]
     fn poll_in_task(
         &mut self,
         lp: &Rc<LoopInner>,
@@ -128,33 +133,30 @@ impl WaitCore {
     ) -> Poll<Result<(), Error>> {
         let header = task.header();
         if self.polled {
-            if let Some(exc) = self.take_throw(header) {
-                return Poll::Ready(Err(exc));
+            if let Some(exc) = take_throw(header, &self.fut) {
+                return Poll::Ready(Err(self.thrown(exc)));
             }
         }
-        if self.fut.is_done() {
-            self.registered = None;
-            return Poll::Ready(Ok(()));
-        }
+        // Never registered here: `poll_done` resumes a registered await itself.
+        let exc = match self.fut.register_await(lp, task) {
+            Registration::Done => return Poll::Ready(Ok(())),
+            Registration::Registered => None,
+            Registration::OtherLoop => Some(Error::runtime(format!(
+                "Task {} got {} attached to a different loop",
+                header.name(),
+                self.fut.describe()
+            ))),
+            Registration::Itself => Some(Error::runtime(format!(
+                "Task cannot await on itself: {}",
+                header.name()
+            ))),
+        };
         self.polled = true;
-        if self.registered.is_none() {
-            if !self.fut.belongs_to(lp) {
-                let exc = Error::runtime(format!(
-                    "Task {} got {} attached to a different loop",
-                    header.name(),
-                    self.fut.describe()
-                ));
-                header.throw_at_next_step(lp, task, exc);
-                return Poll::Pending;
-            }
-            if self.fut.task_id() == Some(header.id) {
-                let exc = Error::runtime(format!("Task cannot await on itself: {}", header.name()));
-                header.throw_at_next_step(lp, task, exc);
-                return Poll::Pending;
-            }
-            self.fut.clone().add_wakeup(task.clone());
-            self.registered = Some(task.clone());
+        if let Some(exc) = exc {
+            header.throw_at_next_step(lp, task, exc);
+            return Poll::Pending;
         }
+        self.registered = Some(task.clone());
         header.add_waiter(self.fut.clone(), self.site);
         Poll::Pending
     }
@@ -171,9 +173,29 @@ impl WaitCore {
     }
 }
 
+/// The exception the task's step throws at this await, if any (see `TaskHeader::land_throw`).
+#[inline(always)]
+fn take_throw(header: &TaskHeader, fut: &Rc<dyn AnyFuture>) -> Option<Error> {
+    // Almost every resume has nothing thrown: look before calling the general landing, which
+    // takes it again.
+    let exc = header.take_throw()?;
+    header.throw.set(Some(exc));
+    header.land_throw(|| {
+        if !fut.is_done() {
+            return None;
+        }
+        match fut.exception_any() {
+            Ok(Some(e @ Error::Cancelled(_))) | Err(e @ Error::Cancelled(_)) => Some(e),
+            _ => None,
+        }
+    })
+}
+
 impl Drop for WaitCore {
     fn drop(&mut self) {
-        if !self.fut.is_done() {
+        // Unregistering is all there is to do, and only a registered await has anything to
+        // unregister: an await that finished has no dynamic call left here.
+        if self.registered.is_some() && !self.fut.is_done() {
             self.unregister();
         }
     }

@@ -64,13 +64,19 @@ pub(crate) enum Waiter {
 }
 
 /// What a task waits on: almost always one thing, so one is kept inline and a pending task
-/// costs no allocation for it (a `Vec` cost 112 bytes a task).
+/// costs no allocation for it (a `Vec` cost 112 bytes a task). The rare list is boxed: the
+/// variants then have a plain tag, which every await and every step read, where a `Vec`'s
+/// capacity niche took a dozen instructions to decode.
 #[derive(Default)]
+#[expect(
+    clippy::box_collection,
+    reason = "the box is what gives the enum a plain tag"
+)]
 pub(crate) enum Waiters {
     #[default]
     Empty,
     One(Waiter),
-    Many(Vec<Waiter>),
+    Many(Box<Vec<Waiter>>),
 }
 
 impl Waiters {
@@ -85,7 +91,7 @@ impl Waiters {
     pub(crate) fn push(&mut self, w: Waiter) {
         *self = match mem::take(self) {
             Waiters::Empty => Waiters::One(w),
-            Waiters::One(first) => Waiters::Many(vec![first, w]),
+            Waiters::One(first) => Waiters::Many(Box::new(vec![first, w])),
             Waiters::Many(mut v) => {
                 v.push(w);
                 Waiters::Many(v)
@@ -110,14 +116,6 @@ impl Waiters {
             },
             Waiters::One(_) => None,
             Waiters::Many(v) => (i < v.len()).then(|| v.remove(i)),
-        }
-    }
-
-    /// Forgets every waiter, keeping a list's storage.
-    fn clear(&mut self) {
-        match self {
-            Waiters::Many(v) => v.clear(),
-            _ => *self = Waiters::Empty,
         }
     }
 }
@@ -224,7 +222,26 @@ impl TaskHeader {
 
     pub(crate) fn add_waiter(&self, fut: Rc<dyn AnyFuture>, site: &'static Location<'static>) {
         self.suspended_at.set(Some(site));
-        self.waiters.borrow_mut().push(Waiter::Future(fut));
+        let mut waiters = self.waiters.borrow_mut();
+        // Every await but a `join!`'s second finds the list empty: try that first, so the
+        // common case drops nothing and pushes nothing.
+        let earlier = mem::replace(&mut *waiters, Waiters::One(Waiter::Future(fut)));
+        if let Waiters::Empty = earlier {
+            // `Empty` owns nothing; forgetting it spares every await a call to the list's
+            // drop glue, which the compiler keeps out of line.
+            mem::forget(earlier);
+            return;
+        }
+        Self::waiter_behind(&mut waiters, earlier);
+    }
+
+    /// The waiter just set goes behind the `earlier` ones, in the order they were added.
+    #[inline(never)]
+    fn waiter_behind(waiters: &mut Waiters, mut earlier: Waiters) {
+        if let Waiters::One(w) = mem::take(waiters) {
+            earlier.push(w);
+        }
+        *waiters = earlier;
     }
 
     pub(crate) fn remove_waiter(&self, fut: &Rc<dyn AnyFuture>) {
@@ -245,11 +262,34 @@ impl TaskHeader {
         if matches!(*self.waiters.borrow(), Waiters::Empty) {
             return;
         }
-        let mut old = mem::take(&mut *self.waiters.borrow_mut());
-        old.clear();
+        self.clear_some_waiters();
+    }
+
+    #[inline]
+    fn clear_some_waiters(&self) {
+        let old = mem::take(&mut *self.waiters.borrow_mut());
+        match old {
+            // A step after an await: its one waiter goes.
+            Waiters::One(w) => drop(w),
+            Waiters::Empty => {}
+            Waiters::Many(list) => self.clear_list(list),
+        }
+    }
+
+    /// Out of line: only `join!`-style awaits make a list, and its loop would cost every
+    /// step's call here a longer prologue.
+    #[inline(never)]
+    #[expect(
+        clippy::box_collection,
+        reason = "the list as `Waiters::Many` holds it"
+    )]
+    fn clear_list(&self, mut list: Box<Vec<Waiter>>) {
+        list.clear();
+        // Keep the storage for the next `join!`, unless the clearing (user `Drop` code) made
+        // a new list meanwhile.
         let mut w = self.waiters.borrow_mut();
         if w.is_empty() {
-            *w = old;
+            *w = Waiters::Many(list);
         }
     }
 
