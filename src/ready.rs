@@ -230,7 +230,8 @@ impl ReadyQueue {
         if k >= ix.bits.count() {
             return None;
         }
-        let seq = ix.first + ix.bits.select(k, (self.base - ix.first) as usize) as u64;
+        let from = (self.base - ix.first) as usize;
+        let seq = ix.first + ix.bits.select(k, from, from + self.slots.len()) as u64;
         self.slots[(seq - self.base) as usize].as_ref()
     }
 
@@ -267,7 +268,7 @@ impl ReadyQueue {
             self.shrink_if_sparse();
             return r;
         }
-        let pos = ix.bits.select(k, from);
+        let pos = ix.bits.select(k, from, from + self.slots.len());
         ix.bits.clear(pos);
         let seq = ix.first + pos as u64;
         let chaos = ix.chaos;
