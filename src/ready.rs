@@ -303,6 +303,14 @@ impl EligibleQueue for ReadyQueue {
     fn candidates(&self) -> Vec<Candidate> {
         self.eligible_iter().map(Ready::candidate).collect()
     }
+
+    fn probe_at(&self, i: usize) -> Option<crate::scheduler::Probe> {
+        self.eligible_at(i).map(|r| crate::scheduler::Probe {
+            kind: r.kind,
+            task: r.task_id(),
+            origin: r.origin,
+        })
+    }
 }
 
 #[cfg(test)]
