@@ -25,8 +25,12 @@ pub struct Delay {
     k: u64,
     /// Whether `k` was learnt from a run yet (until then it is the default guess).
     learnt: bool,
-    rng: ChaCha8Rng,
     delays: Vec<u64>,
+    /// The seed and run length of a run begun whose delays are not drawn yet: they are drawn
+    /// at its first decision. The harness warms a policy with a run that makes no decision
+    /// (`begin_run(0)`, `end_run(k)`), and seeding ChaCha and generating its first block cost
+    /// ~1,500 instructions a run (W7: two a run, one of them thrown away).
+    pending: Option<(u64, u64)>,
 }
 
 impl Delay {
@@ -41,8 +45,8 @@ impl Delay {
             budget,
             k: 64,
             learnt: false,
-            rng: seeded_stream(0, SCHEDULE_STREAM),
             delays: Vec::new(),
+            pending: None,
         }
     }
 }
@@ -53,14 +57,16 @@ impl Scheduler for Delay {
     }
 
     fn begin_run(&mut self, seed: u64) {
-        self.rng = seeded_stream(seed, SCHEDULE_STREAM);
-        let k = self.k.max(1);
-        self.delays = (0..self.budget)
-            .map(|_| self.rng.random_range(0..k))
-            .collect();
+        self.pending = Some((seed, self.k.max(1)));
+        self.delays.clear();
     }
 
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
+        if let Some((seed, k)) = self.pending.take() {
+            // The stream serves these draws only.
+            let mut rng: ChaCha8Rng = seeded_stream(seed, SCHEDULE_STREAM);
+            self.delays = (0..self.budget).map(|_| rng.random_range(0..k)).collect();
+        }
         // Two delays at one decision pass over two entries.
         let skips = self.delays.iter().filter(|&&d| d == point.index).count();
         skips.min(point.candidates.len() - 1)
