@@ -31,6 +31,9 @@ pub(crate) trait EligibleQueue {
     fn candidates(&self) -> Vec<Candidate>;
     /// What the `i`-th eligible entry is, without its task handle.
     fn probe_at(&self, i: usize) -> Option<Probe>;
+    /// How many eligible entries were removed so far (wrapping), and whether the last removal
+    /// made the next entry of its origin eligible (at the removed one's index).
+    fn last_removal(&self) -> (u64, bool);
 }
 
 /// A candidate's identity without its task handle: what PCT's view reads of the entries it
@@ -264,6 +267,15 @@ impl<'a> Candidates<'a> {
                 origin: c.origin,
             }),
             Source::Queue(q, _) => q.probe_at(i),
+        }
+    }
+
+    /// The queue's removal record ([`EligibleQueue::last_removal`]); None for candidates a
+    /// caller builds itself.
+    pub(crate) fn last_removal(&self) -> Option<(u64, bool)> {
+        match self.0 {
+            Source::Slice(_) => None,
+            Source::Queue(q, _) => Some(q.last_removal()),
         }
     }
 

@@ -22,13 +22,15 @@
 //!
 //! Between two decisions the eligible entries change in few ways: the one chosen leaves, the
 //! next entry of its origin (if any) takes its place, and what ran appends entries at the back.
-//! [`Candidates`](super::Candidates) does not say which entries are new, so the view infers
-//! it: a candidate at the chosen one's index with the chosen one's origin is its successor
-//! (origins of eligible entries are distinct); everything past the old count is new. When
-//! that cannot be told apart, or when the loop may have run entries without asking (a decision
-//! left one candidate, and the loop pops a lone eligible entry itself), or the keys run out,
-//! the view is rebuilt by the full scan, which is the old rule itself: exact, O(n), and rare
-//! enough to amortise.
+//! The ready queue records, at each removal, whether the next entry of the removed one's origin
+//! became eligible, and counts removals; so the view knows whether the chosen entry has a
+//! successor (fetched at the chosen one's index) and that everything past the old count is
+//! new. (It used to infer the successor by fetching the candidate at that index and comparing
+//! origins, one more k-th search a decision, and had to rebuild when two eligible entries
+//! shared an origin.) When the loop may have run entries without asking (a decision left one
+//! candidate, and the loop pops a lone eligible entry itself; or any removal the view did not
+//! make), or the keys run out, or the candidates are not the loop's queue, the view is rebuilt
+//! by the full scan, which is the old rule itself: exact, O(n), and rare enough to amortise.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -167,7 +169,6 @@ impl Level {
 /// A candidate as the view holds it.
 #[derive(Clone, Debug)]
 struct Slot {
-    group: Group,
     /// Its group's index in [`Pct::levels`].
     level: u32,
     kind: EntryKind,
@@ -206,6 +207,9 @@ struct View {
     chosen_rank: usize,
     chosen_key: u32,
     chosen_origin: u64,
+    /// The queue's removal count when the last decision was made: the loop's removal of the
+    /// chosen entry makes it one more.
+    removals: u64,
     /// How many times the heap was compacted, over every run.
     #[cfg(test)]
     compactions: u64,
@@ -229,22 +233,6 @@ impl View {
             i &= i - 1;
         }
         n
-    }
-
-    /// The key of the candidate at index `k` (requires `k < live`).
-    fn select(&self, k: usize) -> u32 {
-        let mut pos = 0;
-        let mut rest = k as u32 + 1;
-        let mut step = (self.tree.len() - 1).next_power_of_two();
-        while step > 0 {
-            let next = pos + step;
-            if next < self.tree.len() && self.tree[next] < rest {
-                pos = next;
-                rest -= self.tree[next];
-            }
-            step >>= 1;
-        }
-        pos as u32
     }
 
     fn rerank(&mut self, key: u32, value: u64) {
@@ -427,21 +415,22 @@ impl Pct {
         {
             return None;
         }
+        // The queue says whether removing the chosen entry made its origin's next entry
+        // eligible, at the chosen one's index; any other removal since (none is expected)
+        // leaves the view unable to tell what changed.
+        let (removals, promoted) = point.candidates.last_removal()?;
+        if removals != v.removals.wrapping_add(1) {
+            return None;
+        }
         let j = v.chosen_rank;
-        let successor = if j < v.live {
+        let successor = if promoted {
             let c = point.candidates.probe(j)?;
-            if c.origin != v.chosen_origin {
-                None // the candidate after the chosen one moved up: no successor
-            } else {
-                let old = &v.slots[v.select(j) as usize];
-                if (old.group, old.kind, old.origin) == (group(&c), c.kind, c.origin) {
-                    return None; // two eligible entries of one origin: cannot tell
-                }
-                Some(c)
-            }
-        } else if n > v.live {
-            // The chosen one was the newest: whatever is at its index is new either way, and
-            // its key still sorts after every live one.
+            debug_assert_eq!(c.origin, v.chosen_origin);
+            Some(c)
+        } else if j == v.live && n > v.live {
+            // The chosen one was the newest: the first new entry takes its key, which still
+            // sorts after every live one (keys last longer between rebuilds: on the yield
+            // storm the newest entry is often the one chosen).
             Some(point.candidates.probe(j)?)
         } else {
             None
@@ -480,7 +469,6 @@ impl Pct {
         let level = &mut levels[l as usize];
         let v = &mut self.view;
         let slot = Slot {
-            group: g,
             level: l,
             kind: c.kind,
             origin: c.origin,
@@ -645,6 +633,7 @@ impl Scheduler for Pct {
         v.chosen_rank = rank;
         v.chosen_key = best;
         v.chosen_origin = chosen_origin;
+        v.removals = point.candidates.last_removal().map_or(0, |(r, _)| r);
         rank
     }
 
@@ -1003,7 +992,6 @@ mod tests {
         let mut v = View::default();
         let mut set: BTreeSet<(u64, Reverse<u32>)> = BTreeSet::new();
         let slot = || Slot {
-            group: Group::Entry(0),
             level: 0,
             kind: EntryKind::Step,
             origin: 0,
