@@ -4,15 +4,16 @@
 //! One bit per queue position, a `u8` popcount per word, a `u32` count per 512 positions (8
 //! words) and per 32,768 positions (64 blocks). Setting or clearing a bit is the bit and three
 //! counters, O(1); `select(k)` (the position of the k-th set bit) walks the superblock counts,
-//! then at most 64 block counts, then at most 8 word counts, then the bytes of one word.
+//! then at most 64 block counts, then at most 8 word counts, then finds the bit in one word.
 //!
 //! It replaced a Fenwick tree (issue #20, second round), whose ~12 levels cost every push and
 //! every removal, a FIFO one included: W2 (the yield storm, ~1,000 entries over ~4,000
 //! positions) with the harness's `Fifo` scheduler went from 1,562 to 1,230 instructions a step
 //! (the loop with no scheduler: 863), and the workloads that make no decision (W3–W5) from
 //! 1.20–1.31× to 1.11–1.15× the no-scheduler loop (callgrind, sizes / 100). A removal of the
-//! oldest entry (k = 0) is a deque pop and a bit; a random `select` still costs ~200 (W2,
-//! Random), the part left to cut. Each word's popcount is kept (a `u8`) because the default
+//! oldest entry (k = 0) is a deque pop and a bit; a random `select` cost ~200 (W2, Random),
+//! ~160 since it scans each level from the nearer end and finds the bit in a word without a
+//! loop (issue #20, third round). Each word's popcount is kept (a `u8`) because the default
 //! x86-64 target has no `popcnt` and a software one is ~15 instructions. The superblocks keep
 //! `select` short on 100,000-entry queues (W1), where a flat scan of block counts would read
 //! hundreds. `select` also takes the lowest position that can still be set: the queue consumes

@@ -88,15 +88,17 @@ impl Scheduler for Delay {
 /// block at a time. `rand_chacha` computes four blocks at a refill (~1,000 instructions), and a
 /// run of `Delay` reads two words a delay: with one block (~450) W7's tiny runs under `delay2`
 /// went from 1.52× to ~1.46× the plain loop. The words, and so every draw `rand` makes from
-/// them, are the stream's own (the test compares them word for word).
-struct Keystream {
+/// them, are the stream's own (the test compares them word for word). `Random` reads its
+/// stream's first block from it too.
+#[derive(Clone, Debug)]
+pub(super) struct Keystream {
     state: [u32; 16],
     block: [u32; 16],
     at: usize,
 }
 
 impl Keystream {
-    fn new(rng: &ChaCha8Rng) -> Keystream {
+    pub(super) fn new(rng: &ChaCha8Rng) -> Keystream {
         debug_assert_eq!(rng.get_word_pos(), 0);
         let key = rng.get_seed();
         let stream = rng.get_stream();
