@@ -26,7 +26,7 @@ mod streams;
 
 pub use bytes::Bytes;
 pub use candidate::{Candidate, Candidates, ChoicePoint, EntryKind};
-pub(crate) use candidate::{CandidateTask, EligibleQueue};
+pub(crate) use candidate::{CandidateTask, EligibleQueue, Probe};
 pub use delay::Delay;
 pub use fault_kind::FaultKind;
 pub use fault_plan::FaultPlan;

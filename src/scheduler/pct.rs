@@ -17,27 +17,28 @@
 //!
 //! The policy keeps a *view* of the candidates: a slot per candidate, keyed by a number that
 //! grows in queue order, in a Fenwick tree (a candidate's index is the number of live keys
-//! below its own) and in an ordered set by (priority, oldest first), whose last element is the
+//! below its own) and in a max-heap by (priority, oldest first), whose top is the
 //! choice. Each group links its members, to re-rank them when its priority changes.
 //!
 //! Between two decisions the eligible entries change in few ways: the one chosen leaves, the
 //! next entry of its origin (if any) takes its place, and what ran appends entries at the back.
-//! [`Candidates`](super::Candidates) does not say which entries are new, so the view infers
-//! it: a candidate at the chosen one's index with the chosen one's origin is its successor
-//! (origins of eligible entries are distinct); everything past the old count is new. When
-//! that cannot be told apart, or when the loop may have run entries without asking (a decision
-//! left one candidate, and the loop pops a lone eligible entry itself), or the keys run out,
-//! the view is rebuilt by the full scan, which is the old rule itself: exact, O(n), and rare
-//! enough to amortise.
+//! The ready queue records, at each removal, whether the next entry of the removed one's origin
+//! became eligible, and counts removals; so the view knows whether the chosen entry has a
+//! successor (fetched at the chosen one's index) and that everything past the old count is
+//! new. (It used to infer the successor by fetching the candidate at that index and comparing
+//! origins, one more k-th search a decision, and had to rebuild when two eligible entries
+//! shared an origin.) When the loop may have run entries without asking (a decision left one
+//! candidate, and the loop pops a lone eligible entry itself; or any removal the view did not
+//! make), or the keys run out, or the candidates are not the loop's queue, the view is rebuilt
+//! by the full scan, which is the old rule itself: exact, O(n), and rare enough to amortise.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{seeded_stream, Candidate, ChoicePoint, EntryKind, Scheduler, SCHEDULE_STREAM};
+use super::{seeded_stream, ChoicePoint, EntryKind, Probe, Scheduler, SCHEDULE_STREAM};
 
 /// PCT with bug depth `depth`: every task gets a random priority and the highest-priority
 /// eligible entry always runs; at `depth - 1` random decisions the task that runs there drops to
@@ -74,12 +75,19 @@ pub struct Pct {
     /// Whether `k` was learnt from a run yet (until then it is the default guess).
     learnt: bool,
     rng: ChaCha8Rng,
-    groups: HashMap<Group, Level, BuildHasherDefault<Mix>>,
+    /// Each group's index in `levels`: looked up once per new candidate; the view's slots and
+    /// the work lists hold the index, which saved ~6 lookups a decision.
+    groups: HashMap<Group, u32, BuildHasherDefault<Mix>>,
+    levels: Vec<Level>,
     change_points: Vec<u64>,
+    /// The seed and run length of a run begun whose stream is not drawn from yet (see
+    /// [`Pct::start`]).
+    pending: Option<(u64, u64)>,
     points: u64,
     view: View,
-    /// Groups to evaluate or re-rank at this decision (kept to reuse the allocation).
-    dirty: Vec<Group>,
+    /// Groups (as `levels` indices) to evaluate or re-rank at this decision (kept to reuse
+    /// the allocation).
+    dirty: Vec<u32>,
     /// Keys to evaluate at this decision, sorted into queue order.
     work: Vec<u32>,
     #[cfg(test)]
@@ -160,13 +168,14 @@ impl Level {
 /// A candidate as the view holds it.
 #[derive(Clone, Debug)]
 struct Slot {
-    group: Group,
+    /// Its group's index in [`Pct::levels`].
+    level: u32,
     kind: EntryKind,
     origin: u64,
     /// What it competes with in [`View::order`]: its group's priority, except during a
     /// decision that changes the group, when it is the priority the scan saw at its place.
     value: u64,
-    /// Whether `(value, key)` is in [`View::order`].
+    /// Whether `(value, key)` is in [`View::order`] (and that entry current).
     ranked: bool,
     next: u32,
     live: bool,
@@ -181,17 +190,30 @@ struct View {
     slots: Vec<Slot>,
     /// 1-based Fenwick tree of live keys; its length - 1 is how many keys there are room for.
     tree: Vec<u32>,
-    /// `(value, oldest first)`: the last is the choice.
-    order: BTreeSet<(u64, Reverse<u32>)>,
+    /// `(value, oldest first)`: the top current entry is the choice. Entries are never
+    /// removed in place: a re-ranked or removed slot leaves its old entry behind, stale, and
+    /// stale entries are dropped when they reach the top or when they outnumber the live ones.
+    /// A push and the choice's pop cost ~350 instructions a decision on the yield storm (its new
+    /// entries often outrank the rest, so a push climbs ~6 levels), where the ordered set it
+    /// replaced cost ~850 (an insert and a remove).
+    /// Each entry is packed into one `u128` ([`rank_entry`]): one integer comparison where the
+    /// tuple took two with branches, and the heap's pop and push compare at every level.
+    order: BinaryHeap<u128>,
     live: usize,
     /// How many groups have a live member (PCT counts a step only between two or more).
     groups_live: usize,
     /// Groups holding a step whose yield is not recorded: re-evaluated at every decision.
-    unsettled: Vec<Group>,
+    unsettled: Vec<u32>,
     next_index: u64,
     chosen_rank: usize,
     chosen_key: u32,
     chosen_origin: u64,
+    /// The queue's removal count when the last decision was made: the loop's removal of the
+    /// chosen entry makes it one more.
+    removals: u64,
+    /// How many times the heap was compacted, over every run.
+    #[cfg(test)]
+    compactions: u64,
 }
 
 impl View {
@@ -214,37 +236,67 @@ impl View {
         n
     }
 
-    /// The key of the candidate at index `k` (requires `k < live`).
-    fn select(&self, k: usize) -> u32 {
-        let mut pos = 0;
-        let mut rest = k as u32 + 1;
-        let mut step = (self.tree.len() - 1).next_power_of_two();
-        while step > 0 {
-            let next = pos + step;
-            if next < self.tree.len() && self.tree[next] < rest {
-                pos = next;
-                rest -= self.tree[next];
-            }
-            step >>= 1;
-        }
-        pos as u32
-    }
-
     fn rerank(&mut self, key: u32, value: u64) {
         let slot = &mut self.slots[key as usize];
-        if slot.ranked {
-            if slot.value == value {
-                return;
-            }
-            self.order.remove(&(slot.value, Reverse(key)));
+        if slot.ranked && slot.value == value {
+            return;
         }
         slot.value = value;
         slot.ranked = true;
-        self.order.insert((value, Reverse(key)));
+        self.order.push(rank_entry(value, key));
+    }
+
+    /// Takes a slot out of the ranking.
+    fn unrank(&mut self, key: u32) {
+        let slot = &mut self.slots[key as usize];
+        slot.ranked = false;
+        // The chosen entry is the heap's top (`best`): popped now, it leaves no stale entry.
+        if self.order.peek() == Some(&rank_entry(slot.value, key)) {
+            self.order.pop();
+        }
+    }
+
+    /// The key of the ranked candidate with the highest value, the oldest on a tie: the top of
+    /// the heap once stale entries are dropped. Every ranked slot's current `(value, key)` is
+    /// in the heap (a re-rank pushes it), and an entry is current exactly when its slot is
+    /// live, ranked and holds that value; a key reused by a successor may leave a duplicate of
+    /// a current entry, equal to it, so the top is the ordered set's last element.
+    fn best(&mut self) -> u32 {
+        if self.order.len() > 2 * self.live + 64 {
+            let mut entries = std::mem::take(&mut self.order).into_vec();
+            entries.clear();
+            entries.extend(
+                self.slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.live && s.ranked)
+                    .map(|(key, s)| rank_entry(s.value, key as u32)),
+            );
+            self.order = BinaryHeap::from(entries);
+            #[cfg(test)]
+            {
+                self.compactions += 1;
+            }
+        }
+        loop {
+            let &top = self.order.peek().expect("a ranked candidate");
+            let (value, key) = ((top >> 32) as u64, u32::MAX - top as u32);
+            let s = &self.slots[key as usize];
+            if s.live && s.ranked && s.value == value {
+                return key;
+            }
+            self.order.pop();
+        }
     }
 }
 
-fn group(c: &Candidate) -> Group {
+/// `(value, oldest first)` as one integer: the value above the key's complement, so that the
+/// largest is the highest value and, among equals, the smallest key.
+fn rank_entry(value: u64, key: u32) -> u128 {
+    u128::from(value) << 32 | u128::from(u32::MAX - key)
+}
+
+fn group(c: &Probe) -> Group {
     match c.task {
         Some(t) => Group::Task(t),
         None => Group::Entry(c.origin),
@@ -265,7 +317,9 @@ impl Pct {
             learnt: false,
             rng: seeded_stream(0, SCHEDULE_STREAM),
             groups: HashMap::default(),
+            levels: Vec::new(),
             change_points: Vec::new(),
+            pending: None,
             points: 0,
             view: View::default(),
             dirty: Vec::new(),
@@ -288,11 +342,20 @@ impl Pct {
         self.k
     }
 
+    /// What a run's beginning drew: the stream of its seed, and the change points from it
+    /// (over run length `k`) before any priority.
+    fn start(&mut self, seed: u64, k: u64) {
+        self.rng = seeded_stream(seed, SCHEDULE_STREAM);
+        self.change_points = (1..self.depth)
+            .map(|_| self.rng.random_range(0..k))
+            .collect();
+    }
+
     /// The scan's rule for one entry. Initial priorities sit above `FLOOR + depth`; the i-th
     /// change point lowers to `FLOOR + depth - 1 - i`; a yield lowers below `FLOOR`.
-    fn priority(&mut self, group: Group, kind: EntryKind, origin: u64) -> u64 {
+    fn priority(&mut self, level: u32, kind: EntryKind, origin: u64) -> u64 {
         let depth = u64::from(self.depth);
-        let level = self.groups.entry(group).or_insert_with(Level::new);
+        let level = &mut self.levels[level as usize];
         let known = level.priority.is_some();
         if !known && kind == EntryKind::Step {
             level.yielded = Some(origin); // its first step, not a yield
@@ -323,7 +386,7 @@ impl Pct {
                 self.insert(self.view.chosen_key, &c);
             }
             for i in fresh_from..n {
-                let Some(c) = point.candidates.get(i) else {
+                let Some(c) = point.candidates.probe(i) else {
                     break;
                 };
                 self.insert(self.view.slots.len() as u32, &c);
@@ -338,7 +401,7 @@ impl Pct {
         // By index, not `iter()`: the iterator walks every ready entry, and a spawn loop
         // leaves thousands behind two candidates (one origin's run, of which one is eligible).
         for i in 0..n {
-            if let Some(c) = point.candidates.get(i) {
+            if let Some(c) = point.candidates.probe(i) {
                 self.insert(i as u32, &c);
             }
         }
@@ -347,7 +410,7 @@ impl Pct {
     /// Where the new candidates are, if the view can tell: the successor of the chosen entry
     /// (at the chosen one's index) and the index from which every candidate is new. None asks
     /// for a rebuild.
-    fn plan(&self, point: &ChoicePoint<'_>, n: usize) -> Option<(Option<Candidate>, usize)> {
+    fn plan(&self, point: &ChoicePoint<'_>, n: usize) -> Option<(Option<Probe>, usize)> {
         let v = &self.view;
         // With one candidate left after the last decision, the loop may have run entries
         // without asking (a lone eligible entry is popped directly): the view could be stale.
@@ -360,22 +423,23 @@ impl Pct {
         {
             return None;
         }
+        // The queue says whether removing the chosen entry made its origin's next entry
+        // eligible, at the chosen one's index; any other removal since (none is expected)
+        // leaves the view unable to tell what changed.
+        let (removals, promoted) = point.candidates.last_removal()?;
+        if removals != v.removals.wrapping_add(1) {
+            return None;
+        }
         let j = v.chosen_rank;
-        let successor = if j < v.live {
-            let c = point.candidates.get(j)?;
-            if c.origin != v.chosen_origin {
-                None // the candidate after the chosen one moved up: no successor
-            } else {
-                let old = &v.slots[v.select(j) as usize];
-                if (old.group, old.kind, old.origin) == (group(&c), c.kind, c.origin) {
-                    return None; // two eligible entries of one origin: cannot tell
-                }
-                Some(c)
-            }
-        } else if n > v.live {
-            // The chosen one was the newest: whatever is at its index is new either way, and
-            // its key still sorts after every live one.
-            Some(point.candidates.get(j)?)
+        let successor = if promoted {
+            let c = point.candidates.probe(j)?;
+            debug_assert_eq!(c.origin, v.chosen_origin);
+            Some(c)
+        } else if j == v.live && n > v.live {
+            // The chosen one was the newest: the first new entry takes its key, which still
+            // sorts after every live one (keys last longer between rebuilds: on the yield
+            // storm the newest entry is often the one chosen).
+            Some(point.candidates.probe(j)?)
         } else {
             None
         };
@@ -390,9 +454,7 @@ impl Pct {
     /// at most, O(n) each.
     fn reset(&mut self, n: usize) {
         for s in self.view.slots.iter().filter(|s| s.live) {
-            if let Some(level) = self.groups.get_mut(&s.group) {
-                level.head = NONE;
-            }
+            self.levels[s.level as usize].head = NONE;
         }
         let v = &mut self.view;
         v.slots.clear();
@@ -405,12 +467,17 @@ impl Pct {
         v.valid = true;
     }
 
-    fn insert(&mut self, key: u32, c: &Candidate) {
+    fn insert(&mut self, key: u32, c: &Probe) {
         let g = group(c);
-        let level = self.groups.entry(g).or_insert_with(Level::new);
+        let levels = &mut self.levels;
+        let l = *self.groups.entry(g).or_insert_with(|| {
+            levels.push(Level::new());
+            (levels.len() - 1) as u32
+        });
+        let level = &mut levels[l as usize];
         let v = &mut self.view;
         let slot = Slot {
-            group: g,
+            level: l,
             kind: c.kind,
             origin: c.origin,
             value: 0,
@@ -424,7 +491,7 @@ impl Pct {
         level.head = key;
         if !level.queued {
             level.queued = true;
-            self.dirty.push(g);
+            self.dirty.push(l);
         }
         if key as usize == v.slots.len() {
             v.slots.push(slot);
@@ -435,12 +502,11 @@ impl Pct {
         v.live += 1;
     }
 
-    fn queue(&mut self, g: Group) {
-        if let Some(level) = self.groups.get_mut(&g) {
-            if !level.queued {
-                level.queued = true;
-                self.dirty.push(g);
-            }
+    fn queue(&mut self, l: u32) {
+        let level = &mut self.levels[l as usize];
+        if !level.queued {
+            level.queued = true;
+            self.dirty.push(l);
         }
     }
 
@@ -448,13 +514,12 @@ impl Pct {
     fn remove(&mut self, key: u32) {
         let v = &mut self.view;
         let slot = &mut v.slots[key as usize];
-        let (g, next, value) = (slot.group, slot.next, slot.value);
+        let (l, next) = (slot.level, slot.next);
         slot.live = false;
-        slot.ranked = false;
-        v.order.remove(&(value, Reverse(key)));
+        v.unrank(key);
         v.add(key, -1);
         v.live -= 1;
-        let level = self.groups.get_mut(&g).expect("a live slot's group");
+        let level = &mut self.levels[l as usize];
         if level.head == key {
             level.head = next;
             if next == NONE {
@@ -476,18 +541,29 @@ impl Scheduler for Pct {
     }
 
     fn begin_run(&mut self, seed: u64) {
-        self.rng = seeded_stream(seed, SCHEDULE_STREAM);
+        // Seeded and drawn at the first decision (`start`), in the same order: the harness
+        // warms a policy with a run that makes no decision (`begin_run(0)`, `end_run(k)`), and
+        // seeding ChaCha and generating its first block for the change points cost ~1,500
+        // instructions a run (W7: two a run, one of them thrown away).
+        self.pending = Some((seed, self.k.max(1)));
         self.groups.clear();
+        self.levels.clear();
+        #[cfg(test)]
+        let compactions = self.view.compactions;
         self.view = View::default();
+        #[cfg(test)]
+        {
+            self.view.compactions = compactions;
+        }
         self.dirty.clear();
         self.points = 0;
-        let k = self.k.max(1);
-        self.change_points = (1..self.depth)
-            .map(|_| self.rng.random_range(0..k))
-            .collect();
+        self.change_points.clear();
     }
 
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
+        if let Some((seed, k)) = self.pending.take() {
+            self.start(seed, k);
+        }
         let n = point.candidates.len();
         if n == 0 {
             self.view.valid = false;
@@ -502,8 +578,8 @@ impl Scheduler for Pct {
         // order; the other candidates would read their group's priority and change nothing.
         let mut work = std::mem::take(&mut self.work);
         work.clear();
-        for &g in &self.dirty {
-            let mut at = self.groups[&g].head;
+        for &l in &self.dirty {
+            let mut at = self.levels[l as usize].head;
             while at != NONE {
                 work.push(at);
                 at = self.view.slots[at as usize].next;
@@ -512,13 +588,13 @@ impl Scheduler for Pct {
         work.sort_unstable();
         for &key in &work {
             let s = &self.view.slots[key as usize];
-            let p = self.priority(s.group, s.kind, s.origin);
+            let p = self.priority(s.level, s.kind, s.origin);
             self.view.rerank(key, p);
         }
         self.work = work;
-        let &(_, Reverse(best)) = self.view.order.last().expect("n > 0 candidates");
+        let best = self.view.best();
         let rank = self.view.rank(best);
-        let chosen = self.view.slots[best as usize].group;
+        let chosen = self.view.slots[best as usize].level;
         let chosen_origin = self.view.slots[best as usize].origin;
         if self.view.groups_live >= 2 {
             // A decision between two groups or more: one of PCT's steps.
@@ -527,9 +603,7 @@ impl Scheduler for Pct {
             for (i, &cp) in self.change_points.iter().enumerate() {
                 if cp == step {
                     let low = FLOOR + u64::from(self.depth).saturating_sub(1 + i as u64);
-                    if let Some(level) = self.groups.get_mut(&chosen) {
-                        level.priority = Some(low);
-                    }
+                    self.levels[chosen as usize].priority = Some(low);
                 }
             }
         }
@@ -540,8 +614,8 @@ impl Scheduler for Pct {
         let mut unsettled = unsettled;
         unsettled.clear();
         let dirty = std::mem::take(&mut self.dirty);
-        for &g in &dirty {
-            let level = self.groups.get_mut(&g).expect("queued groups exist");
+        for &l in &dirty {
+            let level = &mut self.levels[l as usize];
             level.queued = false;
             let (p, yielded) = (level.priority, level.yielded);
             let mut at = level.head;
@@ -556,7 +630,7 @@ impl Scheduler for Pct {
                 at = next;
             }
             if !settled {
-                unsettled.push(g);
+                unsettled.push(l);
             }
         }
         self.dirty = dirty;
@@ -567,6 +641,7 @@ impl Scheduler for Pct {
         v.chosen_rank = rank;
         v.chosen_key = best;
         v.chosen_origin = chosen_origin;
+        v.removals = point.candidates.last_removal().map_or(0, |(r, _)| r);
         rank
     }
 
@@ -588,11 +663,21 @@ mod tests {
     //! choice points of real runs: same choice, same draws, same priorities, every decision.
 
     use std::cell::{Cell, RefCell};
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
     use std::rc::Rc;
 
     use super::*;
+    use crate::scheduler::Candidate;
     use crate::{create_task, gather, get_running_loop, sleep, Error, EventLoop, LoopConfig};
+    use std::cmp::Reverse;
+
+    /// The reference's grouping, of a whole candidate.
+    fn group(c: &Candidate) -> Group {
+        match c.task {
+            Some(t) => Group::Task(t),
+            None => Group::Entry(c.origin),
+        }
+    }
 
     /// Candidates a caller builds itself may change in any way between two decisions (here:
     /// shuffled, shrunk, grown, origins reused): the view must not apply, and every choice
@@ -752,7 +837,6 @@ mod tests {
             let (naive, fast, _) = &mut *self.0.borrow_mut();
             naive.begin_run(seed);
             fast.begin_run(seed);
-            assert_eq!(naive.change_points, fast.change_points);
         }
 
         fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
@@ -760,6 +844,8 @@ mod tests {
             let expected = naive.choose(point);
             let got = fast.choose(point);
             let at = point.index;
+            // The fast policy draws its change points at the run's first decision.
+            assert_eq!(naive.change_points, fast.change_points, "decision {at}");
             assert_eq!(got, expected, "decision {at}: the choice");
             assert_eq!(
                 fast.rng.get_word_pos(),
@@ -786,14 +872,11 @@ mod tests {
 
     fn full_compare(naive: &NaivePct, fast: &Pct, at: u64) {
         {
-            let known = fast
-                .groups
-                .values()
-                .filter(|l| l.priority.is_some())
-                .count();
+            assert_eq!(fast.groups.len(), fast.levels.len());
+            let known = fast.levels.iter().filter(|l| l.priority.is_some()).count();
             assert_eq!(known, naive.priorities.len(), "decision {at}: groups seen");
             for (g, &p) in &naive.priorities {
-                let level = &fast.groups[g];
+                let level = &fast.levels[fast.groups[g] as usize];
                 assert_eq!(level.priority, Some(p), "decision {at}: priority of {g:?}");
                 assert_eq!(level.yielded, naive.yields.get(g).copied(), "{g:?}'s yield");
             }
@@ -907,6 +990,61 @@ mod tests {
             "{} deviations",
             c.deviations
         );
+    }
+
+    /// The heap with stale entries against the ordered set it replaced: slots added, re-ranked
+    /// (few values, so ties to the oldest are common), the best removed and its key reused.
+    #[test]
+    fn the_heap_chooses_as_an_ordered_set() {
+        use rand::SeedableRng;
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut v = View::default();
+        let mut set: BTreeSet<(u64, Reverse<u32>)> = BTreeSet::new();
+        let slot = || Slot {
+            level: 0,
+            kind: EntryKind::Step,
+            origin: 0,
+            value: 0,
+            ranked: false,
+            next: NONE,
+            live: true,
+        };
+        for step in 0..100_000 {
+            let value = rng.random_range(0..6);
+            let op = rng.random_range(0..10);
+            if (op < 3 && set.len() < 200) || set.is_empty() {
+                let key = v.slots.len() as u32;
+                v.slots.push(slot());
+                v.live += 1;
+                v.rerank(key, value);
+                set.insert((value, Reverse(key)));
+            } else if op < 7 {
+                let at = rng.random_range(0..set.len());
+                let old = *set.iter().nth(at).unwrap();
+                set.remove(&old);
+                v.rerank(old.1 .0, value);
+                set.insert((value, old.1));
+            } else {
+                let best = v.best();
+                assert!(v.order.len() <= 2 * v.live + 64, "step {step}");
+                assert_eq!(
+                    Some(&(v.slots[best as usize].value, Reverse(best))),
+                    set.last()
+                );
+                set.pop_last();
+                v.slots[best as usize].live = false;
+                v.unrank(best);
+                v.live -= 1;
+                if op == 9 {
+                    // A successor takes the chosen one's key.
+                    v.slots[best as usize] = slot();
+                    v.live += 1;
+                    v.rerank(best, value);
+                    set.insert((value, Reverse(best)));
+                }
+            }
+        }
+        assert!(v.compactions > 50, "{}", v.compactions);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! `Random`: a uniform choice among the eligible entries at every decision.
 
-use rand::Rng;
+use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 
+use super::delay::Keystream;
 use super::{seeded_stream, ChoicePoint, Eligibility, Scheduler, SCHEDULE_STREAM};
 
 /// At every decision, each eligible entry is equally likely to run next (a seeded ChaCha8
@@ -22,7 +23,7 @@ pub struct Random {
     seed: u64,
     /// The seed's stream, seeded at the first decision: many runs make none (a fresh loop
     /// should not pay for a ChaCha key schedule it never draws from).
-    rng: Option<ChaCha8Rng>,
+    rng: Option<Stream>,
     eligibility: Eligibility,
 }
 
@@ -80,11 +81,100 @@ impl Scheduler for Random {
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
         let seed = self.seed;
         self.rng
-            .get_or_insert_with(|| seeded_stream(seed, SCHEDULE_STREAM))
+            .get_or_insert_with(|| Stream::new(seed))
             .random_range(0..point.candidates.len())
     }
 
     fn eligibility(&self) -> Eligibility {
         self.eligibility
+    }
+}
+
+/// The seed's stream: its first 16 words from its first block computed alone, the rest from
+/// `rand_chacha` (from word 16 on). A run of a few decisions (W7's tiny runs) reads a few words,
+/// and `rand_chacha`'s first refill computes four blocks (~1,000 instructions, where one costs
+/// ~450); a long run pays that refill once. The words are the stream's own, so every draw is.
+#[derive(Clone, Debug)]
+struct Stream {
+    first: Keystream,
+    read: u32,
+    rest: Option<ChaCha8Rng>,
+    seed: u64,
+}
+
+impl Stream {
+    fn new(seed: u64) -> Stream {
+        Stream {
+            first: Keystream::new(&seeded_stream(seed, SCHEDULE_STREAM)),
+            read: 0,
+            rest: None,
+            seed,
+        }
+    }
+}
+
+impl RngCore for Stream {
+    fn next_u32(&mut self) -> u32 {
+        if self.read < 16 {
+            self.read += 1;
+            return self.first.next_u32();
+        }
+        let seed = self.seed;
+        self.rest
+            .get_or_insert_with(|| {
+                let mut rng = seeded_stream(seed, SCHEDULE_STREAM);
+                rng.set_word_pos(16);
+                rng
+            })
+            .next_u32()
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        // As `rand_core`'s block reader: two consecutive words, the first the low half.
+        let low = u64::from(self.next_u32());
+        (u64::from(self.next_u32()) << 32) | low
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        // As `rand_core`'s block reader: whole words, little-endian, a partial one's rest lost.
+        for chunk in dst.chunks_mut(4) {
+            let word = self.next_u32().to_le_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Draw for draw the seed's stream, across the switch from the first block to
+    /// `rand_chacha` (at word 16, also in the middle of a 64-bit read).
+    #[test]
+    fn the_stream_is_the_seeds() {
+        for seed in (0..300).chain([u64::MAX, 1 << 63]) {
+            let mut reference = seeded_stream(seed, SCHEDULE_STREAM);
+            let mut ours = Stream::new(seed);
+            for i in 0..120u64 {
+                match seed.wrapping_add(i) % 4 {
+                    0 => assert_eq!(ours.next_u32(), reference.next_u32()),
+                    1 => assert_eq!(ours.next_u64(), reference.next_u64()),
+                    2 => {
+                        let n = 2 + (seed ^ i) as usize % 3_000;
+                        let (a, b): (usize, usize) =
+                            (ours.random_range(0..n), reference.random_range(0..n));
+                        assert_eq!(a, b, "seed {seed} draw {i}");
+                    }
+                    _ => {
+                        let mut a = [0u8; 6];
+                        let mut b = [0u8; 6];
+                        ours.fill_bytes(&mut a);
+                        reference.fill_bytes(&mut b);
+                        assert_eq!(a, b);
+                    }
+                }
+            }
+            assert!(ours.rest.is_some());
+        }
     }
 }
