@@ -71,6 +71,9 @@ pub(crate) struct ReadyQueue {
     /// successor without fetching a candidate (`scheduler::EligibleQueue::last_removal`).
     removals: u64,
     promoted: bool,
+    /// The buffers of an index turned off, kept for the next one: a sweep's runs each build
+    /// an index, and allocating its four bitmaps was a twentieth of a short run.
+    spare_bits: Bits,
 }
 
 /// Which entries are eligible, by sequence number: one bit per position (`ready_index`).
@@ -179,12 +182,43 @@ impl ReadyQueue {
     }
 
     /// Everything, oldest first, leaving the queue empty.
-    pub(crate) fn take_all(&mut self) -> impl Iterator<Item = Ready> {
-        let slots = std::mem::take(&mut self.slots);
-        self.base += slots.len() as u64;
+    /// Frees every entry without running it ([`Entry::discard`]), keeping the queue's storage
+    /// and its index's buffers. The caller owns this queue outside the loop: discarding runs
+    /// user `Drop` code, which may schedule (and, on the closed loop, free) entries.
+    pub(crate) fn discard_all(&mut self) {
+        self.base += self.slots.len() as u64;
         self.live = 0;
-        self.index = None;
-        slots.into_iter().flatten()
+        self.shelve_index();
+        for r in self.slots.drain(..).flatten() {
+            r.entry.discard();
+        }
+    }
+
+    /// The state `ReadyQueue::default()` gives, keeping the storage (a recycled loop).
+    pub(crate) fn recycle(&mut self) {
+        let ReadyQueue {
+            slots,
+            base,
+            live,
+            index: _,
+            removals,
+            promoted,
+            spare_bits: _,
+        } = self;
+        debug_assert!(slots.is_empty());
+        slots.clear();
+        *base = 0;
+        *live = 0;
+        *removals = 0;
+        *promoted = false;
+        self.shelve_index();
+    }
+
+    /// Turns the index off, keeping its buffers for the next one.
+    fn shelve_index(&mut self) {
+        if let Some(ix) = self.index.take() {
+            self.spare_bits = ix.bits;
+        }
     }
 
     /// Turns the index on (a scheduler decides) or off (FIFO: a plain deque again).
@@ -194,7 +228,7 @@ impl ReadyQueue {
     #[inline]
     pub(crate) fn index(&mut self, on: Option<bool>) {
         match on {
-            None => self.index = None,
+            None => self.shelve_index(),
             Some(chaos) => {
                 if !matches!(&self.index, Some(ix) if ix.chaos == chaos) {
                     self.build_index(chaos);
@@ -212,7 +246,10 @@ impl ReadyQueue {
         // Room for four times the live entries: a rebuild (O(n)) every 3n pushes or more. The
         // old bitmap's buffers are reused: a busy queue rebuilds every few thousand pushes.
         let capacity = (self.slots.len() * 4).max(16);
-        let mut bits = self.index.take().map(|ix| ix.bits).unwrap_or_default();
+        let mut bits = match self.index.take() {
+            Some(ix) => ix.bits,
+            None => std::mem::take(&mut self.spare_bits),
+        };
         bits.reset(capacity);
         let mut previous: Option<u64> = None;
         for (pos, slot) in self.slots.iter().enumerate() {

@@ -3,11 +3,15 @@
 //! network).
 
 use std::any::Any;
+use std::cell::RefCell;
+use std::collections::BinaryHeap;
 use std::mem;
 use std::rc::{Rc, Weak};
 
 use crate::exceptions::Error;
+use crate::ready::ReadyQueue;
 
+use super::task_slab::TaskSlab;
 use super::timers::Timer;
 use super::LoopInner;
 
@@ -73,6 +77,15 @@ pub(crate) trait CloseHook: Any {
     fn close(&self);
 }
 
+/// Puts an emptied container back into the loop, unless something was added in its place
+/// meanwhile (nothing is, on a closed loop: then it is freed as before).
+fn give_back<T>(slot: &RefCell<T>, emptied: T, is_empty: impl Fn(&T) -> bool) {
+    let mut slot = slot.borrow_mut();
+    if is_empty(&slot) {
+        *slot = emptied;
+    }
+}
+
 impl LoopInner {
     /// The loop's `T`, made with `make` and registered to be closed with the loop on first use.
     pub(crate) fn close_hook<T: CloseHook>(&self, make: impl FnOnce() -> T) -> Rc<T> {
@@ -117,22 +130,29 @@ impl LoopInner {
             {
                 break;
             }
+            // Each container is taken out before user `Drop` code runs (it may reach the loop),
+            // and given back emptied, with its storage, for a recycled loop.
             let mut ready = mem::take(&mut *self.ready.borrow_mut());
-            let timers = mem::take(&mut *self.timers.borrow_mut());
-            let tasks = mem::take(&mut *self.tasks.borrow_mut()).sorted();
+            let mut timers = mem::take(&mut *self.timers.borrow_mut()).into_vec();
+            let mut slab = mem::take(&mut *self.tasks.borrow_mut());
+            let tasks = slab.sorted();
+            slab.clear();
             let futures = mem::take(&mut *self.callback_futures.borrow_mut());
             let hooks = mem::take(&mut *self.close_hooks.borrow_mut());
             for hook in hooks {
                 hook.close();
             }
-            ready.take_all().for_each(|r| r.entry.discard());
-            timers.into_vec().into_iter().for_each(Timer::discard);
+            ready.discard_all();
+            timers.drain(..).for_each(Timer::discard);
             for task in tasks {
                 task.destroy(self);
             }
             for fut in futures.into_iter().filter_map(|w| w.upgrade()) {
                 fut.clear_callbacks();
             }
+            give_back(&self.ready, ready, ReadyQueue::is_empty);
+            give_back(&self.timers, timers.into(), BinaryHeap::is_empty);
+            give_back(&self.tasks, slab, TaskSlab::is_empty);
         }
         self.dispatch_reports();
         Ok(())

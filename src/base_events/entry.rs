@@ -39,7 +39,7 @@ impl Entry {
 
     /// Frees what the entry holds without running it; a callback is taken out first so that a
     /// closure holding its own handle cannot keep itself alive.
-    pub(super) fn discard(self) {
+    pub(crate) fn discard(self) {
         if let Entry::Call(h) = &self {
             drop(h.take());
         }

@@ -13,7 +13,6 @@ use std::task::Waker;
 use crate::config::LoopConfig;
 use crate::decision::Decide;
 use crate::panics;
-use crate::ready::ReadyQueue;
 
 use super::wakers::Inbox;
 use super::LoopInner;
@@ -53,7 +52,7 @@ impl LoopInner {
             close_hooks,
             generation,
         } = self;
-        *ready.get_mut() = ReadyQueue::default();
+        ready.get_mut().recycle();
         deferred.get_mut().clear();
         timers.get_mut().clear();
         now.set(0);
