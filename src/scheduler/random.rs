@@ -3,7 +3,7 @@
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 
-use super::delay::Keystream;
+use super::streams::Keystream;
 use super::{seeded_stream, ChoicePoint, Eligibility, Scheduler, SCHEDULE_STREAM};
 
 /// At every decision, each eligible entry is equally likely to run next (a seeded ChaCha8
@@ -129,18 +129,14 @@ impl RngCore for Stream {
             .next_u32()
     }
 
+    // Word for word as `rand_chacha`'s block reader: two consecutive words, the first the low
+    // half; bytes little-endian, a partial word's rest lost (the tests compare the streams).
     fn next_u64(&mut self) -> u64 {
-        // As `rand_core`'s block reader: two consecutive words, the first the low half.
-        let low = u64::from(self.next_u32());
-        (u64::from(self.next_u32()) << 32) | low
+        rand::rand_core::impls::next_u64_via_u32(self)
     }
 
     fn fill_bytes(&mut self, dst: &mut [u8]) {
-        // As `rand_core`'s block reader: whole words, little-endian, a partial one's rest lost.
-        for chunk in dst.chunks_mut(4) {
-            let word = self.next_u32().to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
+        rand::rand_core::impls::fill_bytes_via_next(self, dst)
     }
 }
 
