@@ -71,6 +71,45 @@ impl Decide {
         }
     }
 
+    /// The state [`Decide::new`] gives for `config`, keeping what the last run allocated
+    /// (a recycled loop: see `base_events/recycle.rs`, which names every field so).
+    pub(crate) fn recycle(&mut self, config: &LoopConfig) {
+        let Decide {
+            origin,
+            next_origin,
+            scheduler,
+            has_scheduler,
+            eligibility,
+            decisions,
+            schedule,
+            seed,
+            fault_rng,
+            amount_rng,
+            user_rng,
+            buggify_sites,
+            fault_queries,
+            fired,
+            trace_level,
+            trace,
+        } = self;
+        origin.set(0);
+        next_origin.set(1);
+        *scheduler.get_mut() = None;
+        has_scheduler.set(false);
+        eligibility.set(Eligibility::Causal);
+        decisions.set(0);
+        schedule.get_mut().clear();
+        *seed = config.seed.unwrap_or(0);
+        *fault_rng.get_mut() = None;
+        *amount_rng.get_mut() = None;
+        *user_rng.get_mut() = None;
+        buggify_sites.get_mut().clear();
+        fault_queries.set(0);
+        fired.get_mut().clear();
+        trace_level.set(config.trace);
+        trace.get_mut().clear();
+    }
+
     #[inline]
     pub(crate) fn fresh_origin(&self) -> u64 {
         let o = self.next_origin.get();

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use crate::config::LoopConfig;
-use crate::decision::Decide;
 use crate::panics;
 
 use super::wakers::Inbox;
@@ -81,7 +80,7 @@ impl LoopInner {
         shared_waker_kept.set(false);
         callback_futures.get_mut().clear();
         callback_futures_compacted.set(0);
-        *decide = Decide::new(&config);
+        decide.recycle(&config);
         close_hooks.get_mut().clear();
         *old_config = config;
         *generation += 1;

@@ -24,6 +24,11 @@ pub struct FaultPlan {
 }
 
 impl FaultPlan {
+    /// Makes it the empty plan again, keeping its storage.
+    pub(crate) fn clear(&mut self) {
+        self.fire.clear();
+    }
+
     /// A plan firing exactly these queries.
     ///
     /// ```

@@ -33,6 +33,11 @@ impl Schedule {
         Schedule::default()
     }
 
+    /// Makes it the FIFO schedule again, keeping its storage.
+    pub(crate) fn clear(&mut self) {
+        self.deviations.clear();
+    }
+
     /// A schedule from deviations; they are sorted by decision number, index-0 and duplicate
     /// entries dropped (the first for a decision number wins).
     ///

@@ -170,6 +170,12 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// Makes it the empty trace again, keeping its storage.
+    pub(crate) fn clear(&mut self) {
+        self.records.clear();
+        self.names.clear();
+    }
+
     pub(crate) fn push(&mut self, time_ns: i64, event: Event) {
         self.records.push(Record { time_ns, event });
     }
