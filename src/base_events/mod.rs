@@ -36,7 +36,7 @@ pub(crate) use closing::{ClosableFuture, CloseHook};
 pub(crate) use entry::Entry;
 pub use exception_context::ExceptionContext;
 pub(crate) use runnable::Runnable;
-pub(crate) use watch::{Command, Watch};
+pub(crate) use watch::{Armed, Command, Watch};
 
 use closing::CallbackFutures;
 use task_slab::TaskSlab;

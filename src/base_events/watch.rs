@@ -61,26 +61,26 @@ impl Watch {
     /// Arms a finished watch for a new run starting now.
     pub(crate) fn rearm(&self, limit: Duration, seed: u64, scheduler: &str, command: &Command) {
         debug_assert!(self.finished.load(Ordering::Relaxed));
-        {
-            let mut run = self.armed();
-            run.started = Instant::now();
-            run.limit = limit;
-            run.seed = seed;
-            if run.scheduler != scheduler {
-                run.scheduler = scheduler.to_string();
-            }
-            if !Arc::ptr_eq(&run.command, command) {
-                run.command = command.clone();
-            }
+        // All under the lock the watchdog thread holds while it judges a run: a verdict on
+        // the last run (`expired`) cannot land on this one, nor this one's seed in its report.
+        let mut run = self.armed();
+        run.started = Instant::now();
+        run.limit = limit;
+        run.seed = seed;
+        if run.scheduler != scheduler {
+            run.scheduler = scheduler.to_string();
+        }
+        if !Arc::ptr_eq(&run.command, command) {
+            run.command = command.clone();
         }
         self.last_task.store(0, Ordering::Relaxed);
         *self.task.lock().unwrap_or_else(|p| p.into_inner()) = None;
         self.expired.store(false, Ordering::Relaxed);
-        // Last: the watchdog thread reads the run only while it is not finished.
         self.finished.store(false, Ordering::Release);
     }
 
-    /// What the run is armed with (the watchdog thread reads it).
+    /// What the run is armed with. The watchdog thread holds it while it judges the run, and
+    /// `rearm` takes it, so a verdict always concerns the run it read.
     pub(crate) fn armed(&self) -> std::sync::MutexGuard<'_, Armed> {
         self.run.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use crate::base_events::{Command, Watch};
+use crate::base_events::{Armed, Command, Watch};
 
 thread_local! {
     /// This thread's watch, re-armed for each of its runs once the last one let go of it.
@@ -51,8 +51,7 @@ pub(crate) fn start(
     })
 }
 
-fn report(w: &Watch) -> String {
-    let run = w.armed();
+fn report(w: &Watch, run: &Armed) -> String {
     format!(
         "tulipsim: run of seed {} exceeded the wall-clock watchdog ({:?}) and never came back \
          to the loop: a task is in a synchronous loop that never reaches an `.await` (no step \
@@ -90,13 +89,12 @@ fn watch_forever(registry: &'static Registry) {
             r.iter().filter_map(Weak::upgrade).collect()
         };
         for w in live {
+            // Held while judging: the thread cannot re-arm the watch for its next run meanwhile.
+            let run = w.armed();
             if w.finished.load(Ordering::Acquire) {
                 continue;
             }
-            let (elapsed, limit) = {
-                let run = w.armed();
-                (run.started.elapsed(), run.limit)
-            };
+            let (elapsed, limit) = (run.started.elapsed(), run.limit);
             if elapsed > limit && !w.expired.swap(true, Ordering::Relaxed) {
                 continue; // the loop ends the run at its next step, if it ever gets one
             }
@@ -108,7 +106,7 @@ fn watch_forever(registry: &'static Registry) {
             if elapsed > limit + grace && !w.finished.load(Ordering::Acquire) {
                 eprintln!(
                     "{}\n  ending the process: a thread stuck in a step cannot be stopped",
-                    report(&w)
+                    report(&w, &run)
                 );
                 std::process::exit(101);
             }
