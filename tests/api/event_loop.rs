@@ -338,3 +338,59 @@ fn a_labelled_future_is_named_in_deadlocks_traces_and_reports() {
         "{report}"
     );
 }
+
+// A recycled loop is reset in place only when nothing of the last run can see it: a future
+// (which holds its loop weakly), a handle or a waker kept past the run makes the next loop a
+// new one, and what was kept still belongs to the old, closed loop.
+#[test]
+fn a_loop_is_recycled_only_when_nothing_of_its_last_run_is_kept() {
+    let config = || LoopConfig::default().seed(3);
+    let lp = EventLoop::with_config(config());
+    let kept: tulipsim::Future<u8> = lp.create_future();
+    let lp = lp.recycle(config());
+    assert_eq!(
+        lp.generation(),
+        0,
+        "a future of the old loop was alive: a new loop"
+    );
+    assert!(
+        kept.get_loop().is_none(),
+        "the kept future's loop is gone (it held it weakly), not become the new one"
+    );
+    drop(kept);
+
+    let lp = lp.recycle(config());
+    assert_eq!(lp.generation(), 1, "nothing kept: the same storage");
+    let handle = lp.handle();
+    let lp = lp.recycle(config());
+    assert_eq!(lp.generation(), 0);
+    assert!(handle.is_closed());
+    drop(handle);
+
+    // A waker kept by a foreign future outlives its task: the loop is reused, its inbox not.
+    let waker = Rc::new(std::cell::RefCell::new(None));
+    let w = waker.clone();
+    let lp = lp.recycle(config());
+    lp.run_until_complete(std::future::poll_fn(move |cx| {
+        *w.borrow_mut() = Some(cx.waker().clone());
+        std::task::Poll::Ready(Ok(()))
+    }))
+    .unwrap();
+    let traced = || config().trace(TraceLevel::Full);
+    // The old run's task had this run's task's slot and id: woken in the middle of this run,
+    // its waker must wake nothing here.
+    let sleeper = |lp: &EventLoop, old: Option<std::task::Waker>| {
+        let t = lp.create_task(async { sleep(1).await });
+        lp.call_later(0.5, move || old.into_iter().for_each(|w| w.wake()));
+        assert_eq!(lp.run_until_complete(t), Ok(()));
+        lp.trace().to_string()
+    };
+    let lp = lp.recycle(traced());
+    assert_eq!(lp.generation(), 2);
+    let old = waker.borrow_mut().take();
+    assert!(old.is_some());
+    assert_eq!(
+        sleeper(&lp, old),
+        sleeper(&EventLoop::with_config(traced()), None)
+    );
+}
