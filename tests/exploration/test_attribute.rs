@@ -40,17 +40,5 @@ async fn all_arguments() -> Result<(), Error> {
 #[tulipsim::test(seeds = 100, policy = "random")]
 #[should_panic(expected = "an update was lost")]
 async fn a_failing_test_panics_with_the_report() -> Result<(), Error> {
-    let counter = Rc::new(Cell::new(0));
-    let bump = |c: Rc<Cell<u32>>| async move {
-        let v = c.get();
-        sleep(0).await?;
-        c.set(v + 1);
-        Ok(())
-    };
-    let a = create_task(bump(counter.clone()))?;
-    sleep(0).await?;
-    let b = create_task(bump(counter.clone()))?;
-    gather(vec![a, b]).await?;
-    assert_eq!(counter.get(), 2, "an update was lost");
-    Ok(())
+    crate::harness::lost_update().await
 }

@@ -531,22 +531,12 @@ fn a_long_schedule_goes_to_a_file_and_the_report_stays_short() {
 #[test]
 fn the_report_shows_the_trace_around_the_decisive_deviation_and_the_failure() {
     let f = check(|| async {
-        let counter = Rc::new(Cell::new(0));
-        let bump = |c: Rc<Cell<u32>>| async move {
-            let v = c.get();
-            sleep(0).await?;
-            c.set(v + 1);
-            Ok(())
-        };
-        let a = create_task(bump(counter.clone()))?;
-        sleep(0).await?;
-        let b = create_task(bump(counter.clone()))?;
-        tulipsim::gather(vec![a, b]).await?;
+        let count = crate::harness::bump_twice().await?;
         // A long, uneventful shutdown: the last lines say nothing about the bug.
         for _ in 0..100 {
             sleep(0).await?;
         }
-        assert_eq!(counter.get(), 2, "an update was lost");
+        assert_eq!(count, 2, "an update was lost");
         Ok(())
     })
     .policy(Policy::Random)
