@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::base_events::{ClosableFuture, Entry, LoopInner};
 use crate::events;
 use crate::exceptions::{CancelledError, Error};
-use crate::tasks::TaskRun;
+use crate::tasks::{TaskHeader, TaskRun};
 
 use super::callbacks::{AnyCallback, Callback, CallbackList, DoneCallback};
 use super::{AnyFuture, DynFuture, Future, FutureKind};
@@ -136,10 +136,7 @@ impl<T: 'static> FutureCore<T> {
                 let Some(lp) = core.open_loop() else {
                     return Err(closed_loop(task));
                 };
-                if !task.header().scheduled.replace(true) {
-                    // The callback's reference moves into the entry (`TaskHeader::wake` clones).
-                    lp.schedule(Entry::Wakeup(task));
-                }
+                TaskHeader::wake_owned(&lp, task);
                 Ok(())
             }
             callbacks => Self::schedule_list(this, core, callbacks),
@@ -170,7 +167,7 @@ impl<T: 'static> FutureCore<T> {
 
     fn schedule_one(lp: &LoopInner, this: &Rc<DynFuture<T>>, cb: Callback<T>) {
         match cb {
-            Callback::Wakeup(task) => task.header().wake(lp, &task),
+            Callback::Wakeup(task) => TaskHeader::wake_owned(lp, task),
             Callback::Done(DoneCallback(f)) => {
                 let fut = Future { obj: this.clone() };
                 lp.schedule(Entry::Done(Box::new(move || {

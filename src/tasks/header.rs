@@ -220,6 +220,15 @@ impl TaskHeader {
         }
     }
 
+    /// [`wake`](Self::wake) for a caller that owns a reference to `task` (a future's wakeup
+    /// callback, consumed as the future completes): it moves into the entry, uncloned.
+    #[inline]
+    pub(crate) fn wake_owned(lp: &LoopInner, task: Rc<dyn TaskRun>) {
+        if !task.header().scheduled.replace(true) {
+            lp.schedule(Entry::Wakeup(task));
+        }
+    }
+
     pub(crate) fn add_waiter(&self, fut: Rc<dyn AnyFuture>, site: &'static Location<'static>) {
         self.suspended_at.set(Some(site));
         let mut waiters = self.waiters.borrow_mut();
