@@ -220,7 +220,7 @@ impl<T> Shared<T> {
 
     /// The task is over: store its result (once) and wake whoever waits.
     pub(crate) fn finish(&self, result: Result<T, JoinError>) {
-        let (wakers, on_finish) = {
+        let (join_waker, watchers, on_finish) = {
             let mut s = self.lock();
             if s.finished {
                 return;
@@ -228,14 +228,16 @@ impl<T> Shared<T> {
             s.finished = true;
             s.result = Some(result);
             s.task_waker = None;
-            let mut wakers: Vec<Waker> = s.join_waker.take().into_iter().collect();
-            wakers.append(&mut s.watchers);
-            (wakers, s.on_finish.take())
+            (
+                s.join_waker.take(),
+                std::mem::take(&mut s.watchers),
+                s.on_finish.take(),
+            )
         };
         if let Some(f) = on_finish {
             f(self.id());
         }
-        wakers.into_iter().for_each(Waker::wake);
+        join_waker.into_iter().chain(watchers).for_each(Waker::wake);
     }
 
     /// For the task, before each poll: `true` if it was aborted. Keeps the poll's waker.
@@ -339,34 +341,38 @@ impl<T> Abortable for Shared<T> {
     }
 }
 
-/// The future a simulated tokio task runs: the user's future, dropped at once when aborted.
-pub(crate) struct Runner<F: Future> {
-    pub(crate) future: Option<Pin<Box<F>>>,
-    pub(crate) shared: Arc<Shared<F::Output>>,
+pin_project_lite::pin_project! {
+    /// The future a simulated tokio task runs: the user's future, kept inline (tulipsim's
+    /// task already boxes the runner) and dropped at once when aborted.
+    #[project = RunnerProj]
+    #[project_replace = RunnerReplace]
+    pub(crate) enum Runner<F: Future> {
+        Running { #[pin] future: F, shared: Arc<Shared<F::Output>> },
+        Over,
+    }
 }
 
 impl<F: Future> Future for Runner<F> {
     type Output = Result<(), tulipsim::Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.shared.before_poll(cx) {
-            let future = self.future.take();
-            drop(future);
-            self.shared
-                .finish(Err(JoinError::cancelled(self.shared.id())));
-            return Poll::Ready(Ok(()));
-        }
-        let Some(future) = self.future.as_mut() else {
+        let RunnerProj::Running { future, shared } = self.as_mut().project() else {
             return Poll::Ready(Ok(()));
         };
-        match future.as_mut().poll(cx) {
-            Poll::Ready(value) => {
-                // tokio drops the future before the handle sees its value.
-                self.future = None;
-                self.shared.finish(Ok(value));
-                Poll::Ready(Ok(()))
+        let value = if shared.before_poll(cx) {
+            None
+        } else {
+            match future.poll(cx) {
+                Poll::Ready(value) => Some(value),
+                Poll::Pending => return Poll::Pending,
             }
-            Poll::Pending => Poll::Pending,
-        }
+        };
+        // tokio drops the future before the handle sees its value (or its abort).
+        let RunnerReplace::Running { shared, .. } = self.project_replace(Runner::Over) else {
+            unreachable!("matched Running above");
+        };
+        let result = value.ok_or_else(|| JoinError::cancelled(shared.id()));
+        shared.finish(result);
+        Poll::Ready(Ok(()))
     }
 }

@@ -120,8 +120,8 @@ where
     F::Output: 'static,
 {
     let shared = Shared::new();
-    let runner = Runner {
-        future: Some(Box::pin(future)),
+    let runner = Runner::Running {
+        future,
         shared: shared.clone(),
     };
     let task = match tulipsim::create_task(runner) {
