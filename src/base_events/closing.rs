@@ -55,8 +55,9 @@ impl CallbackFutures {
         self.rest.clear();
     }
 
-    fn into_iter(self) -> impl Iterator<Item = Weak<dyn ClosableFuture>> {
-        self.first.into_iter().chain(self.rest)
+    /// Takes every entry out in order, keeping the storage.
+    fn drain(&mut self) -> impl Iterator<Item = Weak<dyn ClosableFuture>> + '_ {
+        self.first.take().into_iter().chain(self.rest.drain(..))
     }
 }
 
@@ -75,6 +76,12 @@ pub(crate) trait CloseHook: Any {
     /// The loop is closing: free whatever may hold user values (a server's handler may hold
     /// anything, its own server included).
     fn close(&self);
+}
+
+/// The container in `cell`, taken out (a default left in its place) when `left` says it holds
+/// something.
+fn take_if<T: Default>(left: bool, cell: &RefCell<T>) -> Option<T> {
+    left.then(|| mem::take(&mut *cell.borrow_mut()))
 }
 
 /// Puts an emptied container back into the loop, unless something was added in its place
@@ -121,38 +128,52 @@ impl LoopInner {
         }
         loop {
             // Checked in place, so that closing an idle loop (the end of most runs) moves and
-            // sorts nothing.
-            if self.ready.borrow().is_empty()
-                && self.timers.borrow().is_empty()
-                && self.tasks.borrow().is_empty()
-                && self.callback_futures.borrow().is_empty()
-                && self.close_hooks.borrow().is_empty()
-            {
+            // sorts nothing, and only what holds something is taken out below.
+            let ready_left = !self.ready.borrow().is_empty();
+            let timers_left = !self.timers.borrow().is_empty();
+            let tasks_left = !self.tasks.borrow().is_empty();
+            let futures_left = !self.callback_futures.borrow().is_empty();
+            let hooks_left = !self.close_hooks.borrow().is_empty();
+            if !(ready_left || timers_left || tasks_left || futures_left || hooks_left) {
                 break;
             }
-            // Each container is taken out before user `Drop` code runs (it may reach the loop),
-            // and given back emptied, with its storage, for a recycled loop.
-            let mut ready = mem::take(&mut *self.ready.borrow_mut());
-            let mut timers = mem::take(&mut *self.timers.borrow_mut()).into_vec();
-            let mut slab = mem::take(&mut *self.tasks.borrow_mut());
-            let tasks = slab.sorted();
-            slab.clear();
-            let futures = mem::take(&mut *self.callback_futures.borrow_mut());
-            let hooks = mem::take(&mut *self.close_hooks.borrow_mut());
-            for hook in hooks {
+            // Each container is taken out before user `Drop` code runs (it may reach the loop,
+            // and what it schedules waits for the next round), and given back emptied, with
+            // its storage, for a recycled loop.
+            let ready: Option<ReadyQueue> = take_if(ready_left, &self.ready);
+            let timers: Option<BinaryHeap<Timer>> = take_if(timers_left, &self.timers);
+            let mut slab: Option<TaskSlab> = take_if(tasks_left, &self.tasks);
+            let futures: Option<CallbackFutures> = take_if(futures_left, &self.callback_futures);
+            let hooks: Option<Vec<Rc<dyn CloseHook>>> = take_if(hooks_left, &self.close_hooks);
+            let tasks = slab.as_mut().map(|slab| {
+                let tasks = slab.sorted();
+                slab.clear();
+                tasks
+            });
+            for hook in hooks.into_iter().flatten() {
                 hook.close();
             }
-            ready.discard_all();
-            timers.drain(..).for_each(Timer::discard);
-            for task in tasks {
+            if let Some(mut ready) = ready {
+                ready.discard_all();
+                give_back(&self.ready, ready, ReadyQueue::is_empty);
+            }
+            if let Some(timers) = timers {
+                let mut timers = timers.into_vec();
+                timers.drain(..).for_each(Timer::discard);
+                give_back(&self.timers, timers.into(), BinaryHeap::is_empty);
+            }
+            for task in tasks.into_iter().flatten() {
                 task.destroy(self);
             }
-            for fut in futures.into_iter().filter_map(|w| w.upgrade()) {
-                fut.clear_callbacks();
+            if let Some(mut futures) = futures {
+                for fut in futures.drain().filter_map(|w| w.upgrade()) {
+                    fut.clear_callbacks();
+                }
+                give_back(&self.callback_futures, futures, CallbackFutures::is_empty);
             }
-            give_back(&self.ready, ready, ReadyQueue::is_empty);
-            give_back(&self.timers, timers.into(), BinaryHeap::is_empty);
-            give_back(&self.tasks, slab, TaskSlab::is_empty);
+            if let Some(slab) = slab {
+                give_back(&self.tasks, slab, TaskSlab::is_empty);
+            }
         }
         self.dispatch_reports();
         Ok(())
