@@ -4,7 +4,6 @@
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::collections::BinaryHeap;
 use std::mem;
 use std::rc::{Rc, Weak};
 
@@ -12,7 +11,8 @@ use crate::exceptions::Error;
 use crate::ready::ReadyQueue;
 
 use super::task_slab::TaskSlab;
-use super::timers::Timer;
+use super::timer_queue::TimerQueue;
+use super::timers::TimerAction;
 use super::LoopInner;
 
 /// The futures registered for `close()`, in registration order. The first is kept inline: a
@@ -133,7 +133,7 @@ impl LoopInner {
             // Each container is taken out before user `Drop` code runs (it may reach the loop),
             // and given back emptied, with its storage, for a recycled loop.
             let mut ready = mem::take(&mut *self.ready.borrow_mut());
-            let mut timers = mem::take(&mut *self.timers.borrow_mut()).into_vec();
+            let mut timers = mem::take(&mut *self.timers.borrow_mut());
             let mut slab = mem::take(&mut *self.tasks.borrow_mut());
             let tasks = slab.sorted();
             slab.clear();
@@ -143,7 +143,7 @@ impl LoopInner {
                 hook.close();
             }
             ready.discard_all();
-            timers.drain(..).for_each(Timer::discard);
+            timers.drain().for_each(TimerAction::discard);
             for task in tasks {
                 task.destroy(self);
             }
@@ -151,7 +151,7 @@ impl LoopInner {
                 fut.clear_callbacks();
             }
             give_back(&self.ready, ready, ReadyQueue::is_empty);
-            give_back(&self.timers, timers.into(), BinaryHeap::is_empty);
+            give_back(&self.timers, timers, TimerQueue::is_empty);
             give_back(&self.tasks, slab, TaskSlab::is_empty);
         }
         self.dispatch_reports();
