@@ -164,7 +164,7 @@ impl LoopInner {
         }
     }
 
-    pub(crate) fn call_soon_handle(&self, callback: Box<dyn FnOnce()>) -> Handle {
+    pub(crate) fn call_soon_handle(&self, callback: impl FnOnce() + 'static) -> Handle {
         let inner = HandleInner::new(callback, None);
         let handle = Handle {
             inner: inner.clone(),
@@ -339,9 +339,7 @@ impl LoopInner {
                 if handle.cancelled.get() {
                     return;
                 }
-                if let Some(callback) = handle.take() {
-                    self.run_callback(callback, handle.name.get());
-                }
+                self.run_callback(|| handle.run(), handle.name.get());
             }
             Entry::Done(callback) => self.run_callback(callback, None),
             Entry::Stop(lp) => {
@@ -354,7 +352,7 @@ impl LoopInner {
     }
 
     /// Runs a callback; `name` is a user callback's, for the report if it panics.
-    fn run_callback(&self, callback: Box<dyn FnOnce()>, name: Option<events::CallbackName>) {
+    fn run_callback(&self, callback: impl FnOnce(), name: Option<events::CallbackName>) {
         if let Err(caught) = panics::catch(callback) {
             let err = self.panicked(caught, None);
             let done_callback = panics::take_callback();

@@ -33,15 +33,19 @@ impl TimerAction {
 
     pub(super) fn discard(self) {
         if let TimerAction::Call(h) = &self {
-            drop(h.take());
+            h.discard();
         }
     }
 }
 
 impl LoopInner {
     /// A sleeper's timer: the timer-jitter fault may make it fire late.
-    pub(crate) fn call_at_nanos(&self, when: i64, callback: Box<dyn FnOnce()>) -> TimerHandle {
-        self.call_at_nanos_as(when, callback, true)
+    pub(crate) fn call_at_nanos(
+        &self,
+        when: i64,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerHandle {
+        self.call_at_nanos_as(when, HandleInner::new(callback, Some(when)), true)
     }
 
     /// A deadline's timer (a timeout's): only the early-timeout fault moves it, where the
@@ -49,18 +53,12 @@ impl LoopInner {
     pub(crate) fn call_at_nanos_exact(
         &self,
         when: i64,
-        callback: Box<dyn FnOnce()>,
+        callback: impl FnOnce() + 'static,
     ) -> TimerHandle {
-        self.call_at_nanos_as(when, callback, false)
+        self.call_at_nanos_as(when, HandleInner::new(callback, Some(when)), false)
     }
 
-    fn call_at_nanos_as(
-        &self,
-        when: i64,
-        callback: Box<dyn FnOnce()>,
-        jittered: bool,
-    ) -> TimerHandle {
-        let inner = HandleInner::new(callback, Some(when));
+    fn call_at_nanos_as(&self, when: i64, inner: Rc<HandleInner>, jittered: bool) -> TimerHandle {
         let handle = Handle {
             inner: inner.clone(),
         };
