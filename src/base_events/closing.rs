@@ -133,7 +133,10 @@ impl LoopInner {
             // Each container is taken out before user `Drop` code runs (it may reach the loop),
             // and given back emptied, with its storage, for a recycled loop.
             let mut ready = mem::take(&mut *self.ready.borrow_mut());
-            let mut timers = mem::take(&mut *self.timers.borrow_mut());
+            // The timer queue is the loop's largest field: moved only when it holds timers
+            // (nothing pushes one on a closed loop).
+            let has_timers = !self.timers.borrow().is_empty();
+            let mut timers = has_timers.then(|| mem::take(&mut *self.timers.borrow_mut()));
             let mut slab = mem::take(&mut *self.tasks.borrow_mut());
             let tasks = slab.sorted();
             slab.clear();
@@ -143,7 +146,9 @@ impl LoopInner {
                 hook.close();
             }
             ready.discard_all();
-            timers.drain().for_each(TimerAction::discard);
+            if let Some(timers) = &mut timers {
+                timers.drain().for_each(TimerAction::discard);
+            }
             for task in tasks {
                 task.destroy(self);
             }
@@ -151,7 +156,9 @@ impl LoopInner {
                 fut.clear_callbacks();
             }
             give_back(&self.ready, ready, ReadyQueue::is_empty);
-            give_back(&self.timers, timers, TimerQueue::is_empty);
+            if let Some(timers) = timers {
+                give_back(&self.timers, timers, TimerQueue::is_empty);
+            }
             give_back(&self.tasks, slab, TaskSlab::is_empty);
         }
         self.dispatch_reports();
