@@ -192,9 +192,7 @@ impl Timeout {
             let handle = if when <= lp.time_ns() || lp.inner.early_timeout() {
                 lp.call_soon(on_timeout)
             } else {
-                lp.inner
-                    .call_at_nanos_exact(when, Box::new(on_timeout))
-                    .handle
+                lp.inner.call_at_nanos_exact(when, on_timeout).handle
             };
             *inner.handler.borrow_mut() = Some(handle);
         }

@@ -4,7 +4,6 @@
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::collections::BinaryHeap;
 use std::mem;
 use std::rc::{Rc, Weak};
 
@@ -12,7 +11,8 @@ use crate::exceptions::Error;
 use crate::ready::ReadyQueue;
 
 use super::task_slab::TaskSlab;
-use super::timers::Timer;
+use super::timer_queue::TimerQueue;
+use super::timers::TimerAction;
 use super::LoopInner;
 
 /// The futures registered for `close()`, in registration order. The first is kept inline: a
@@ -141,7 +141,7 @@ impl LoopInner {
             // and what it schedules waits for the next round), and given back emptied, with
             // its storage, for a recycled loop.
             let ready: Option<ReadyQueue> = take_if(ready_left, &self.ready);
-            let timers: Option<BinaryHeap<Timer>> = take_if(timers_left, &self.timers);
+            let timers: Option<TimerQueue<TimerAction>> = take_if(timers_left, &self.timers);
             let mut slab: Option<TaskSlab> = take_if(tasks_left, &self.tasks);
             let futures: Option<CallbackFutures> = take_if(futures_left, &self.callback_futures);
             let hooks: Option<Vec<Rc<dyn CloseHook>>> = take_if(hooks_left, &self.close_hooks);
@@ -157,10 +157,9 @@ impl LoopInner {
                 ready.discard_all();
                 give_back(&self.ready, ready, ReadyQueue::is_empty);
             }
-            if let Some(timers) = timers {
-                let mut timers = timers.into_vec();
-                timers.drain(..).for_each(Timer::discard);
-                give_back(&self.timers, timers.into(), BinaryHeap::is_empty);
+            if let Some(mut timers) = timers {
+                timers.drain().for_each(TimerAction::discard);
+                give_back(&self.timers, timers, TimerQueue::is_empty);
             }
             for task in tasks.into_iter().flatten() {
                 task.destroy(self);

@@ -41,7 +41,7 @@ impl Entry {
     /// closure holding its own handle cannot keep itself alive.
     pub(crate) fn discard(self) {
         if let Entry::Call(h) = &self {
-            drop(h.take());
+            h.discard();
         }
         drop(self);
     }

@@ -8,7 +8,6 @@
 //! entries, as they are all `call_soon` callbacks in asyncio.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BinaryHeap;
 use std::mem;
 use std::panic::Location;
 use std::rc::Rc;
@@ -28,6 +27,7 @@ mod exception_context;
 mod recycle;
 mod runnable;
 mod task_slab;
+mod timer_queue;
 mod timers;
 mod wakers;
 mod watch;
@@ -40,7 +40,8 @@ pub(crate) use watch::{Armed, Command, Watch};
 
 use closing::CallbackFutures;
 use task_slab::TaskSlab;
-use timers::Timer;
+use timer_queue::TimerQueue;
+use timers::TimerAction;
 use wakers::Inbox;
 
 /// Marks the loop as no longer running when `run_forever` ends, even by a panic escaping from
@@ -63,9 +64,8 @@ pub(crate) struct LoopInner {
     /// Scheduled while a policy decides (the queue is borrowed for its candidates); appended
     /// to the queue once it has chosen.
     pub(crate) deferred: RefCell<Vec<Ready>>,
-    timers: RefCell<BinaryHeap<Timer>>,
+    timers: RefCell<TimerQueue<TimerAction>>,
     now: Cell<i64>,
-    timer_seq: Cell<u64>,
     /// The id of the task whose step is running, for the trace and faults (the task itself
     /// is kept by `tasks`, as asyncio's `_current_tasks`).
     pub(crate) current_task: Cell<Option<u64>>,
@@ -108,9 +108,8 @@ impl LoopInner {
         Rc::new(LoopInner {
             ready: RefCell::new(ReadyQueue::default()),
             deferred: RefCell::new(Vec::new()),
-            timers: RefCell::new(BinaryHeap::new()),
+            timers: RefCell::new(TimerQueue::default()),
             now: Cell::new(0),
-            timer_seq: Cell::new(0),
             current_task: Cell::new(None),
             tasks: RefCell::new(TaskSlab::default()),
             next_task_id: Cell::new(1),
@@ -165,7 +164,7 @@ impl LoopInner {
         }
     }
 
-    pub(crate) fn call_soon_handle(&self, callback: Box<dyn FnOnce()>) -> Handle {
+    pub(crate) fn call_soon_handle(&self, callback: impl FnOnce() + 'static) -> Handle {
         let inner = HandleInner::new(callback, None);
         let handle = Handle {
             inner: inner.clone(),
@@ -340,9 +339,7 @@ impl LoopInner {
                 if handle.cancelled.get() {
                     return;
                 }
-                if let Some(callback) = handle.take() {
-                    self.run_callback(callback, handle.name.get());
-                }
+                self.run_callback(|| handle.run(), handle.name.get());
             }
             Entry::Done(callback) => self.run_callback(callback, None),
             Entry::Stop(lp) => {
@@ -355,7 +352,7 @@ impl LoopInner {
     }
 
     /// Runs a callback; `name` is a user callback's, for the report if it panics.
-    fn run_callback(&self, callback: Box<dyn FnOnce()>, name: Option<events::CallbackName>) {
+    fn run_callback(&self, callback: impl FnOnce(), name: Option<events::CallbackName>) {
         if let Err(caught) = panics::catch(callback) {
             let err = self.panicked(caught, None);
             let done_callback = panics::take_callback();

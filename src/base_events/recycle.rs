@@ -27,7 +27,6 @@ impl LoopInner {
             deferred,
             timers,
             now,
-            timer_seq,
             current_task,
             tasks,
             next_task_id,
@@ -55,7 +54,6 @@ impl LoopInner {
         deferred.get_mut().clear();
         timers.get_mut().clear();
         now.set(0);
-        timer_seq.set(0);
         current_task.set(None);
         tasks.get_mut().clear();
         next_task_id.set(1);

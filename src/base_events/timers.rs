@@ -1,7 +1,6 @@
-//! The loop's timers: a heap by deadline, `call_at`'s callbacks and tasks' sleeps, moved onto
-//! the ready queue as their deadlines come.
+//! The loop's timers: `call_at`'s callbacks and tasks' sleeps, queued by deadline (see
+//! `timer_queue.rs`), moved onto the ready queue as their deadlines come.
 
-use std::cmp::Ordering;
 use std::rc::Rc;
 
 use crate::events::{Handle, HandleInner, TimerHandle};
@@ -10,63 +9,43 @@ use crate::scheduler::EntryKind;
 
 use super::{Entry, LoopInner, Runnable};
 
-pub(super) struct Timer {
-    when: i64,
-    seq: u64,
-    action: TimerAction,
-}
-
+/// What a timer does when its deadline comes.
 pub(super) enum TimerAction {
     Call(Rc<HandleInner>),
     /// A task's sleep, by token; stale once the task's slot moved on.
     Sleep(Rc<dyn Runnable>, u64),
 }
 
-impl Timer {
+impl TimerAction {
     fn cancelled(&self) -> bool {
-        match &self.action {
+        match self {
             TimerAction::Call(h) => h.cancelled.get(),
             TimerAction::Sleep(task, token) => !task.sleep_pending(*token),
         }
     }
 
     fn into_entry(self) -> Entry {
-        match self.action {
+        match self {
             TimerAction::Call(h) => Entry::Call(h),
             TimerAction::Sleep(task, token) => Entry::SleepDone(task, token),
         }
     }
 
     pub(super) fn discard(self) {
-        if let TimerAction::Call(h) = &self.action {
-            drop(h.take());
+        if let TimerAction::Call(h) = &self {
+            h.discard();
         }
-    }
-}
-
-impl PartialEq for Timer {
-    fn eq(&self, other: &Self) -> bool {
-        (self.when, self.seq) == (other.when, other.seq)
-    }
-}
-impl Eq for Timer {}
-impl PartialOrd for Timer {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Timer {
-    /// Reversed, so that `BinaryHeap` pops the earliest deadline, and among equal deadlines the
-    /// one scheduled first (asyncio leaves that order undefined; see docs/semantics.md).
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.when, other.seq).cmp(&(self.when, self.seq))
     }
 }
 
 impl LoopInner {
     /// A sleeper's timer: the timer-jitter fault may make it fire late.
-    pub(crate) fn call_at_nanos(&self, when: i64, callback: Box<dyn FnOnce()>) -> TimerHandle {
-        self.call_at_nanos_as(when, callback, true)
+    pub(crate) fn call_at_nanos(
+        &self,
+        when: i64,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerHandle {
+        self.call_at_nanos_as(when, HandleInner::new(callback, Some(when)), true)
     }
 
     /// A deadline's timer (a timeout's): only the early-timeout fault moves it, where the
@@ -74,18 +53,12 @@ impl LoopInner {
     pub(crate) fn call_at_nanos_exact(
         &self,
         when: i64,
-        callback: Box<dyn FnOnce()>,
+        callback: impl FnOnce() + 'static,
     ) -> TimerHandle {
-        self.call_at_nanos_as(when, callback, false)
+        self.call_at_nanos_as(when, HandleInner::new(callback, Some(when)), false)
     }
 
-    fn call_at_nanos_as(
-        &self,
-        when: i64,
-        callback: Box<dyn FnOnce()>,
-        jittered: bool,
-    ) -> TimerHandle {
-        let inner = HandleInner::new(callback, Some(when));
+    fn call_at_nanos_as(&self, when: i64, inner: Rc<HandleInner>, jittered: bool) -> TimerHandle {
         let handle = Handle {
             inner: inner.clone(),
         };
@@ -107,20 +80,18 @@ impl LoopInner {
     }
 
     fn push_timer(&self, when: i64, action: TimerAction) {
-        let seq = self.timer_seq.get();
-        self.timer_seq.set(seq + 1);
-        self.timers.borrow_mut().push(Timer { when, seq, action });
+        self.timers.borrow_mut().push(when, action);
     }
 
     /// The earliest deadline of a live timer, dropping cancelled ones from the head.
     pub(super) fn next_deadline(&self) -> Option<i64> {
         let mut timers = self.timers.borrow_mut();
-        while let Some(t) = timers.peek() {
-            if !t.cancelled() {
-                return Some(t.when);
+        while let Some((when, action)) = timers.peek() {
+            if !action.cancelled() {
+                return Some(when);
             }
-            if let Some(t) = timers.pop() {
-                t.discard();
+            if let Some(action) = timers.pop() {
+                action.discard();
             }
         }
         None
@@ -130,12 +101,12 @@ impl LoopInner {
         let now = self.now.get();
         let mut timers = self.timers.borrow_mut();
         let mut ready = self.ready.borrow_mut();
-        while timers.peek().is_some_and(|t| t.when <= now) {
-            let Some(t) = timers.pop() else { break };
-            if !t.cancelled() {
+        while timers.next_when().is_some_and(|when| when <= now) {
+            let Some(action) = timers.pop() else { break };
+            if !action.cancelled() {
                 // Each timer is a group of its own: a policy may reorder it with anything.
                 ready.push_back(Ready {
-                    entry: t.into_entry(),
+                    entry: action.into_entry(),
                     origin: self.decide.fresh_origin(),
                     kind: EntryKind::Timer,
                 });

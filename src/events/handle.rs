@@ -1,7 +1,7 @@
 //! Handles of scheduled callbacks (asyncio's `Handle` and `TimerHandle`), which can be
 //! cancelled until they run.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::panic::Location;
 use std::rc::Rc;
 
@@ -29,13 +29,36 @@ pub struct Handle {
     pub(crate) inner: Rc<HandleInner>,
 }
 
-pub(crate) struct HandleInner {
-    pub(crate) callback: RefCell<Option<Box<dyn FnOnce()>>>,
+/// A handle's state, with its callback in the same allocation (a boxed closure beside it was
+/// a second allocation for every `call_soon` and `call_at`).
+pub(crate) struct HandleInner<C: ?Sized = dyn Callback> {
     pub(crate) cancelled: Cell<bool>,
     /// The deadline for timer handles, in nanoseconds.
     pub(crate) when: Option<i64>,
     /// A user callback's type name and where it was scheduled, for the report if it fails.
     pub(crate) name: Cell<Option<CallbackName>>,
+    callback: C,
+}
+
+/// A handle's callback, run or dropped at most once.
+pub(crate) trait Callback {
+    /// Runs the callback, unless it already ran or was dropped.
+    fn run(&self);
+    /// Drops the callback, so that a closure holding its own handle cannot keep itself alive.
+    fn discard(&self);
+}
+
+impl<F: FnOnce()> Callback for Cell<Option<F>> {
+    fn run(&self) {
+        if let Some(f) = self.take() {
+            f();
+        }
+    }
+
+    fn discard(&self) {
+        // Taken out first: the closure's `Drop` runs with nothing of the handle borrowed.
+        drop(self.take());
+    }
 }
 
 /// A user callback's type name (a closure's names the function it was written in) and where
@@ -48,19 +71,24 @@ pub(super) fn callback_name<F>(_f: &F) -> &'static str {
 }
 
 impl HandleInner {
-    pub(crate) fn new(callback: Box<dyn FnOnce()>, when: Option<i64>) -> Rc<HandleInner> {
+    pub(crate) fn new(callback: impl FnOnce() + 'static, when: Option<i64>) -> Rc<HandleInner> {
         Rc::new(HandleInner {
-            callback: RefCell::new(Some(callback)),
             cancelled: Cell::new(false),
             when,
             name: Cell::new(None),
+            callback: Cell::new(Some(callback)),
         })
     }
 
-    /// Takes the callback out, so that running it (or dropping it at close) cannot keep a
-    /// cycle through this handle alive.
-    pub(crate) fn take(&self) -> Option<Box<dyn FnOnce()>> {
-        self.callback.borrow_mut().take()
+    /// Runs the callback, unless it already ran or was dropped.
+    pub(crate) fn run(&self) {
+        self.callback.run();
+    }
+
+    /// Drops the callback (a cancel, or a close), so that a cycle through this handle cannot
+    /// keep it alive.
+    pub(crate) fn discard(&self) {
+        self.callback.discard();
     }
 }
 
@@ -80,9 +108,8 @@ impl Handle {
     /// ```
     pub fn cancel(&self) {
         if !self.inner.cancelled.replace(true) {
-            // Drop the closure now, outside any borrow, as asyncio drops `_callback`.
-            let cb = self.inner.take();
-            drop(cb);
+            // Drop the closure now, as asyncio drops `_callback`.
+            self.inner.discard();
         }
     }
 

@@ -67,7 +67,7 @@ impl LoopHandle {
     #[track_caller]
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
         let name = (callback_name(&callback), Location::caller());
-        let handle = self.inner.call_soon_handle(Box::new(callback));
+        let handle = self.inner.call_soon_handle(callback);
         handle.inner.name.set(Some(name));
         handle
     }
@@ -89,7 +89,7 @@ impl LoopHandle {
     ) -> TimerHandle {
         let name = (callback_name(&callback), Location::caller());
         let when = self.inner.now().saturating_add(delay.into_nanos());
-        let timer = self.inner.call_at_nanos(when, Box::new(callback));
+        let timer = self.inner.call_at_nanos(when, callback);
         timer.handle.inner.name.set(Some(name));
         timer
     }
@@ -106,9 +106,7 @@ impl LoopHandle {
     #[track_caller]
     pub fn call_at(&self, when: impl IntoDelay, callback: impl FnOnce() + 'static) -> TimerHandle {
         let name = (callback_name(&callback), Location::caller());
-        let timer = self
-            .inner
-            .call_at_nanos(when.into_nanos(), Box::new(callback));
+        let timer = self.inner.call_at_nanos(when.into_nanos(), callback);
         timer.handle.inner.name.set(Some(name));
         timer
     }
@@ -136,8 +134,7 @@ impl LoopHandle {
         when: impl IntoDelay,
         callback: impl FnOnce() + 'static,
     ) -> TimerHandle {
-        self.inner
-            .call_at_nanos_exact(when.into_nanos(), Box::new(callback))
+        self.inner.call_at_nanos_exact(when.into_nanos(), callback)
     }
 
     /// Asks the early-timeout fault (see [`FaultConfig::early_timeout`](crate::FaultConfig::early_timeout))

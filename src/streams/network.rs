@@ -178,14 +178,11 @@ impl NetworkInner {
     fn release_at(self: &Rc<Self>, until: i64) {
         if let Some(lp) = self.lp.upgrade() {
             let net = Rc::downgrade(self);
-            lp.call_at_nanos_exact(
-                until,
-                Box::new(move || {
-                    if let Some(net) = net.upgrade() {
-                        net.release();
-                    }
-                }),
-            );
+            lp.call_at_nanos_exact(until, move || {
+                if let Some(net) = net.upgrade() {
+                    net.release();
+                }
+            });
         }
     }
 

@@ -576,7 +576,7 @@ impl EndRef {
             return;
         };
         let me = self.clone();
-        lp.call_at_nanos_exact(when, Box::new(move || me.pull()));
+        lp.call_at_nanos_exact(when, move || me.pull());
     }
 
     /// `_write_ready`: the wire is free; it takes the next segment of the buffer.

@@ -177,7 +177,7 @@ impl EndRef {
     pub(crate) fn call_soon(&self, f: impl FnOnce(&EndRef) + 'static) {
         if let Some(lp) = self.loop_inner() {
             let me = self.clone();
-            lp.call_soon_handle(Box::new(move || f(&me)));
+            lp.call_soon_handle(move || f(&me));
         }
     }
 
@@ -201,7 +201,7 @@ impl EndRef {
         to.last_arrival.set(arrival);
         to.inflight.borrow_mut().push_back(packet);
         let peer = self.peer();
-        lp.call_at_nanos_exact(arrival, Box::new(move || peer.deliver()));
+        lp.call_at_nanos_exact(arrival, move || peer.deliver());
     }
 
     /// Sends `packet` after one latency.

@@ -237,14 +237,11 @@ impl<T> Sleep<T> {
             // asyncio's own way, a future and a timer that sets it.
             let fut: Future<()> = Future::bound(Rc::downgrade(lp), site);
             let setter = fut.clone();
-            let timer = lp.call_at_nanos(
-                when,
-                Box::new(move || {
-                    if !setter.cancelled() {
-                        let _ = setter.set_result(());
-                    }
-                }),
-            );
+            let timer = lp.call_at_nanos(when, move || {
+                if !setter.cancelled() {
+                    let _ = setter.set_result(());
+                }
+            });
             SleepState::Waiting(Box::new(OwnFuture {
                 wait: fut.wait_at(site),
                 timer,

@@ -294,8 +294,7 @@ fn release_later(lp: &LoopHandle, delay: i64, waiter: &Future<()>) -> TimerHandl
     } else {
         now.saturating_add(delay)
     };
-    lp.inner
-        .call_at_nanos_exact(when, Box::new(move || release(&w)))
+    lp.inner.call_at_nanos_exact(when, move || release(&w))
 }
 
 /// Runs a closure when dropped: Python's `finally`, which also runs when the coroutine is
@@ -562,15 +561,14 @@ impl<T: Clone + 'static> IntoIterator for AsCompleted<T> {
         if let (Some(t), false) = (self.timeout, todo.borrow().is_empty()) {
             {
                 let (todo, done) = (todo.clone(), done.clone());
-                let h = lp.inner.call_at_nanos_exact(
-                    lp.inner.now().saturating_add(t),
-                    Box::new(move || {
+                let h = lp
+                    .inner
+                    .call_at_nanos_exact(lp.inner.now().saturating_add(t), move || {
                         for f in todo.borrow_mut().drain(..) {
                             f.remove_done_callback(&on_completion);
                             let _ = done.put_nowait(None);
                         }
-                    }),
-                );
+                    });
                 *timeout_handle.borrow_mut() = Some(h);
             }
         }
