@@ -5,8 +5,8 @@
 //! A plain future is its header alone: `Future::new` allocates one `FutureCore<T>`, which is
 //! also its [`FutureKind`].
 
-use std::cell::{Cell, RefCell};
-use std::mem;
+use std::cell::{Cell, OnceCell, RefCell};
+use std::mem::{self, ManuallyDrop};
 use std::panic::Location;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
@@ -34,9 +34,15 @@ pub(crate) struct FutureCore<T> {
     /// path): the list is taken out to be read or changed, and put back. Nothing that runs
     /// while it is out can reach this future (predicates and pushes only), so none sees the
     /// empty stand-in.
-    callbacks: Cell<CallbackList<T>>,
-    /// A `Cell`, not a `RefCell`: read by taking it out and putting it back (8 bytes less).
-    lp: Cell<Weak<LoopInner>>,
+    ///
+    /// Dropped by hand (see `Drop`): most futures end with an empty list, which then costs a
+    /// test rather than a call to the list's drop glue.
+    callbacks: ManuallyDrop<Cell<CallbackList<T>>>,
+    /// Set once: when made, or by the first loop that awaits it or adds a callback.
+    lp: OnceCell<Weak<LoopInner>>,
+    /// `state` is not `Pending` (it never goes back): what every await's first poll asks,
+    /// answered without borrowing the state.
+    done: Cell<bool>,
     /// asyncio's `__log_traceback`: an exception was set and nobody has looked at it yet.
     log_traceback: Cell<bool>,
     registered_for_close: Cell<bool>,
@@ -50,8 +56,13 @@ impl<T: 'static> FutureCore<T> {
     pub(crate) fn new(lp: Weak<LoopInner>, created_at: &'static Location<'static>) -> Self {
         FutureCore {
             state: RefCell::new(State::Pending),
-            callbacks: Cell::new(CallbackList::Empty),
-            lp: Cell::new(lp),
+            callbacks: ManuallyDrop::new(Cell::new(CallbackList::Empty)),
+            lp: if Weak::ptr_eq(&lp, &Weak::new()) {
+                OnceCell::new()
+            } else {
+                OnceCell::from(lp)
+            },
+            done: Cell::new(false),
             log_traceback: Cell::new(false),
             registered_for_close: Cell::new(false),
             created_at,
@@ -60,35 +71,25 @@ impl<T: 'static> FutureCore<T> {
     }
 
     pub(crate) fn loop_inner(&self) -> Option<Rc<LoopInner>> {
-        let lp = self.lp.take();
-        let up = lp.upgrade();
-        self.lp.set(lp);
-        up
+        self.lp.get()?.upgrade()
     }
 
     fn is_unbound(&self) -> bool {
-        let lp = self.lp.take();
-        let unbound = Weak::ptr_eq(&lp, &Weak::new());
-        self.lp.set(lp);
-        unbound
+        self.lp.get().is_none()
     }
 
     /// True if this future belongs to `lp`; an unbound future (created with no loop around)
     /// is bound to `lp` now.
     pub(crate) fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool {
-        // One take and one set: every await's first poll asks.
-        let mine = self.lp.take();
-        if Weak::ptr_eq(&mine, &Weak::new()) {
-            self.lp.set(Rc::downgrade(lp));
-            return true;
+        match self.lp.get() {
+            Some(mine) => std::ptr::eq(mine.as_ptr(), Rc::as_ptr(lp)),
+            None => self.lp.set(Rc::downgrade(lp)).is_ok(),
         }
-        let same = std::ptr::eq(mine.as_ptr(), Rc::as_ptr(lp));
-        self.lp.set(mine);
-        same
     }
 
+    #[inline]
     pub(crate) fn is_done(&self) -> bool {
-        !matches!(*self.state.borrow(), State::Pending)
+        self.done.get()
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {
@@ -116,6 +117,7 @@ impl<T: 'static> FutureCore<T> {
             }
             core.log_traceback
                 .set(matches!(new, State::Finished(Err(_))));
+            core.done.set(true);
             *state = new;
         }
         Self::schedule_callbacks(this, core)
@@ -197,7 +199,7 @@ impl<T: 'static> FutureCore<T> {
         if !matches!(cb, Callback::Wakeup(_)) && !core.registered_for_close.replace(true) {
             if core.is_unbound() {
                 if let Some(lp) = events::current_or_thread_loop().upgrade() {
-                    core.lp.set(Rc::downgrade(&lp));
+                    let _ = core.lp.set(Rc::downgrade(&lp));
                 }
             }
             if let Some(lp) = core.loop_inner() {
@@ -410,6 +412,15 @@ impl<T> Drop for FutureCore<T> {
         if self.log_traceback.get() {
             self.report_never_retrieved();
         }
+        // Only a future that never completed still has callbacks, and its state owns nothing:
+        // freeing them before the state frees nothing in a different order. The `Empty` left
+        // behind owns nothing either, so the field needs no drop.
+        let callbacks = self.callbacks.take();
+        if !matches!(callbacks, CallbackList::Empty) {
+            drop(callbacks);
+        } else {
+            mem::forget(callbacks);
+        }
     }
 }
 
@@ -419,8 +430,7 @@ impl<T> FutureCore<T> {
     #[inline(never)]
     fn report_never_retrieved(&self) {
         if let State::Finished(Err(e)) = &*self.state.borrow() {
-            let weak = self.lp.take();
-            if let Some(lp) = weak.upgrade() {
+            if let Some(lp) = self.lp.get().and_then(Weak::upgrade) {
                 lp.report(crate::base_events::ExceptionContext {
                     message: "Future exception was never retrieved".to_string(),
                     error: Some(e.clone()),

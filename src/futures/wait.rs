@@ -176,10 +176,10 @@ impl WaitCore {
 /// The exception the task's step throws at this await, if any (see `TaskHeader::land_throw`).
 #[inline(always)]
 fn take_throw(header: &TaskHeader, fut: &Rc<dyn AnyFuture>) -> Option<Error> {
-    // Almost every resume has nothing thrown: look before calling the general landing, which
-    // takes it again.
-    let exc = header.take_throw()?;
-    header.throw.set(Some(exc));
+    // Almost every resume has nothing thrown: look before calling the general landing.
+    if !header.throw_pending() {
+        return None;
+    }
     header.land_throw(|| {
         if !fut.is_done() {
             return None;

@@ -28,7 +28,9 @@ pub(crate) struct TaskHeader {
     /// asyncio's `_must_cancel`: throw `CancelledError` at the next step.
     pub(crate) must_cancel: Cell<bool>,
     /// The exception the current step throws at the suspended await, until one takes it.
-    pub(crate) throw: Cell<Option<Error>>,
+    throw: Cell<Option<Error>>,
+    /// Whether `throw` holds one: what every resume asks, answered without moving it out.
+    throwing: Cell<bool>,
     /// asyncio's `_fut_waiter`: what the task awaits, so `cancel()` can cancel it. More than
     /// one only when a coroutine awaits several futures at once (`join!`).
     pub(crate) waiters: RefCell<Waiters>,
@@ -143,6 +145,7 @@ impl TaskHeader {
             num_cancels_requested: Cell::new(0),
             must_cancel: Cell::new(false),
             throw: Cell::new(None),
+            throwing: Cell::new(false),
             waiters: RefCell::new(Waiters::Empty),
             sleep: SleepSlot::new(),
             scheduled: Cell::new(false),
@@ -227,6 +230,26 @@ impl TaskHeader {
         if !task.header().scheduled.replace(true) {
             lp.schedule(Entry::Wakeup(task));
         }
+    }
+
+    /// True if the step is throwing an exception at the suspended await.
+    #[inline]
+    pub(crate) fn throw_pending(&self) -> bool {
+        self.throwing.get()
+    }
+
+    /// The exception the step throws, taken by the await where it lands.
+    #[inline]
+    pub(crate) fn take_throw(&self) -> Option<Error> {
+        if !self.throwing.replace(false) {
+            return None;
+        }
+        self.throw.take()
+    }
+
+    pub(crate) fn set_throw(&self, exc: Error) {
+        self.throw.set(Some(exc));
+        self.throwing.set(true);
     }
 
     pub(crate) fn add_waiter(&self, fut: Rc<dyn AnyFuture>, site: &'static Location<'static>) {

@@ -357,14 +357,14 @@ impl TaskHeader {
     #[cold]
     fn throw_cancellation(&self) {
         self.must_cancel.set(false);
-        let throw = match self.throw.take() {
+        let throw = match self.take_throw() {
             Some(Error::Cancelled(c)) => Error::Cancelled(c),
             // A pending throw that is not a cancellation gives way to it.
             _ => Error::Cancelled(CancelledError {
                 message: self.cancel_msg(),
             }),
         };
-        self.throw.set(Some(throw));
+        self.set_throw(throw);
     }
 
     /// After the poll: a cancellation no await took (the coroutine finished, or waits on a
@@ -377,20 +377,15 @@ impl TaskHeader {
                     self.must_cancel.set(true);
                     self.set_cancel_msg(c.message);
                 }
-                other => self.throw.set(Some(other)),
+                other => self.set_throw(other),
             }
         }
     }
 
     /// Schedules the next step with `exc` to throw (asyncio's `call_soon(__step, exc)`).
     pub(crate) fn throw_at_next_step(&self, lp: &LoopInner, task: &Rc<dyn TaskRun>, exc: Error) {
-        self.throw.set(Some(exc));
+        self.set_throw(exc);
         self.schedule_step(lp, task);
-    }
-
-    #[inline]
-    pub(crate) fn take_throw(&self) -> Option<Error> {
-        self.throw.take()
     }
 
     /// Where the step's throw lands: the awaitable that resumes takes it. A cancellation gives
