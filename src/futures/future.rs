@@ -352,7 +352,7 @@ impl<T: 'static> Future<T> {
     /// Awaits this future, recording `site` as where the task is suspended.
     pub(crate) fn wait_at(self, site: &'static Location<'static>) -> Wait<T> {
         Wait {
-            core: WaitCore::new(self.obj.clone(), site),
+            core: WaitCore::new(site),
             fut: self,
         }
     }

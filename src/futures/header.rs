@@ -80,11 +80,20 @@ impl<T: 'static> FutureCore<T> {
 
     /// True if this future belongs to `lp`; an unbound future (created with no loop around)
     /// is bound to `lp` now.
+    #[inline]
     pub(crate) fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool {
         match self.lp.get() {
             Some(mine) => std::ptr::eq(mine.as_ptr(), Rc::as_ptr(lp)),
             None => self.lp.set(Rc::downgrade(lp)).is_ok(),
         }
+    }
+
+    /// True if this future is bound to the loop at `lp` (false for an unbound one).
+    #[inline]
+    pub(crate) fn bound_to(&self, lp: *const LoopInner) -> bool {
+        self.lp
+            .get()
+            .is_some_and(|mine| std::ptr::eq(mine.as_ptr(), lp))
     }
 
     #[inline]
@@ -210,7 +219,8 @@ impl<T: 'static> FutureCore<T> {
         core.push_callback(cb);
     }
 
-    fn push_callback(&self, cb: Callback<T>) {
+    #[inline]
+    pub(super) fn push_callback(&self, cb: Callback<T>) {
         // Most futures get one callback, into an empty list: try that first, so the common
         // case neither moves the list twice nor drops the placeholder a `take` leaves.
         let earlier = self.callbacks.replace(CallbackList::One(cb));
@@ -302,6 +312,20 @@ impl<T: 'static> FutureCore<T> {
                 self.log_traceback.set(false);
                 r.clone()
             }
+        }
+    }
+
+    /// What an await gives once the future is done: [`result`](Self::result), with the usual
+    /// case inline (a result leaves nothing to reset: only an exception is logged).
+    #[inline]
+    pub(crate) fn outcome(&self) -> Option<Result<T, Error>>
+    where
+        T: Clone,
+    {
+        match &*self.state.borrow() {
+            State::Pending => None,
+            State::Finished(Ok(v)) => Some(Ok(v.clone())),
+            _ => Some(self.result()),
         }
     }
 

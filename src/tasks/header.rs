@@ -252,6 +252,7 @@ impl TaskHeader {
         self.throwing.set(true);
     }
 
+    #[inline]
     pub(crate) fn add_waiter(&self, fut: Rc<dyn AnyFuture>, site: &'static Location<'static>) {
         self.suspended_at.set(Some(site));
         let mut waiters = self.waiters.borrow_mut();
@@ -356,6 +357,10 @@ impl TaskHeader {
 /// holds it as its supertrait [`Runnable`].
 pub(crate) trait TaskRun: Runnable {
     fn header(&self) -> &TaskHeader;
+    /// The header, and the address of the task's own future header: an await compares it
+    /// with its future's to refuse a task awaiting itself, in the one dynamic call it makes
+    /// for the header anyway.
+    fn header_and_future(&self) -> (&TaskHeader, *const ());
     fn is_cancelled(&self) -> bool;
     fn to_any_future(self: Rc<Self>) -> Rc<dyn AnyFuture>;
 }

@@ -90,6 +90,10 @@ impl<T: 'static> TaskRun for TaskInner<T> {
         &self.header
     }
 
+    fn header_and_future(&self) -> (&TaskHeader, *const ()) {
+        (&self.header, std::ptr::from_ref(&self.core).cast())
+    }
+
     fn is_cancelled(&self) -> bool {
         self.core.is_cancelled()
     }
