@@ -112,6 +112,15 @@ impl<T> CallbackList<T> {
         };
     }
 
+    /// The lone callback, if it is a task's wakeup (most futures' only callback).
+    #[inline]
+    pub(super) fn into_lone_wakeup(self) -> Result<Rc<dyn TaskRun>, Self> {
+        match self {
+            CallbackList::One(Callback::Wakeup(task)) => Ok(task),
+            other => Err(other),
+        }
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         match self {
             CallbackList::Empty => true,

@@ -117,7 +117,16 @@ impl<T: 'static> FutureCore<T> {
     /// `set_exception` and `cancel` share this). `this` is the handle callbacks receive.
     #[inline]
     pub(crate) fn complete(this: &Rc<DynFuture<T>>, new: State<T>) -> Result<(), Error> {
-        let core = this.core();
+        Self::complete_core(this, this.core(), new)
+    }
+
+    /// [`complete`](Self::complete) with `this`'s header at hand.
+    #[inline]
+    pub(crate) fn complete_core(
+        this: &Rc<DynFuture<T>>,
+        core: &Self,
+        new: State<T>,
+    ) -> Result<(), Error> {
         {
             let mut state = core.state.borrow_mut();
             if !matches!(*state, State::Pending) {
@@ -127,9 +136,21 @@ impl<T: 'static> FutureCore<T> {
             core.log_traceback
                 .set(matches!(new, State::Finished(Err(_))));
             core.done.set(true);
-            *state = new;
+            // `Pending` owns nothing: forgetting it spares the state's drop glue.
+            mem::forget(mem::replace(&mut *state, new));
         }
-        Self::schedule_callbacks(this, core)
+        match core.callbacks.take().into_lone_wakeup() {
+            // The usual case, one task awaiting the future: wake it without iterating a list.
+            Ok(task) => match core.open_loop() {
+                Some(lp) => {
+                    TaskHeader::wake_owned(&lp, task);
+                    Ok(())
+                }
+                None => Err(closed_loop(task)),
+            },
+            Err(CallbackList::Empty) => Ok(()),
+            Err(callbacks) => Self::schedule_list(this, core, callbacks),
+        }
     }
 
     /// Out of line: the formatting would cost every `complete` a longer prologue.
@@ -137,21 +158,6 @@ impl<T: 'static> FutureCore<T> {
     #[inline(never)]
     fn already_done(&self) -> Error {
         Error::invalid_state(format!("{}: the future is already done", self.state_name()))
-    }
-
-    fn schedule_callbacks(this: &Rc<DynFuture<T>>, core: &Self) -> Result<(), Error> {
-        match core.callbacks.take() {
-            CallbackList::Empty => Ok(()),
-            // The usual case, one task awaiting the future: wake it without iterating a list.
-            CallbackList::One(Callback::Wakeup(task)) => {
-                let Some(lp) = core.open_loop() else {
-                    return Err(closed_loop(task));
-                };
-                TaskHeader::wake_owned(&lp, task);
-                Ok(())
-            }
-            callbacks => Self::schedule_list(this, core, callbacks),
-        }
     }
 
     #[inline(never)]

@@ -421,6 +421,10 @@ impl<T: 'static> FutureKind for TaskInner<T> {
         format!("Task {}", self.header.name())
     }
 
+    fn settable(&self) -> Option<&FutureCore<T>> {
+        None
+    }
+
     fn task_header(&self) -> Option<&TaskHeader> {
         Some(&self.header)
     }
