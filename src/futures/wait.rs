@@ -45,7 +45,7 @@ impl<T: Clone + 'static> std::future::Future for Wait<T> {
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         match &this.core.registered {
-            Some(task) if !task.header().throw_pending() => {
+            Some(task) if tasks::nothing_thrown() || !task.header().throw_pending() => {
                 if let Some(outcome) = this.fut.core().outcome() {
                     this.core.registered = None;
                     return Poll::Ready(outcome);

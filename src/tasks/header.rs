@@ -15,6 +15,19 @@ use crate::futures::AnyFuture;
 
 use super::sleep::SleepSlot;
 
+thread_local! {
+    /// How many tasks of this thread have a throw pending (at least: a task freed with one
+    /// still counts). Almost always zero, and then a resuming await need not reach its task's
+    /// header to know that nothing is thrown at it: a plain thread-local read.
+    static THROWING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// True if no task of this thread has a throw pending.
+#[inline]
+pub(crate) fn nothing_thrown() -> bool {
+    THROWING.get() == 0
+}
+
 /// What every task has, whatever its result type.
 pub(crate) struct TaskHeader {
     pub(crate) id: u64,
@@ -241,15 +254,25 @@ impl TaskHeader {
     /// The exception the step throws, taken by the await where it lands.
     #[inline]
     pub(crate) fn take_throw(&self) -> Option<Error> {
-        if !self.throwing.replace(false) {
+        if !self.throwing.get() {
             return None;
         }
+        self.take_pending_throw()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn take_pending_throw(&self) -> Option<Error> {
+        self.throwing.set(false);
+        THROWING.set(THROWING.get() - 1);
         self.throw.take()
     }
 
     pub(crate) fn set_throw(&self, exc: Error) {
         self.throw.set(Some(exc));
-        self.throwing.set(true);
+        if !self.throwing.replace(true) {
+            THROWING.set(THROWING.get() + 1);
+        }
     }
 
     #[inline]

@@ -31,7 +31,7 @@ pub(crate) use current::{current_at, with_current};
 pub use gather::{ensure_for_gather, gather_tuple, gather_tuple_settled, GatherTuple};
 pub use gather::{gather, gather_return_exceptions};
 pub use handles::{Task, TaskRef, WaitTask};
-pub(crate) use header::{TaskHeader, TaskRun};
+pub(crate) use header::{nothing_thrown, TaskHeader, TaskRun};
 pub use shield::shield;
 pub use sleep::{sleep, sleep_with, Sleep};
 pub(crate) use task::new_task;
