@@ -98,9 +98,9 @@ impl<T: 'static> Future<T> {
     }
 
     pub(crate) fn bound(lp: Weak<LoopInner>, site: &'static Location<'static>) -> Future<T> {
-        Future {
-            obj: Rc::new(FutureCore::<T>::new(lp, site)),
-        }
+        // Built in place, after the allocation (`new` would build it first and copy it in).
+        let core: Rc<FutureCore<T>> = Rc::new_cyclic(|_| FutureCore::new(lp, site));
+        Future { obj: core }
     }
 
     pub(crate) fn core(&self) -> &FutureCore<T> {

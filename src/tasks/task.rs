@@ -49,10 +49,12 @@ where
     F: StdFuture<Output = Result<T, Error>> + 'static,
 {
     let id = lp.new_task_id();
-    let inner = Rc::new(TaskInner {
+    let coro: Coroutine<T> = Box::pin(coro);
+    // Built in place, after the allocation (`new` would build it first and copy it in).
+    let inner = Rc::new_cyclic(|_| TaskInner {
         header: TaskHeader::new(id, site, Rc::downgrade(lp)),
         core: FutureCore::new(Rc::downgrade(lp), site),
-        coro: RefCell::new(Some(Box::pin(coro))),
+        coro: RefCell::new(Some(coro)),
     });
     inner.header.set_name(name);
     let run: Rc<dyn TaskRun> = inner.clone();
