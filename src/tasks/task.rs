@@ -10,7 +10,6 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::future::Future as StdFuture;
-use std::mem;
 use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -159,7 +158,7 @@ impl<T: 'static> Runnable for TaskInner<T> {
         match polled {
             Ok(Poll::Pending) => {
                 lp.record_awaits(h.id, || {
-                    let yielded = h.waiters.borrow().is_empty() && h.scheduled.get();
+                    let yielded = !h.has_waiter() && h.scheduled.get();
                     (!yielded).then(|| h.describe_wait())
                 });
                 // `cancel()` during the step found no waiter yet: cancel the one it has now.
@@ -224,7 +223,7 @@ impl<T: 'static> Runnable for TaskInner<T> {
                 site: Some(h.spawned_at),
             });
         }
-        let waiters = mem::take(&mut *h.waiters.borrow_mut());
+        let waiters = h.take_waiters();
         for w in &waiters {
             if let Waiter::Future(f) = w {
                 f.remove_wakeup(h.id);
@@ -297,7 +296,7 @@ impl<T: 'static> TaskInner<T> {
         h.num_cancels_requested
             .set(h.num_cancels_requested.get() + 1);
         let run: Rc<dyn TaskRun> = self.clone();
-        let has_waiter = !h.waiters.borrow().is_empty();
+        let has_waiter = h.has_waiter();
         if h.cancel_waiters(&msg, &run) {
             return true;
         }
@@ -333,10 +332,7 @@ impl TaskHeader {
     /// Cancels every waiter; true if any of them accepted (asyncio: `_fut_waiter.cancel()`).
     /// The list stays: a waiter that is a task may refuse, and may need cancelling again.
     pub(crate) fn cancel_waiters(&self, msg: &Option<Rc<str>>, task: &Rc<dyn TaskRun>) -> bool {
-        if self.waiters.borrow().is_empty() {
-            return false;
-        }
-        let waiters = mem::take(&mut *self.waiters.borrow_mut());
+        let waiters = self.take_waiters();
         let mut any = false;
         for w in &waiters {
             any |= match w {
@@ -344,10 +340,7 @@ impl TaskHeader {
                 Waiter::Sleep => self.cancel_sleep(msg, task),
             };
         }
-        let mut w = self.waiters.borrow_mut();
-        if w.is_empty() {
-            *w = waiters;
-        }
+        self.restore_waiters(waiters);
         any
     }
 
