@@ -145,7 +145,10 @@ impl LoopInner {
     }
 
     /// `call_soon` for internal entries. On a closed loop the entry is freed, not run.
-    #[inline]
+    ///
+    /// Always inlined: every step and wakeup is scheduled here, and whether its few callers
+    /// inlined it changed with unrelated edits (a call and a prologue an entry when not).
+    #[inline(always)]
     pub(crate) fn schedule(&self, entry: Entry) {
         if self.closed.get() {
             entry.discard();

@@ -92,10 +92,10 @@ impl LoopInner {
         if self.shared_waker_kept.get() {
             return self.own_waker(own, slot, id);
         }
-        self.inbox
-            .slot
-            .store(slot as usize, AtomicOrdering::Relaxed);
-        self.inbox.task_id.store(id, AtomicOrdering::Relaxed);
+        // Through one reference: the first store would otherwise make the second reload it.
+        let inbox = &*self.inbox;
+        inbox.slot.store(slot as usize, AtomicOrdering::Relaxed);
+        inbox.task_id.store(id, AtomicOrdering::Relaxed);
         &self.shared_waker
     }
 

@@ -98,9 +98,9 @@ impl<T: 'static> Future<T> {
     }
 
     pub(crate) fn bound(lp: Weak<LoopInner>, site: &'static Location<'static>) -> Future<T> {
-        Future {
-            obj: Rc::new(FutureCore::<T>::new(lp, site)),
-        }
+        // Built in place, after the allocation (`new` would build it first and copy it in).
+        let core: Rc<FutureCore<T>> = Rc::new_cyclic(|_| FutureCore::new(lp, site));
+        Future { obj: core }
     }
 
     pub(crate) fn core(&self) -> &FutureCore<T> {
@@ -281,10 +281,10 @@ impl<T: 'static> Future<T> {
     /// assert!(matches!(f.set_result("again"), Err(tulipsim::Error::InvalidState(_))));
     /// ```
     pub fn set_result(&self, result: T) -> Result<(), Error> {
-        if self.obj.task_header().is_some() {
-            return Err(Error::runtime("Task does not support set_result operation"));
+        match self.obj.settable() {
+            Some(core) => FutureCore::complete_core(&self.obj, core, State::Finished(Ok(result))),
+            None => Err(Error::runtime("Task does not support set_result operation")),
         }
-        FutureCore::complete(&self.obj, State::Finished(Ok(result)))
     }
 
     /// Marks the future done with an exception and schedules its callbacks;
@@ -299,12 +299,14 @@ impl<T: 'static> Future<T> {
     /// assert_eq!(f.result().unwrap_err().to_string(), "bad");
     /// ```
     pub fn set_exception(&self, exception: Error) -> Result<(), Error> {
-        if self.obj.task_header().is_some() {
-            return Err(Error::runtime(
+        match self.obj.settable() {
+            Some(core) => {
+                FutureCore::complete_core(&self.obj, core, State::Finished(Err(exception)))
+            }
+            None => Err(Error::runtime(
                 "Task does not support set_exception operation",
-            ));
+            )),
         }
-        FutureCore::complete(&self.obj, State::Finished(Err(exception)))
     }
 
     /// The loop this future is bound to, if it still exists.
@@ -352,7 +354,7 @@ impl<T: 'static> Future<T> {
     /// Awaits this future, recording `site` as where the task is suspended.
     pub(crate) fn wait_at(self, site: &'static Location<'static>) -> Wait<T> {
         Wait {
-            core: WaitCore::new(self.obj.clone(), site),
+            core: WaitCore::new(site),
             fut: self,
         }
     }

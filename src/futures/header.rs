@@ -5,8 +5,8 @@
 //! A plain future is its header alone: `Future::new` allocates one `FutureCore<T>`, which is
 //! also its [`FutureKind`].
 
-use std::cell::{Cell, RefCell};
-use std::mem;
+use std::cell::{Cell, OnceCell, RefCell};
+use std::mem::{self, ManuallyDrop};
 use std::panic::Location;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
@@ -34,9 +34,15 @@ pub(crate) struct FutureCore<T> {
     /// path): the list is taken out to be read or changed, and put back. Nothing that runs
     /// while it is out can reach this future (predicates and pushes only), so none sees the
     /// empty stand-in.
-    callbacks: Cell<CallbackList<T>>,
-    /// A `Cell`, not a `RefCell`: read by taking it out and putting it back (8 bytes less).
-    lp: Cell<Weak<LoopInner>>,
+    ///
+    /// Dropped by hand (see `Drop`): most futures end with an empty list, which then costs a
+    /// test rather than a call to the list's drop glue.
+    callbacks: ManuallyDrop<Cell<CallbackList<T>>>,
+    /// Set once: when made, or by the first loop that awaits it or adds a callback.
+    lp: OnceCell<Weak<LoopInner>>,
+    /// `state` is not `Pending` (it never goes back): what every await's first poll asks,
+    /// answered without borrowing the state.
+    done: Cell<bool>,
     /// asyncio's `__log_traceback`: an exception was set and nobody has looked at it yet.
     log_traceback: Cell<bool>,
     registered_for_close: Cell<bool>,
@@ -50,8 +56,13 @@ impl<T: 'static> FutureCore<T> {
     pub(crate) fn new(lp: Weak<LoopInner>, created_at: &'static Location<'static>) -> Self {
         FutureCore {
             state: RefCell::new(State::Pending),
-            callbacks: Cell::new(CallbackList::Empty),
-            lp: Cell::new(lp),
+            callbacks: ManuallyDrop::new(Cell::new(CallbackList::Empty)),
+            lp: if Weak::ptr_eq(&lp, &Weak::new()) {
+                OnceCell::new()
+            } else {
+                OnceCell::from(lp)
+            },
+            done: Cell::new(false),
             log_traceback: Cell::new(false),
             registered_for_close: Cell::new(false),
             created_at,
@@ -60,35 +71,34 @@ impl<T: 'static> FutureCore<T> {
     }
 
     pub(crate) fn loop_inner(&self) -> Option<Rc<LoopInner>> {
-        let lp = self.lp.take();
-        let up = lp.upgrade();
-        self.lp.set(lp);
-        up
+        self.lp.get()?.upgrade()
     }
 
     fn is_unbound(&self) -> bool {
-        let lp = self.lp.take();
-        let unbound = Weak::ptr_eq(&lp, &Weak::new());
-        self.lp.set(lp);
-        unbound
+        self.lp.get().is_none()
     }
 
     /// True if this future belongs to `lp`; an unbound future (created with no loop around)
     /// is bound to `lp` now.
+    #[inline]
     pub(crate) fn belongs_to(&self, lp: &Rc<LoopInner>) -> bool {
-        // One take and one set: every await's first poll asks.
-        let mine = self.lp.take();
-        if Weak::ptr_eq(&mine, &Weak::new()) {
-            self.lp.set(Rc::downgrade(lp));
-            return true;
+        match self.lp.get() {
+            Some(mine) => std::ptr::eq(mine.as_ptr(), Rc::as_ptr(lp)),
+            None => self.lp.set(Rc::downgrade(lp)).is_ok(),
         }
-        let same = std::ptr::eq(mine.as_ptr(), Rc::as_ptr(lp));
-        self.lp.set(mine);
-        same
     }
 
+    /// True if this future is bound to the loop at `lp` (false for an unbound one).
+    #[inline]
+    pub(crate) fn bound_to(&self, lp: *const LoopInner) -> bool {
+        self.lp
+            .get()
+            .is_some_and(|mine| std::ptr::eq(mine.as_ptr(), lp))
+    }
+
+    #[inline]
     pub(crate) fn is_done(&self) -> bool {
-        !matches!(*self.state.borrow(), State::Pending)
+        self.done.get()
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {
@@ -107,7 +117,16 @@ impl<T: 'static> FutureCore<T> {
     /// `set_exception` and `cancel` share this). `this` is the handle callbacks receive.
     #[inline]
     pub(crate) fn complete(this: &Rc<DynFuture<T>>, new: State<T>) -> Result<(), Error> {
-        let core = this.core();
+        Self::complete_core(this, this.core(), new)
+    }
+
+    /// [`complete`](Self::complete) with `this`'s header at hand.
+    #[inline]
+    pub(crate) fn complete_core(
+        this: &Rc<DynFuture<T>>,
+        core: &Self,
+        new: State<T>,
+    ) -> Result<(), Error> {
         {
             let mut state = core.state.borrow_mut();
             if !matches!(*state, State::Pending) {
@@ -116,9 +135,22 @@ impl<T: 'static> FutureCore<T> {
             }
             core.log_traceback
                 .set(matches!(new, State::Finished(Err(_))));
-            *state = new;
+            core.done.set(true);
+            // `Pending` owns nothing: forgetting it spares the state's drop glue.
+            mem::forget(mem::replace(&mut *state, new));
         }
-        Self::schedule_callbacks(this, core)
+        match core.callbacks.take().into_lone_wakeup() {
+            // The usual case, one task awaiting the future: wake it without iterating a list.
+            Ok(task) => match core.open_loop() {
+                Some(lp) => {
+                    TaskHeader::wake_owned(&lp, task);
+                    Ok(())
+                }
+                None => Err(closed_loop(task)),
+            },
+            Err(CallbackList::Empty) => Ok(()),
+            Err(callbacks) => Self::schedule_list(this, core, callbacks),
+        }
     }
 
     /// Out of line: the formatting would cost every `complete` a longer prologue.
@@ -126,21 +158,6 @@ impl<T: 'static> FutureCore<T> {
     #[inline(never)]
     fn already_done(&self) -> Error {
         Error::invalid_state(format!("{}: the future is already done", self.state_name()))
-    }
-
-    fn schedule_callbacks(this: &Rc<DynFuture<T>>, core: &Self) -> Result<(), Error> {
-        match core.callbacks.take() {
-            CallbackList::Empty => Ok(()),
-            // The usual case, one task awaiting the future: wake it without iterating a list.
-            CallbackList::One(Callback::Wakeup(task)) => {
-                let Some(lp) = core.open_loop() else {
-                    return Err(closed_loop(task));
-                };
-                TaskHeader::wake_owned(&lp, task);
-                Ok(())
-            }
-            callbacks => Self::schedule_list(this, core, callbacks),
-        }
     }
 
     #[inline(never)]
@@ -197,7 +214,7 @@ impl<T: 'static> FutureCore<T> {
         if !matches!(cb, Callback::Wakeup(_)) && !core.registered_for_close.replace(true) {
             if core.is_unbound() {
                 if let Some(lp) = events::current_or_thread_loop().upgrade() {
-                    core.lp.set(Rc::downgrade(&lp));
+                    let _ = core.lp.set(Rc::downgrade(&lp));
                 }
             }
             if let Some(lp) = core.loop_inner() {
@@ -208,7 +225,8 @@ impl<T: 'static> FutureCore<T> {
         core.push_callback(cb);
     }
 
-    fn push_callback(&self, cb: Callback<T>) {
+    #[inline]
+    pub(super) fn push_callback(&self, cb: Callback<T>) {
         // Most futures get one callback, into an empty list: try that first, so the common
         // case neither moves the list twice nor drops the placeholder a `take` leaves.
         let earlier = self.callbacks.replace(CallbackList::One(cb));
@@ -300,6 +318,20 @@ impl<T: 'static> FutureCore<T> {
                 self.log_traceback.set(false);
                 r.clone()
             }
+        }
+    }
+
+    /// What an await gives once the future is done: [`result`](Self::result), with the usual
+    /// case inline (a result leaves nothing to reset: only an exception is logged).
+    #[inline]
+    pub(crate) fn outcome(&self) -> Option<Result<T, Error>>
+    where
+        T: Clone,
+    {
+        match &*self.state.borrow() {
+            State::Pending => None,
+            State::Finished(Ok(v)) => Some(Ok(v.clone())),
+            _ => Some(self.result()),
         }
     }
 
@@ -410,6 +442,15 @@ impl<T> Drop for FutureCore<T> {
         if self.log_traceback.get() {
             self.report_never_retrieved();
         }
+        // Only a future that never completed still has callbacks, and its state owns nothing:
+        // freeing them before the state frees nothing in a different order. The `Empty` left
+        // behind owns nothing either, so the field needs no drop.
+        let callbacks = self.callbacks.take();
+        if !matches!(callbacks, CallbackList::Empty) {
+            drop(callbacks);
+        } else {
+            mem::forget(callbacks);
+        }
     }
 }
 
@@ -419,8 +460,7 @@ impl<T> FutureCore<T> {
     #[inline(never)]
     fn report_never_retrieved(&self) {
         if let State::Finished(Err(e)) = &*self.state.borrow() {
-            let weak = self.lp.take();
-            if let Some(lp) = weak.upgrade() {
+            if let Some(lp) = self.lp.get().and_then(Weak::upgrade) {
                 lp.report(crate::base_events::ExceptionContext {
                     message: "Future exception was never retrieved".to_string(),
                     error: Some(e.clone()),

@@ -46,6 +46,12 @@ pub(crate) trait FutureKind: AnyFuture + 'static {
         FutureKind::describe(self).into()
     }
 
+    /// The header, if `set_result` and `set_exception` may complete this future (a task's
+    /// result is its coroutine's). One dynamic call for both questions.
+    fn settable(&self) -> Option<&FutureCore<Self::Output>> {
+        Some(self.core())
+    }
+
     /// The task's header, if this future is a task.
     fn task_header(&self) -> Option<&TaskHeader> {
         None

@@ -11,6 +11,7 @@ use crate::base_events::LoopInner;
 use crate::exceptions::Error;
 use crate::tasks::{self, TaskHeader, TaskRun};
 
+use super::callbacks::Callback;
 use super::{AnyFuture, Future, Registration};
 
 /// The awaitable of a [`Future`] or [`Task`](crate::Task) (what `.await` on one polls).
@@ -37,8 +38,56 @@ impl<T: 'static> Unpin for Wait<T> {}
 impl<T: Clone + 'static> std::future::Future for Wait<T> {
     type Output = Result<T, Error>;
 
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.core.poll_done() {
+    // The usual await (suspend once, resume done) is typed and short, with no dynamic call
+    // but those to the two headers; every other case takes `WaitCore`'s general path. The
+    // resume is inlined into the awaiting coroutine, the first poll is not.
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match &this.core.registered {
+            Some(task) if tasks::nothing_thrown() || !task.header().throw_pending() => {
+                if let Some(outcome) = this.fut.core().outcome() {
+                    this.core.registered = None;
+                    return Poll::Ready(outcome);
+                }
+                this.poll_general()
+            }
+            None if !this.core.polled => this.poll_first(),
+            _ => this.poll_general(),
+        }
+    }
+}
+
+impl<T: Clone + 'static> Wait<T> {
+    /// The first poll's usual cases: the future is done, or pending on the running loop and
+    /// not the running task itself, so the task's wakeup becomes its callback.
+    #[inline(never)]
+    fn poll_first(&mut self) -> Poll<Result<T, Error>> {
+        if let Some((lp, task)) = tasks::current_at() {
+            let fut = &self.fut.obj;
+            let core = fut.core();
+            if core.is_done() {
+                return Poll::Ready(core.result());
+            }
+            let (header, own) = task.header_and_future();
+            // An unbound future is bound by the general path; a task cannot await itself.
+            if core.bound_to(lp) && !std::ptr::eq(std::ptr::from_ref(core).cast(), own) {
+                // A wakeup neither registers the future for `close()` nor finds it done
+                // (checked above): `add_callback` would only push it.
+                core.push_callback(Callback::Wakeup(task.clone()));
+                header.add_waiter(fut.clone(), self.core.site);
+                self.core.polled = true;
+                self.core.registered = Some(task);
+                return Poll::Pending;
+            }
+        }
+        self.poll_general()
+    }
+
+    #[inline(never)]
+    fn poll_general(&mut self) -> Poll<Result<T, Error>> {
+        let any: Rc<dyn AnyFuture> = self.fut.obj.clone();
+        match self.core.poll_done(&any) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(exc)) => Poll::Ready(Err(exc)),
             Poll::Ready(Ok(())) => Poll::Ready(self.fut.core().result()),
@@ -46,17 +95,35 @@ impl<T: Clone + 'static> std::future::Future for Wait<T> {
     }
 }
 
+impl<T: 'static> Drop for Wait<T> {
+    #[inline]
+    fn drop(&mut self) {
+        // Only an await dropped while suspended has anything to unregister.
+        if self.core.registered.is_some() {
+            self.unregister();
+        }
+    }
+}
+
+impl<T: 'static> Wait<T> {
+    #[cold]
+    #[inline(never)]
+    fn unregister(&mut self) {
+        let any: Rc<dyn AnyFuture> = self.fut.obj.clone();
+        self.core.unregister_unless_done(&any);
+    }
+}
+
 /// The part of awaiting a future that does not depend on its result type: suspending the
 /// current task until the future is done, as asyncio's `Future.__await__` together with
-/// `Task.__step` does.
+/// `Task.__step` does. The future is the awaitable's, passed in.
 ///
 /// On the first poll that must suspend, it registers the task's wakeup as a done-callback and
 /// makes the future the task's waiter (so that `Task.cancel` cancels it). On a later poll it
 /// first takes an exception the task's step is throwing: the await where the coroutine is
-/// suspended is where asyncio's `coro.throw()` lands. Dropped early (as `select!` does), it
-/// unregisters.
+/// suspended is where asyncio's `coro.throw()` lands. Dropped early (as `select!` does), its
+/// owner unregisters it.
 pub(crate) struct WaitCore {
-    fut: Rc<dyn AnyFuture>,
     /// The task whose wakeup is in the future's callbacks.
     registered: Option<Rc<dyn TaskRun>>,
     /// True once this await has suspended: a throw at the next step lands here.
@@ -65,50 +132,44 @@ pub(crate) struct WaitCore {
 }
 
 impl WaitCore {
-    pub(crate) fn new(fut: Rc<dyn AnyFuture>, site: &'static Location<'static>) -> WaitCore {
+    pub(crate) fn new(site: &'static Location<'static>) -> WaitCore {
         WaitCore {
-            fut,
             registered: None,
             polled: false,
             site,
         }
     }
 
-    /// `Ready(Ok(()))` once the future is done (read its outcome then); `Ready(Err(e))` when
-    /// the task's step throws `e` here, or when there is no task to suspend.
-    #[inline]
-    pub(crate) fn poll_done(&mut self) -> Poll<Result<(), Error>> {
-        // Two functions, each with only what its case needs: the resume, every await's
-        // second poll, stays small.
+    /// `Ready(Ok(()))` once `fut` is done (read its outcome then); `Ready(Err(e))` when the
+    /// task's step throws `e` here, or when there is no task to suspend.
+    pub(crate) fn poll_done(&mut self, fut: &Rc<dyn AnyFuture>) -> Poll<Result<(), Error>> {
         match self.registered {
-            Some(_) => self.poll_resumed(),
-            None => self.poll_first(),
+            Some(_) => self.poll_resumed(fut),
+            None => self.poll_first(fut),
         }
     }
 
     /// A poll after the wakeup was registered: take a throw, or see whether the future is done.
-    #[inline]
-    fn poll_resumed(&mut self) -> Poll<Result<(), Error>> {
+    fn poll_resumed(&mut self, fut: &Rc<dyn AnyFuture>) -> Poll<Result<(), Error>> {
         let Some(task) = &self.registered else {
-            return self.poll_first();
+            return self.poll_first(fut);
         };
         // Resuming: the task that registered is the one that suspended here.
         let header = task.header();
-        if let Some(exc) = take_throw(header, &self.fut) {
-            return Poll::Ready(Err(self.thrown(exc)));
+        if let Some(exc) = take_throw(header, fut) {
+            return Poll::Ready(Err(self.thrown(fut, exc)));
         }
-        if self.fut.is_done() {
+        if fut.is_done() {
             self.registered = None;
             return Poll::Ready(Ok(()));
         }
         // Woken for another reason (several awaits at once): still waiting.
-        header.add_waiter(self.fut.clone(), self.site);
+        header.add_waiter(fut.clone(), self.site);
         Poll::Pending
     }
 
-    #[inline(never)]
-    fn poll_first(&mut self) -> Poll<Result<(), Error>> {
-        tasks::with_current(|lp, task| self.poll_in_task(lp, task)).unwrap_or_else(|| {
+    fn poll_first(&mut self, fut: &Rc<dyn AnyFuture>) -> Poll<Result<(), Error>> {
+        tasks::with_current(|lp, task| self.poll_in_task(fut, lp, task)).unwrap_or_else(|| {
             Poll::Ready(Err(Error::runtime(
                 "a tulipsim future was awaited outside a running tulipsim task",
             )))
@@ -117,34 +178,34 @@ impl WaitCore {
 
     /// A throw landed here: `__wakeup` called `result()` before the throw, so the outcome was
     /// seen; the await is over.
-    fn thrown(&mut self, exc: Error) -> Error {
-        self.fut.mark_retrieved();
-        self.unregister();
+    fn thrown(&mut self, fut: &Rc<dyn AnyFuture>, exc: Error) -> Error {
+        fut.mark_retrieved();
+        self.unregister(fut);
         exc
     }
 
     /// The first poll, or one after a misuse error was scheduled to be thrown: register, or
     /// finish at once if the future is already done.
-    #[inline]
     fn poll_in_task(
         &mut self,
+        fut: &Rc<dyn AnyFuture>,
         lp: &Rc<LoopInner>,
         task: &Rc<dyn TaskRun>,
     ) -> Poll<Result<(), Error>> {
         let header = task.header();
         if self.polled {
-            if let Some(exc) = take_throw(header, &self.fut) {
-                return Poll::Ready(Err(self.thrown(exc)));
+            if let Some(exc) = take_throw(header, fut) {
+                return Poll::Ready(Err(self.thrown(fut, exc)));
             }
         }
         // Never registered here: `poll_done` resumes a registered await itself.
-        let exc = match self.fut.register_await(lp, task) {
+        let exc = match fut.register_await(lp, task) {
             Registration::Done => return Poll::Ready(Ok(())),
             Registration::Registered => None,
             Registration::OtherLoop => Some(Error::runtime(format!(
                 "Task {} got {} attached to a different loop",
                 header.name(),
-                self.fut.describe()
+                fut.describe()
             ))),
             Registration::Itself => Some(Error::runtime(format!(
                 "Task cannot await on itself: {}",
@@ -157,18 +218,21 @@ impl WaitCore {
             return Poll::Pending;
         }
         self.registered = Some(task.clone());
-        header.add_waiter(self.fut.clone(), self.site);
+        header.add_waiter(fut.clone(), self.site);
         Poll::Pending
     }
 
-    pub(crate) fn future(&self) -> &Rc<dyn AnyFuture> {
-        &self.fut
+    fn unregister(&mut self, fut: &Rc<dyn AnyFuture>) {
+        if let Some(task) = self.registered.take() {
+            fut.remove_wakeup(task.header().id);
+            task.header().remove_waiter(fut);
+        }
     }
 
-    fn unregister(&mut self) {
-        if let Some(task) = self.registered.take() {
-            self.fut.remove_wakeup(task.header().id);
-            task.header().remove_waiter(&self.fut);
+    /// An await dropped while suspended: take its wakeup back, unless the future is done.
+    pub(crate) fn unregister_unless_done(&mut self, fut: &Rc<dyn AnyFuture>) {
+        if self.registered.is_some() && !fut.is_done() {
+            self.unregister(fut);
         }
     }
 }
@@ -176,10 +240,10 @@ impl WaitCore {
 /// The exception the task's step throws at this await, if any (see `TaskHeader::land_throw`).
 #[inline(always)]
 fn take_throw(header: &TaskHeader, fut: &Rc<dyn AnyFuture>) -> Option<Error> {
-    // Almost every resume has nothing thrown: look before calling the general landing, which
-    // takes it again.
-    let exc = header.take_throw()?;
-    header.throw.set(Some(exc));
+    // Almost every resume has nothing thrown: look before calling the general landing.
+    if !header.throw_pending() {
+        return None;
+    }
     header.land_throw(|| {
         if !fut.is_done() {
             return None;
@@ -189,14 +253,4 @@ fn take_throw(header: &TaskHeader, fut: &Rc<dyn AnyFuture>) -> Option<Error> {
             _ => None,
         }
     })
-}
-
-impl Drop for WaitCore {
-    fn drop(&mut self) {
-        // Unregistering is all there is to do, and only a registered await has anything to
-        // unregister: an await that finished has no dynamic call left here.
-        if self.registered.is_some() && !self.fut.is_done() {
-            self.unregister();
-        }
-    }
 }

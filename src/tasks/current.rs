@@ -57,6 +57,17 @@ pub(crate) fn current() -> Option<(Rc<LoopInner>, Rc<dyn TaskRun>)> {
     with_current(|lp, task| (lp.clone(), task.clone()))
 }
 
+/// The task whose step is running, and the address of its loop (to compare, not to reach:
+/// an await's first poll needs no more). Small enough that the thread-local access inlines.
+#[inline]
+pub(crate) fn current_at() -> Option<(*const LoopInner, Rc<dyn TaskRun>)> {
+    CURRENT.with(|c| {
+        let current = c.borrow();
+        let (lp, task) = current.as_ref()?;
+        Some((Rc::as_ptr(lp), task.clone()))
+    })
+}
+
 /// Runs `f` with the running loop and the task whose step is running, without cloning
 /// either; `None` outside a task. Only a step replaces the current task, and a step never runs
 /// inside another, so the borrow this holds cannot conflict.

@@ -503,7 +503,8 @@ impl IntoFuture for TaskRef {
     #[track_caller]
     fn into_future(self) -> WaitTask {
         WaitTask {
-            core: WaitCore::new(self.run.to_any_future(), Location::caller()),
+            fut: self.run.to_any_future(),
+            core: WaitCore::new(Location::caller()),
         }
     }
 }
@@ -531,17 +532,25 @@ impl IntoFuture for &TaskRef {
 /// assert_eq!(lp.time(), 1.0);
 /// ```
 pub struct WaitTask {
+    fut: Rc<dyn AnyFuture>,
     core: WaitCore,
+}
+
+impl Drop for WaitTask {
+    fn drop(&mut self) {
+        self.core.unregister_unless_done(&self.fut);
+    }
 }
 
 impl StdFuture for WaitTask {
     type Output = Result<(), Error>;
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.core.poll_done() {
+        let this = &mut *self;
+        match this.core.poll_done(&this.fut) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Ready(Ok(())) => Poll::Ready(match self.core.future().exception_any() {
+            Poll::Ready(Ok(())) => Poll::Ready(match this.fut.exception_any() {
                 Ok(None) => Ok(()),
                 Ok(Some(e)) | Err(e) => Err(e),
             }),

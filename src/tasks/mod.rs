@@ -26,12 +26,12 @@ use crate::exceptions::Error;
 use crate::futures::{Future, Wait};
 
 pub use current::current_task;
-pub(crate) use current::with_current;
+pub(crate) use current::{current_at, with_current};
 #[doc(hidden)]
 pub use gather::{ensure_for_gather, gather_tuple, gather_tuple_settled, GatherTuple};
 pub use gather::{gather, gather_return_exceptions};
 pub use handles::{Task, TaskRef, WaitTask};
-pub(crate) use header::{TaskHeader, TaskRun};
+pub(crate) use header::{nothing_thrown, TaskHeader, TaskRun};
 pub use shield::shield;
 pub use sleep::{sleep, sleep_with, Sleep};
 pub(crate) use task::new_task;

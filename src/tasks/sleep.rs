@@ -227,7 +227,7 @@ impl<T> Sleep<T> {
             let when = lp.now().saturating_add(delay);
             if let Some(token) = h.start_sleep() {
                 lp.add_sleep_timer(when, task.clone(), token);
-                h.waiters.borrow_mut().push(Waiter::Sleep);
+                h.push_waiter(Waiter::Sleep);
                 return SleepState::Slot {
                     task: task.clone(),
                     token,
@@ -295,7 +295,7 @@ fn poll_slot(
         SleepPhase::Pending | SleepPhase::Idle => {
             // Woken for another reason (several awaits at once): still waiting.
             h.suspended_at.set(Some(site));
-            h.waiters.borrow_mut().push(Waiter::Sleep);
+            h.push_waiter(Waiter::Sleep);
             Poll::Pending
         }
     }

@@ -10,7 +10,6 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::future::Future as StdFuture;
-use std::mem;
 use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -49,10 +48,12 @@ where
     F: StdFuture<Output = Result<T, Error>> + 'static,
 {
     let id = lp.new_task_id();
-    let inner = Rc::new(TaskInner {
+    let coro: Coroutine<T> = Box::pin(coro);
+    // Built in place, after the allocation (`new` would build it first and copy it in).
+    let inner = Rc::new_cyclic(|_| TaskInner {
         header: TaskHeader::new(id, site, Rc::downgrade(lp)),
         core: FutureCore::new(Rc::downgrade(lp), site),
-        coro: RefCell::new(Some(Box::pin(coro))),
+        coro: RefCell::new(Some(coro)),
     });
     inner.header.set_name(name);
     let run: Rc<dyn TaskRun> = inner.clone();
@@ -88,6 +89,10 @@ impl<T: 'static> CandidateTask for TaskInner<T> {
 impl<T: 'static> TaskRun for TaskInner<T> {
     fn header(&self) -> &TaskHeader {
         &self.header
+    }
+
+    fn header_and_future(&self) -> (&TaskHeader, *const ()) {
+        (&self.header, std::ptr::from_ref(&self.core).cast())
     }
 
     fn is_cancelled(&self) -> bool {
@@ -153,7 +158,7 @@ impl<T: 'static> Runnable for TaskInner<T> {
         match polled {
             Ok(Poll::Pending) => {
                 lp.record_awaits(h.id, || {
-                    let yielded = h.waiters.borrow().is_empty() && h.scheduled.get();
+                    let yielded = !h.has_waiter() && h.scheduled.get();
                     (!yielded).then(|| h.describe_wait())
                 });
                 // `cancel()` during the step found no waiter yet: cancel the one it has now.
@@ -218,7 +223,7 @@ impl<T: 'static> Runnable for TaskInner<T> {
                 site: Some(h.spawned_at),
             });
         }
-        let waiters = mem::take(&mut *h.waiters.borrow_mut());
+        let waiters = h.take_waiters();
         for w in &waiters {
             if let Waiter::Future(f) = w {
                 f.remove_wakeup(h.id);
@@ -291,7 +296,7 @@ impl<T: 'static> TaskInner<T> {
         h.num_cancels_requested
             .set(h.num_cancels_requested.get() + 1);
         let run: Rc<dyn TaskRun> = self.clone();
-        let has_waiter = !h.waiters.borrow().is_empty();
+        let has_waiter = h.has_waiter();
         if h.cancel_waiters(&msg, &run) {
             return true;
         }
@@ -327,10 +332,7 @@ impl TaskHeader {
     /// Cancels every waiter; true if any of them accepted (asyncio: `_fut_waiter.cancel()`).
     /// The list stays: a waiter that is a task may refuse, and may need cancelling again.
     pub(crate) fn cancel_waiters(&self, msg: &Option<Rc<str>>, task: &Rc<dyn TaskRun>) -> bool {
-        if self.waiters.borrow().is_empty() {
-            return false;
-        }
-        let waiters = mem::take(&mut *self.waiters.borrow_mut());
+        let waiters = self.take_waiters();
         let mut any = false;
         for w in &waiters {
             any |= match w {
@@ -338,10 +340,7 @@ impl TaskHeader {
                 Waiter::Sleep => self.cancel_sleep(msg, task),
             };
         }
-        let mut w = self.waiters.borrow_mut();
-        if w.is_empty() {
-            *w = waiters;
-        }
+        self.restore_waiters(waiters);
         any
     }
 
@@ -357,14 +356,14 @@ impl TaskHeader {
     #[cold]
     fn throw_cancellation(&self) {
         self.must_cancel.set(false);
-        let throw = match self.throw.take() {
+        let throw = match self.take_throw() {
             Some(Error::Cancelled(c)) => Error::Cancelled(c),
             // A pending throw that is not a cancellation gives way to it.
             _ => Error::Cancelled(CancelledError {
                 message: self.cancel_msg(),
             }),
         };
-        self.throw.set(Some(throw));
+        self.set_throw(throw);
     }
 
     /// After the poll: a cancellation no await took (the coroutine finished, or waits on a
@@ -377,20 +376,15 @@ impl TaskHeader {
                     self.must_cancel.set(true);
                     self.set_cancel_msg(c.message);
                 }
-                other => self.throw.set(Some(other)),
+                other => self.set_throw(other),
             }
         }
     }
 
     /// Schedules the next step with `exc` to throw (asyncio's `call_soon(__step, exc)`).
     pub(crate) fn throw_at_next_step(&self, lp: &LoopInner, task: &Rc<dyn TaskRun>, exc: Error) {
-        self.throw.set(Some(exc));
+        self.set_throw(exc);
         self.schedule_step(lp, task);
-    }
-
-    #[inline]
-    pub(crate) fn take_throw(&self) -> Option<Error> {
-        self.throw.take()
     }
 
     /// Where the step's throw lands: the awaitable that resumes takes it. A cancellation gives
@@ -420,6 +414,10 @@ impl<T: 'static> FutureKind for TaskInner<T> {
 
     fn describe(&self) -> String {
         format!("Task {}", self.header.name())
+    }
+
+    fn settable(&self) -> Option<&FutureCore<T>> {
+        None
     }
 
     fn task_header(&self) -> Option<&TaskHeader> {
