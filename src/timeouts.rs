@@ -11,9 +11,9 @@ use std::cell::{Cell, RefCell};
 use std::future::Future as StdFuture;
 use std::rc::Rc;
 
-use crate::events::{nanos_to_secs, Handle, LoopHandle};
+use crate::events::{nanos_to_secs, with_running, Handle, LoopHandle};
 use crate::exceptions::Error;
-use crate::tasks::{current_task, get_running_loop, IntoTimeout, TaskRef};
+use crate::tasks::{get_running_loop, with_current, IntoTimeout, TaskRef};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -86,10 +86,13 @@ pub struct Timeout {
 /// assert_eq!(lp.time(), 1.5);
 /// ```
 pub fn timeout(delay: impl IntoTimeout) -> Timeout {
-    match (get_running_loop(), delay.into_timeout()) {
-        (_, None) => Timeout::new(None, None),
-        (Ok(lp), Some(d)) => Timeout::new(Some(lp.time_ns().saturating_add(d)), None),
-        (Err(e), Some(_)) => Timeout::new(None, Some(e)),
+    let Some(delay) = delay.into_timeout() else {
+        return Timeout::new(None, None);
+    };
+    // The clock read in place: a handle to the loop would cost a reference count both ways.
+    match with_running(|lp| lp.map(|lp| lp.now())) {
+        Some(now) => Timeout::new(Some(now.saturating_add(delay)), None),
+        None => Timeout::new(None, get_running_loop().err()),
     }
 }
 
@@ -237,9 +240,15 @@ impl Timeout {
         if let Some(e) = inner.error.borrow_mut().take() {
             return Err(e);
         }
-        let task =
-            current_task().ok_or_else(|| Error::runtime("Timeout should be used inside a task"))?;
-        let lp = get_running_loop()?;
+        // The loop and the task in one look at the running task (a loop runs whenever a task
+        // does): the scope's cost is paid on every timed-out call of a program.
+        let (lp, task) = with_current(|lp, task| {
+            (
+                LoopHandle { inner: lp.clone() },
+                TaskRef::from_run(task.clone()),
+            )
+        })
+        .ok_or_else(|| Error::runtime("Timeout should be used inside a task"))?;
         inner.state.set(State::Entered);
         inner.cancelling.set(task.cancelling());
         *inner.task.borrow_mut() = Some(task);
