@@ -88,6 +88,9 @@ pub(crate) struct LoopInner {
     /// The inbox as a waker, which tasks poll with until one keeps it (see [`Inbox`]).
     shared_waker: Waker,
     shared_waker_kept: Cell<bool>,
+    /// The shared waker once the inbox's was kept (see [`wakers::SharedWaker`]); made on
+    /// first use, and again after each keep.
+    second_waker: RefCell<Option<wakers::Shared>>,
     /// Futures that hold closure callbacks, so that closing can clear them (a closure may hold
     /// its own future: a cycle only clearing breaks). Compacted as it grows.
     callback_futures: RefCell<CallbackFutures>,
@@ -126,6 +129,7 @@ impl LoopInner {
             inbox_spare: RefCell::new(Vec::new()),
             shared_waker: Waker::from(inbox),
             shared_waker_kept: Cell::new(false),
+            second_waker: RefCell::new(None),
             callback_futures: RefCell::new(CallbackFutures::default()),
             callback_futures_compacted: Cell::new(0),
             decide: Decide::new(&config),

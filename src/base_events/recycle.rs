@@ -44,6 +44,7 @@ impl LoopInner {
             inbox_spare,
             shared_waker,
             shared_waker_kept,
+            second_waker,
             callback_futures,
             callback_futures_compacted,
             decide,
@@ -67,7 +68,9 @@ impl LoopInner {
         has_fatal.set(false);
         runs.set(0);
         // Two owners (the loop and the shared waker) means no waker of the last run is left
-        // to wake a task of this one: the inbox can serve again. Otherwise a fresh one.
+        // to wake a task of this one: the inbox can serve again. Otherwise a fresh one. (The
+        // second shared waker holds the inbox too: let go of it first.)
+        *second_waker.get_mut() = None;
         if Arc::strong_count(inbox) == 2 {
             inbox.reset();
         } else {

@@ -1,7 +1,7 @@
 //! Wakes from `std::task::Waker`s: foreign futures wake tasks through an inbox the loop drains
 //! between entries, and tasks poll with the loop's shared waker until one keeps it.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, Ref};
 use std::mem;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
@@ -59,25 +59,52 @@ impl Wake for Inbox {
 /// A woken task: its slot in the loop's table and its id (a slot may be reused).
 pub(crate) type Woken = (usize, u64);
 
-pub(crate) struct TaskWaker {
+/// The shared waker once the inbox's own is kept: tasks poll with it, as whichever task is
+/// polling, until a poll keeps a clone of it; that task keeps it as its own (its identity is
+/// never written again) and the loop makes a fresh one. So after the first keep, a task that
+/// keeps no waker (a foreign future that wakes and lets go within its poll, or none) still
+/// allocates nothing; one that keeps one costs one allocation, as before.
+pub(crate) struct SharedWaker {
     inbox: Arc<Inbox>,
-    slot: usize,
-    task_id: u64,
+    slot: AtomicUsize,
+    task_id: AtomicU64,
 }
 
-impl Wake for TaskWaker {
+impl Wake for SharedWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref()
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.inbox.push(self.slot, self.task_id);
+        self.inbox.push(
+            self.slot.load(AtomicOrdering::Relaxed),
+            self.task_id.load(AtomicOrdering::Relaxed),
+        );
+    }
+}
+
+/// A [`SharedWaker`] and the same as a `Waker`: two owners while nobody else holds it.
+pub(crate) struct Shared {
+    state: Arc<SharedWaker>,
+    pub(crate) waker: Waker,
+}
+
+impl Shared {
+    fn new(inbox: Arc<Inbox>) -> Shared {
+        let state = Arc::new(SharedWaker {
+            inbox,
+            slot: AtomicUsize::new(0),
+            task_id: AtomicU64::new(0),
+        });
+        let waker = Waker::from(state.clone());
+        Shared { state, waker }
     }
 }
 
 impl LoopInner {
-    /// The waker to poll task `id` (in table slot `slot`) with: its own (`own`) if it has
-    /// one, else the shared one (see [`Inbox`]) naming the task. Call
+    /// The waker to poll task `id` (in table slot `slot`) with, if it is the task's own
+    /// (`own`) or the inbox's (see [`Inbox`]), now naming the task; `None` once the inbox's
+    /// waker was kept: then poll with [`second_waker_for`](Self::second_waker_for)'s. Call
     /// [`after_poll`](Self::after_poll) once the poll is over.
     #[inline]
     pub(crate) fn waker_for<'a>(
@@ -85,32 +112,35 @@ impl LoopInner {
         own: &'a OnceCell<Waker>,
         slot: u32,
         id: u64,
-    ) -> &'a Waker {
+    ) -> Option<&'a Waker> {
         if let Some(waker) = own.get() {
-            return waker;
+            return Some(waker);
         }
         if self.shared_waker_kept.get() {
-            return self.own_waker(own, slot, id);
+            return None;
         }
         // Through one reference: the first store would otherwise make the second reload it.
         let inbox = &*self.inbox;
         inbox.slot.store(slot as usize, AtomicOrdering::Relaxed);
         inbox.task_id.store(id, AtomicOrdering::Relaxed);
-        &self.shared_waker
+        Some(&self.shared_waker)
     }
 
-    /// A task polled with the shared waker keeps it if the poll kept a clone of it.
+    /// A task polled with a shared waker keeps it if the poll kept a clone of it.
     #[inline]
     pub(crate) fn after_poll(&self, own: &OnceCell<Waker>) {
         // Until a task keeps it, the inbox has two owners: the loop and `shared_waker`. More,
-        // after a poll with the shared waker (the task still has none of its own), means the
-        // poll kept a clone, which must go on waking this task.
+        // after a poll with it (the task still has none of its own), means the poll kept a
+        // clone, which must go on waking this task; after that, a second shared waker is in
+        // use, which holds the inbox too.
         if Arc::strong_count(&self.inbox) > 2 && own.get().is_none() {
-            self.keep_shared_waker(own);
+            if self.shared_waker_kept.get() {
+                self.after_second_poll(own);
+            } else {
+                self.keep_shared_waker(own);
+            }
         } else {
-            // A clone that woke from another thread and was dropped read this task's identity
-            // before it let go; the next task's identity is written after.
-            std::sync::atomic::fence(AtomicOrdering::Acquire);
+            acquire_after_poll();
         }
     }
 
@@ -120,16 +150,41 @@ impl LoopInner {
         let _ = own.set(self.shared_waker.clone());
     }
 
-    /// Another task kept the shared waker: this one gets a waker of its own.
-    #[cold]
-    fn own_waker<'a>(&self, own: &'a OnceCell<Waker>, slot: u32, id: u64) -> &'a Waker {
-        own.get_or_init(|| {
-            Waker::from(Arc::new(TaskWaker {
-                inbox: self.inbox.clone(),
-                slot: slot as usize,
-                task_id: id,
-            }))
-        })
+    /// The [`SharedWaker`] to poll task `id` (in table slot `slot`) with, once the inbox's
+    /// waker was kept ([`waker_for`](Self::waker_for) said `None`), now naming the task.
+    /// Borrowed for the poll; [`after_poll`](Self::after_poll) after it.
+    #[inline(never)]
+    pub(crate) fn second_waker_for(&self, slot: u32, id: u64) -> Ref<'_, Shared> {
+        if self.second_waker.borrow().is_none() {
+            *self.second_waker.borrow_mut() = Some(Shared::new(self.inbox.clone()));
+        }
+        let shared = Ref::map(self.second_waker.borrow(), |s| {
+            s.as_ref().expect("made just above")
+        });
+        shared
+            .state
+            .slot
+            .store(slot as usize, AtomicOrdering::Relaxed);
+        shared.state.task_id.store(id, AtomicOrdering::Relaxed);
+        shared
+    }
+
+    /// After a poll with the second shared waker: a kept clone makes it the task's own, and
+    /// the next poll makes a fresh one.
+    #[inline(never)]
+    fn after_second_poll(&self, own: &OnceCell<Waker>) {
+        let kept = self
+            .second_waker
+            .borrow()
+            .as_ref()
+            .is_some_and(|s| Arc::strong_count(&s.state) > 2);
+        if kept {
+            if let Some(kept) = self.second_waker.borrow_mut().take() {
+                let _ = own.set(kept.waker);
+            }
+        } else {
+            acquire_after_poll();
+        }
     }
 
     /// Runs after every entry, so the check is a plain load; the swap is a locked instruction.
@@ -167,4 +222,11 @@ impl LoopInner {
         woken.clear();
         self.inbox_spare.replace(woken);
     }
+}
+
+/// A clone that woke from another thread and was dropped read the polled task's identity
+/// before it let go; the next task's identity is written after.
+#[inline]
+fn acquire_after_poll() {
+    std::sync::atomic::fence(AtomicOrdering::Acquire);
 }

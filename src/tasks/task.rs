@@ -146,7 +146,15 @@ impl<T: 'static> Runnable for TaskInner<T> {
                 drop(leave_task(lp));
                 return;
             };
-            let mut cx = Context::from_waker(lp.waker_for(&h.waker, h.slot.get(), h.id));
+            let second;
+            let waker = match lp.waker_for(&h.waker, h.slot.get(), h.id) {
+                Some(waker) => waker,
+                None => {
+                    second = lp.second_waker_for(h.slot.get(), h.id);
+                    &second.waker
+                }
+            };
+            let mut cx = Context::from_waker(waker);
             panics::catch(|| coro.as_mut().poll(&mut cx))
         };
         lp.after_poll(&h.waker);

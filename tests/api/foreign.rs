@@ -61,9 +61,10 @@ fn a_task_blocked_on_a_foreign_future_is_woken_by_its_waker() {
     assert_eq!(lp.run_until_complete(receiver), Ok((9, 2.0)));
 }
 
-/// Tasks poll with one shared waker until a poll keeps it; later tasks get their own. Each of
-/// several tasks blocked on foreign futures must still be woken as itself, in the order of the
-/// sends.
+/// Tasks poll with one shared waker until a poll keeps it; later tasks poll with a second
+/// shared waker, which each task that keeps it takes as its own. Each of several tasks blocked
+/// on foreign futures must still be woken as itself, in the order of the sends (fails when a
+/// kept second waker stays in use for the next task).
 #[test]
 fn each_task_blocked_on_a_foreign_future_is_woken_as_itself() {
     let lp = EventLoop::new();
