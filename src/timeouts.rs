@@ -241,7 +241,7 @@ impl Timeout {
             return Err(e);
         }
         // The loop and the task in one look at the running task (a loop runs whenever a task
-        // does): the scope's cost is paid on every timed-out call of a program.
+        // does): every scope entered pays for this.
         let (lp, task) = with_current(|lp, task| {
             (
                 LoopHandle { inner: lp.clone() },

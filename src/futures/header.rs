@@ -226,7 +226,7 @@ impl<T: 'static> FutureCore<T> {
     }
 
     #[inline]
-    pub(super) fn push_callback(&self, cb: Callback<T>) {
+    fn push_callback(&self, cb: Callback<T>) {
         // Most futures get one callback, into an empty list: try that first, so the common
         // case neither moves the list twice nor drops the placeholder a `take` leaves.
         let earlier = self.callbacks.replace(CallbackList::One(cb));
@@ -276,10 +276,16 @@ impl<T: 'static> FutureCore<T> {
         if own_task.is_some() && own_task == Some(task.header().id) {
             return Registration::Itself;
         }
-        // A wakeup neither registers the future for `close()` nor finds it done (checked
-        // above): `add_callback` would only push it.
-        self.push_callback(Callback::Wakeup(task.clone()));
+        self.push_wakeup(task);
         Registration::Registered
+    }
+
+    /// Registers `task`'s wakeup on a pending future (an await suspending here). A wakeup
+    /// neither registers the future for `close()` nor can find it done (the caller checked):
+    /// `add_callback` would only push it.
+    #[inline]
+    pub(crate) fn push_wakeup(&self, task: &Rc<dyn TaskRun>) {
+        self.push_callback(Callback::Wakeup(task.clone()));
     }
 
     /// Removes the stop callback of run `run` of `lp` (see [`Callback::Stop`]).

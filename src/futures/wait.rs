@@ -11,7 +11,6 @@ use crate::base_events::LoopInner;
 use crate::exceptions::Error;
 use crate::tasks::{self, TaskHeader, TaskRun};
 
-use super::callbacks::Callback;
 use super::{AnyFuture, Future, Registration};
 
 /// The awaitable of a [`Future`] or [`Task`](crate::Task) (what `.await` on one polls).
@@ -72,9 +71,7 @@ impl<T: Clone + 'static> Wait<T> {
             let (header, own) = task.header_and_future();
             // An unbound future is bound by the general path; a task cannot await itself.
             if core.bound_to(lp) && !std::ptr::eq(std::ptr::from_ref(core).cast(), own) {
-                // A wakeup neither registers the future for `close()` nor finds it done
-                // (checked above): `add_callback` would only push it.
-                core.push_callback(Callback::Wakeup(task.clone()));
+                core.push_wakeup(&task);
                 header.add_waiter(fut.clone(), self.core.site);
                 self.core.polled = true;
                 self.core.registered = Some(task);
